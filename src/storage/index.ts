@@ -1,0 +1,41 @@
+export type { BlobLister, BlobStore, ByteRange, PutOptions, StoredBlob, UploadStore } from './blob-store.js';
+export { isBlobLister } from './blob-store.js';
+export { StorageError, type StorageErrorCode } from './errors.js';
+export { FsBlobStore, FsUploadStore } from './fs/blob-store.js';
+export {
+  PROJECT_ROLES,
+  REPOSITORY_ACTIONS,
+  type ArtifactRecord,
+  type ArtifactStore,
+  type BlobIndex,
+  type DeleteManifestResult,
+  type GcIndex,
+  type ManifestNode,
+  type ManifestRecord,
+  type MemberRecord,
+  type Membership,
+  type MetadataStore,
+  type Page,
+  type ProjectRecord,
+  type ProjectRole,
+  type ProjectStore,
+  type PutManifestInput,
+  type PutManifestResult,
+  type ReferrerRecord,
+  type RepositoryAction,
+  type RepositoryRecord,
+  type ReserveResult,
+  type RobotPermission,
+  type RobotRecord,
+  type RobotStore,
+  type SettingsStore,
+  type UploadIndex,
+  type UserRecord,
+  type UserStore,
+  type Visibility,
+} from './metadata-store.js';
+export { openFsBlobStorage, openPostgresMetadataStore, openSqliteMetadataStore, redactUrl } from './open.js';
+export { PostgresDb, type PostgresOptions } from './postgres/database.js';
+export type { SqlDb, SqlDialect } from './sql/db.js';
+export { SqlMetadataStore, migrate } from './sql/metadata-store.js';
+export { SqliteDb } from './sqlite/database.js';

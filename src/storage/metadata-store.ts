@@ -1,0 +1,251 @@
+import type { Digest } from '../oci/index.js';
+
+/** Roles a user holds in a project, weakest last. */
+export const PROJECT_ROLES = ['project-admin', 'maintainer', 'developer', 'guest'] as const;
+export type ProjectRole = (typeof PROJECT_ROLES)[number];
+
+/** Actions on repositories, as in Docker token scopes (`repository:team/app:pull,push`). */
+export const REPOSITORY_ACTIONS = ['pull', 'push', 'delete'] as const;
+export type RepositoryAction = (typeof REPOSITORY_ACTIONS)[number];
+
+export interface UserRecord {
+  readonly id: number;
+  readonly username: string;
+  readonly email: string | null;
+  readonly admin: boolean;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface ProjectRecord {
+  readonly id: number;
+  readonly name: string;
+  readonly public: boolean;
+  readonly createdAt: number;
+  readonly repositoryCount: number;
+}
+
+export interface MemberRecord {
+  readonly username: string;
+  readonly role: ProjectRole;
+}
+
+export interface Membership {
+  readonly project: string;
+  readonly role: ProjectRole;
+}
+
+export interface RobotPermission {
+  readonly project: string;
+  readonly actions: readonly RepositoryAction[];
+}
+
+export interface RobotRecord {
+  readonly id: number;
+  readonly name: string;
+  readonly description: string;
+  readonly permissions: readonly RobotPermission[];
+  readonly disabled: boolean;
+  readonly createdBy: string | null;
+  readonly createdAt: number;
+  readonly expiresAt: number | null;
+}
+
+export interface RepositoryRecord {
+  readonly name: string;
+  readonly project: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly artifactCount: number;
+}
+
+export interface ManifestRecord {
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly size: number;
+  /** Absent when the caller asked for metadata only. */
+  readonly content?: Buffer;
+}
+
+export interface ArtifactRecord {
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly artifactType: string | null;
+  readonly subject: Digest | null;
+  /** Manifest plus the blobs (or, for an index, the child artifacts) it references. */
+  readonly size: number;
+  readonly tags: readonly string[];
+  readonly pushedAt: number;
+  readonly annotations: Readonly<Record<string, string>> | null;
+}
+
+export interface ReferrerRecord {
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly size: number;
+  readonly artifactType: string | null;
+  readonly annotations: Readonly<Record<string, string>> | null;
+}
+
+export interface PutManifestInput {
+  readonly repository: string;
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly content: Uint8Array;
+  readonly artifactType: string | null;
+  readonly subject: Digest | null;
+  readonly annotations: Readonly<Record<string, string>> | null;
+  /** Blobs (config, layers) that must be linked to the repository. */
+  readonly blobs: readonly Digest[];
+  /** Sum of the sizes of the descriptors of `blobs`, for the artifact's total size. */
+  readonly blobBytes: number;
+  /** Manifests (an index's children) that must already be in the repository. */
+  readonly children: readonly Digest[];
+  readonly tag: string | null;
+  readonly now: number;
+}
+
+export type PutManifestResult =
+  | { readonly kind: 'stored'; readonly created: boolean }
+  | { readonly kind: 'missing'; readonly blobs: readonly Digest[]; readonly manifests: readonly Digest[] };
+
+export type DeleteManifestResult =
+  | { readonly kind: 'deleted' }
+  | { readonly kind: 'unknown' }
+  | { readonly kind: 'referenced'; readonly by: readonly Digest[] };
+
+export interface Page {
+  readonly limit: number;
+  /** Return only items sorting after this one. */
+  readonly after?: string | undefined;
+}
+
+/** A repository's view on who may see it in listings: admins see all; others public projects and theirs. */
+export type Visibility = { readonly kind: 'all' } | { readonly kind: 'projects'; readonly projects: readonly string[]; readonly includePublic: boolean };
+
+export interface UserStore {
+  create(user: { username: string; email: string | null; admin: boolean; passwordHash: string; now: number }): Promise<UserRecord>;
+  get(username: string): Promise<UserRecord | undefined>;
+  list(): Promise<UserRecord[]>;
+  /** The user and their password hash, for login. */
+  credentials(username: string): Promise<{ user: UserRecord; passwordHash: string } | undefined>;
+  update(username: string, patch: { email?: string | null; admin?: boolean; passwordHash?: string; now: number }): Promise<UserRecord>;
+  delete(username: string): Promise<boolean>;
+  count(): Promise<number>;
+}
+
+export interface ProjectStore {
+  create(project: { name: string; public: boolean; now: number }): Promise<ProjectRecord>;
+  get(name: string): Promise<ProjectRecord | undefined>;
+  list(visibility: Visibility): Promise<ProjectRecord[]>;
+  update(name: string, patch: { public?: boolean }): Promise<ProjectRecord>;
+  delete(name: string): Promise<boolean>;
+  members(name: string): Promise<MemberRecord[]>;
+  /** Adds the member or changes their role. */
+  setMember(project: string, username: string, role: ProjectRole): Promise<void>;
+  removeMember(project: string, username: string): Promise<boolean>;
+  membershipsOf(username: string): Promise<Membership[]>;
+}
+
+export interface RobotStore {
+  create(robot: { name: string; description: string; secretHash: string; permissions: readonly RobotPermission[]; createdBy: string | null; expiresAt: number | null; now: number }): Promise<RobotRecord>;
+  get(name: string): Promise<RobotRecord | undefined>;
+  credentials(name: string): Promise<{ robot: RobotRecord; secretHash: string } | undefined>;
+  list(): Promise<RobotRecord[]>;
+  update(name: string, patch: { disabled?: boolean; secretHash?: string; description?: string }): Promise<RobotRecord>;
+  delete(name: string): Promise<boolean>;
+}
+
+export interface ArtifactStore {
+  /** Creates the repository row when absent; undefined when its project does not exist. */
+  ensureRepository(name: string, project: string, now: number): Promise<number | undefined>;
+  getRepository(name: string): Promise<RepositoryRecord | undefined>;
+  listRepositories(project: string | null, visibility: Visibility, page: Page): Promise<RepositoryRecord[]>;
+  deleteRepository(name: string): Promise<boolean>;
+
+  putManifest(input: PutManifestInput): Promise<PutManifestResult>;
+  /** By tag or digest; `withContent` false skips the body (HEAD). */
+  getManifest(repository: string, reference: string, withContent: boolean): Promise<ManifestRecord | undefined>;
+  deleteManifest(repository: string, digest: Digest): Promise<DeleteManifestResult>;
+  deleteTag(repository: string, tag: string): Promise<boolean>;
+  /** Tags in lexical order; undefined when the repository is unknown. */
+  listTags(repository: string, page: Page): Promise<string[] | undefined>;
+  referrers(repository: string, subject: Digest, artifactType: string | null): Promise<ReferrerRecord[]>;
+  listArtifacts(repository: string): Promise<ArtifactRecord[]>;
+  getArtifact(repository: string, reference: string): Promise<ArtifactRecord | undefined>;
+}
+
+export type ReserveResult = 'reserved' | 'busy';
+
+/**
+ * What the registry knows of blobs: which exist, which repositories may serve them, and the
+ * states garbage collection moves them through (live → deleting → gone).
+ */
+export interface BlobIndex {
+  /**
+   * Marks a blob as live and fresh before its content is placed, so a concurrent collection
+   * leaves it alone. 'busy' while a collection is deleting that digest: retry shortly.
+   */
+  reserve(digest: Digest, size: number, now: number): Promise<ReserveResult>;
+  /** Makes a live blob servable from a repository. False when the blob is not live. */
+  link(repository: string, digest: Digest, now: number): Promise<boolean>;
+  /** Size of a live blob linked to the repository, else undefined. `touchBefore` refreshes stale touch times. */
+  linked(repository: string, digest: Digest, touch?: { now: number; before: number }): Promise<number | undefined>;
+  unlink(repository: string, digest: Digest): Promise<boolean>;
+  /** Links a live blob of `from` into `to`; the blob's size, or undefined when `from` cannot serve it. */
+  mount(from: string, to: string, digest: Digest, now: number): Promise<number | undefined>;
+}
+
+export interface UploadIndex {
+  create(id: string, repository: string, now: number): Promise<void>;
+  get(id: string): Promise<{ repository: string; createdAt: number; updatedAt: number } | undefined>;
+  touch(id: string, now: number): Promise<void>;
+  delete(id: string): Promise<boolean>;
+  stale(before: number): Promise<string[]>;
+}
+
+export interface ManifestNode {
+  readonly repository: string;
+  readonly digest: Digest;
+  readonly tagged: boolean;
+  readonly subject: Digest | null;
+  readonly children: readonly Digest[];
+  readonly pushedAt: number;
+}
+
+/** The collector's view: candidates, claims and the manifest graph. */
+export interface GcIndex {
+  /** Live blobs no manifest references, untouched since `before`. */
+  unreferencedBlobs(before: number): Promise<{ digest: Digest; size: number }[]>;
+  /** Moves a blob to 'deleting' if it is still unreferenced and untouched since `before`. */
+  claim(digest: Digest, before: number): Promise<boolean>;
+  /** Records a blob found in storage but unknown here as 'deleting'; false when it is known. */
+  claimOrphan(digest: Digest, size: number): Promise<boolean>;
+  /** Blobs left in 'deleting' (by this or an interrupted run). */
+  claimed(): Promise<Digest[]>;
+  /** Forgets a claimed blob after its content is gone. */
+  forget(digest: Digest): Promise<void>;
+  manifestGraph(): Promise<ManifestNode[]>;
+  deleteManifests(items: readonly { repository: string; digest: Digest }[]): Promise<number>;
+}
+
+export interface SettingsStore {
+  get(key: string): Promise<string | undefined>;
+  /** Stores `value` unless the key has one; resolves to the value that is stored. */
+  putIfAbsent(key: string, value: string): Promise<string>;
+  put(key: string, value: string): Promise<void>;
+}
+
+export interface MetadataStore {
+  readonly users: UserStore;
+  readonly projects: ProjectStore;
+  readonly robots: RobotStore;
+  readonly artifacts: ArtifactStore;
+  readonly blobs: BlobIndex;
+  readonly uploads: UploadIndex;
+  readonly gc: GcIndex;
+  readonly settings: SettingsStore;
+  /** Answers whether the backend is reachable (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

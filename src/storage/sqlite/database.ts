@@ -1,0 +1,131 @@
+import Database from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
+import type { SqlDb, SqlValue } from '../sql/db.js';
+
+type Bindable = Exclude<SqlValue, boolean>;
+
+/**
+ * better-sqlite3 behind the async SqlDb port. The driver is synchronous, so a statement outside
+ * a transaction runs to completion when called; a transaction holds an async lock so that other
+ * callers' statements wait instead of landing inside it.
+ */
+export class SqliteDb implements SqlDb {
+  readonly dialect = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly statements = new Map<string, Statement>();
+  private lock: Promise<void> = Promise.resolve();
+  private locked = false;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 10000');
+  }
+
+  private prepare(sql: string): Statement {
+    let st = this.statements.get(sql);
+    if (st === undefined) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
+  private async idle(): Promise<void> {
+    while (this.locked) await this.lock;
+  }
+
+  async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    await this.idle();
+    return this.allNow<T>(sql, params);
+  }
+
+  async get<T>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    await this.idle();
+    return this.getNow<T>(sql, params);
+  }
+
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    await this.idle();
+    return this.runNow(sql, params);
+  }
+
+  allNow<T>(sql: string, params: readonly SqlValue[]): T[] {
+    const st = this.prepare(sql);
+    return (st.reader ? st.all(...bind(params)) : (st.run(...bind(params)), [])) as T[];
+  }
+
+  getNow<T>(sql: string, params: readonly SqlValue[]): T | undefined {
+    return this.prepare(sql).get(...bind(params)) as T | undefined;
+  }
+
+  runNow(sql: string, params: readonly SqlValue[]): number {
+    return this.prepare(sql).run(...bind(params)).changes;
+  }
+
+  /** Runs DDL (several statements). */
+  exec(sql: string): void {
+    this.db.exec(sql);
+  }
+
+  async transaction<T>(fn: (tx: SqlDb) => Promise<T>): Promise<T> {
+    await this.idle();
+    let release!: () => void;
+    this.locked = true;
+    this.lock = new Promise<void>((r) => (release = r));
+    const tx = new SqliteTx(this);
+    try {
+      this.runNow('BEGIN IMMEDIATE', []);
+      try {
+        const out = await fn(tx);
+        this.runNow('COMMIT', []);
+        return out;
+      } catch (err) {
+        if (this.db.inTransaction) this.runNow('ROLLBACK', []);
+        throw err;
+      }
+    } finally {
+      tx.closed = true;
+      this.locked = false;
+      release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.idle();
+    this.db.close();
+  }
+}
+
+/** The view of the database inside a transaction: statements bypass the lock the transaction holds. */
+class SqliteTx implements SqlDb {
+  readonly dialect = 'sqlite' as const;
+  closed = false;
+  constructor(private readonly owner: SqliteDb) {}
+
+  private check(): void {
+    if (this.closed) throw new Error('transaction already ended');
+  }
+  async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    this.check();
+    return this.owner.allNow<T>(sql, params);
+  }
+  async get<T>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    this.check();
+    return this.owner.getNow<T>(sql, params);
+  }
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    this.check();
+    return this.owner.runNow(sql, params);
+  }
+  transaction<T>(fn: (tx: SqlDb) => Promise<T>): Promise<T> {
+    return fn(this);
+  }
+  async close(): Promise<void> {}
+}
+
+function bind(params: readonly SqlValue[]): Bindable[] {
+  return params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p));
+}
