@@ -1,8 +1,8 @@
 import { AppError } from '../shared/app-error.js';
 
 /**
- * Error codes of the OCI Distribution Spec v1.1 (section "Error Codes"), plus RANGE_INVALID which
- * distribution uses for 416 answers to out-of-order chunks. A closed union: a code that is not
+ * Error codes of the OCI Distribution Spec v1.1 (section "Error Codes"), plus two of
+ * distribution's own: RANGE_INVALID (416, an out-of-order chunk) and PAGINATION_NUMBER_INVALID. A closed union: a code that is not
  * here cannot be written on the wire.
  */
 export const OCI_ERROR_STATUS = {
@@ -21,25 +21,36 @@ export const OCI_ERROR_STATUS = {
   UNSUPPORTED: 405,
   TOOMANYREQUESTS: 429,
   RANGE_INVALID: 416,
+  PAGINATION_NUMBER_INVALID: 400,
 } as const;
 
 export type OciErrorCode = keyof typeof OCI_ERROR_STATUS;
 
 /** Statuses the spec names for particular endpoints, other than a code's default. */
-export type OciStatusOverride = 409 | 413 | 416;
+export type OciStatusOverride = 404 | 409 | 413 | 416;
+
+export interface OciErrorOptions {
+  readonly cause?: unknown;
+  readonly detail?: Record<string, unknown>;
+  /** Only where the spec asks for a status other than the code's default (e.g. 413). */
+  readonly status?: OciStatusOverride;
+  /** Further errors reported in the same response (one per unknown blob, say). */
+  readonly related?: readonly OciError[];
+  /** Headers the answer needs: WWW-Authenticate on 401, Range on 416, Retry-After on 429. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
 
 export class OciError extends AppError<OciErrorCode> {
-  /** Set only where the spec asks for a status other than the code's default (e.g. 413). */
   readonly status: number;
+  readonly related: readonly OciError[];
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(
-    code: OciErrorCode,
-    message: string,
-    options: { cause?: unknown; detail?: Record<string, unknown>; status?: OciStatusOverride } = {},
-  ) {
+  constructor(code: OciErrorCode, message: string, options: OciErrorOptions = {}) {
     super(code, message, options);
     this.name = 'OciError';
     this.status = options.status ?? OCI_ERROR_STATUS[code];
+    this.related = options.related ?? [];
+    this.headers = options.headers ?? {};
   }
 }
 

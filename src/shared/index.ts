@@ -1,1 +1,2 @@
 export { AppError, isAppError } from './app-error.js';
+export { silentLogger, type LogFn, type Logger } from './logger.js';

@@ -221,6 +221,8 @@ export interface GcIndex {
   claim(digest: Digest, before: number): Promise<boolean>;
   /** Records a blob found in storage but unknown here as 'deleting'; false when it is known. */
   claimOrphan(digest: Digest, size: number): Promise<boolean>;
+  /** Every digest the store knows, in any state (to tell orphaned content in storage). */
+  knownBlobs(): Promise<Digest[]>;
   /** Blobs left in 'deleting' (by this or an interrupted run). */
   claimed(): Promise<Digest[]>;
   /** Forgets a claimed blob after its content is gone. */

@@ -42,6 +42,10 @@ export class PostgresDb implements SqlDb {
     await client.connect();
     try {
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+    } catch (err) {
+      // Another replica created it at the same moment: IF NOT EXISTS is not atomic in PostgreSQL.
+      const code = (err as { code?: string }).code;
+      if (code !== '23505' && code !== '42P06') throw err;
     } finally {
       await client.end();
     }

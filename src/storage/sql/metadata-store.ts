@@ -35,10 +35,10 @@ import { MIGRATIONS, migrationSql } from './schema.js';
 
 /** Applies the migrations this build knows; refuses a database migrated by a newer build. */
 export async function migrate(db: SqlDb): Promise<void> {
-  await db.run('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
   await db.transaction(async (tx) => {
     // Replicas starting together: one migrates, the others wait here and then find nothing to do.
     if (tx.dialect === 'postgres') await tx.get('SELECT pg_advisory_xact_lock(7361626)');
+    await tx.run('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
     const row = await tx.get<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_migrations');
     const current = row?.v ?? 0;
     if (current > MIGRATIONS.length) {
@@ -668,6 +668,10 @@ class SqlGc implements GcIndex {
 
   async claimOrphan(digest: Digest, size: number): Promise<boolean> {
     return (await this.db.run(`INSERT INTO blobs (digest, size, state, touched_at, created_at) VALUES (?, ?, 'deleting', 0, 0) ON CONFLICT (digest) DO NOTHING`, [digest, size])) > 0;
+  }
+
+  async knownBlobs(): Promise<Digest[]> {
+    return (await this.db.all<{ digest: Digest }>('SELECT digest FROM blobs')).map((r) => r.digest);
   }
 
   async claimed(): Promise<Digest[]> {

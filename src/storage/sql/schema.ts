@@ -115,7 +115,8 @@ CREATE TABLE manifest_children (
   child_digest ${t.name} NOT NULL,
   PRIMARY KEY (repo_id, parent_digest, child_digest),
   FOREIGN KEY (repo_id, parent_digest) REFERENCES manifests(repo_id, digest) ON DELETE CASCADE,
-  FOREIGN KEY (repo_id, child_digest) REFERENCES manifests(repo_id, digest)
+  -- Checked at commit: a repository's cascade may delete a child before the rows naming it.
+  FOREIGN KEY (repo_id, child_digest) REFERENCES manifests(repo_id, digest) DEFERRABLE INITIALLY DEFERRED
 );
 CREATE INDEX manifest_children_child ON manifest_children(repo_id, child_digest);
 CREATE TABLE uploads (

@@ -33,22 +33,21 @@ export class SqliteDb implements SqlDb {
     return st;
   }
 
-  private async idle(): Promise<void> {
-    while (this.locked) await this.lock;
-  }
+  // Each method checks `locked` and, when free, runs in the same synchronous step: an `await`
+  // between the check and the statement would let a transaction begin in between.
 
   async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-    await this.idle();
+    while (this.locked) await this.lock;
     return this.allNow<T>(sql, params);
   }
 
   async get<T>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
-    await this.idle();
+    while (this.locked) await this.lock;
     return this.getNow<T>(sql, params);
   }
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
-    await this.idle();
+    while (this.locked) await this.lock;
     return this.runNow(sql, params);
   }
 
@@ -71,7 +70,7 @@ export class SqliteDb implements SqlDb {
   }
 
   async transaction<T>(fn: (tx: SqlDb) => Promise<T>): Promise<T> {
-    await this.idle();
+    while (this.locked) await this.lock;
     let release!: () => void;
     this.locked = true;
     this.lock = new Promise<void>((r) => (release = r));
@@ -94,7 +93,7 @@ export class SqliteDb implements SqlDb {
   }
 
   async close(): Promise<void> {
-    await this.idle();
+    while (this.locked) await this.lock;
     this.db.close();
   }
 }

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { parseDuration, parseSize } from './units.js';
+
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration: use e.g. 90s, 30m, 1h, 7d` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const bytes = parseSize(v);
+  if (bytes === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a size: use e.g. 512MiB, 20GiB or a number of bytes` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const addr = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'expected HOST:PORT, e.g. 0.0.0.0:5000 or :5000');
+
+/** The configuration file's schema. Every key is optional; unknown keys are errors. */
+export const configSchema = z
+  .object({
+    addr: addr.default('0.0.0.0:5000'),
+    data: z.string().min(1).default('./data'),
+    externalUrl: z.url({ protocol: /^https?$/ }).optional(),
+    tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
+    log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).strict().prefault({}),
+    database: z
+      .object({
+        kind: z.enum(['sqlite', 'postgres']).default('sqlite'),
+        path: z.string().min(1).optional(),
+        url: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(),
+        schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lower-case SQL identifier').default('portcullis'),
+        maxConnections: z.number().int().min(1).max(1000).default(10),
+      })
+      .strict()
+      .prefault({}),
+    storage: z.object({ kind: z.literal('filesystem').default('filesystem'), path: z.string().min(1).optional() }).strict().prefault({}),
+    auth: z
+      .object({
+        service: z.string().min(1).default('portcullis'),
+        tokenTtl: duration.prefault(300),
+        trustProxy: z.boolean().default(false),
+        maxFailedLogins: z.number().int().min(1).default(10),
+        failedLoginWindow: duration.prefault(300),
+      })
+      .strict()
+      .prefault({}),
+    registry: z.object({ maxBlobSize: size.prefault('20GiB') }).strict().prefault({}),
+    gc: z.object({ grace: duration.prefault('1h'), uploadTtl: duration.prefault('24h'), interval: duration.prefault(0), deleteUntagged: z.boolean().default(false) }).strict().prefault({}),
+    projects: z.object({ creation: z.enum(['everyone', 'adminonly']).default('everyone') }).strict().prefault({}),
+  })
+  .strict();
+
+export type ConfigInput = z.input<typeof configSchema>;
+type Parsed = z.output<typeof configSchema>;
+
+/** The validated configuration, with derived paths filled in. */
+export interface Config extends Omit<Parsed, 'database' | 'storage'> {
+  readonly database: Parsed['database'] & { readonly path: string };
+  readonly storage: Parsed['storage'] & { readonly path: string };
+}

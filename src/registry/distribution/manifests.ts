@@ -1,0 +1,183 @@
+import {
+  MAX_MANIFEST_BYTES,
+  MediaType,
+  OciError,
+  artifactTypeOf,
+  blobReferences,
+  digestOf,
+  isTag,
+  manifestReferences,
+  parseDigest,
+  parseManifest,
+  type Digest,
+} from '../../oci/index.js';
+import { ensureRepository } from './blobs.js';
+import { authorize, challenge, type RequestContext } from './context.js';
+import { readBody, type Reply } from './http.js';
+
+/** Largest page a listing returns, whatever `n` asks for. */
+const MAX_PAGE = 10_000;
+
+type Reference = { readonly kind: 'digest'; readonly digest: Digest } | { readonly kind: 'tag'; readonly tag: string };
+
+function parseReference(reference: string, forWrite: boolean): Reference {
+  if (reference.includes(':')) return { kind: 'digest', digest: parseDigest(reference).digest };
+  if (!isTag(reference)) {
+    throw forWrite
+      ? new OciError('MANIFEST_INVALID', `invalid tag "${reference.slice(0, 130)}": up to 128 characters of [A-Za-z0-9_.-], not starting with . or -`)
+      : new OciError('MANIFEST_UNKNOWN', `manifest unknown: invalid tag "${reference.slice(0, 130)}"`);
+  }
+  return { kind: 'tag', tag: reference };
+}
+
+export async function getManifest(ctx: RequestContext, name: string, reference: string): Promise<Reply> {
+  await authorize(ctx, name, 'pull');
+  parseReference(reference, false);
+  const head = ctx.req.method === 'HEAD';
+  const m = await ctx.deps.meta.artifacts.getManifest(name, reference, !head);
+  if (m === undefined) throw new OciError('MANIFEST_UNKNOWN', `manifest unknown: ${name}:${reference}`, { detail: { name, reference } });
+  const headers = {
+    'Content-Type': m.mediaType,
+    'Docker-Content-Digest': m.digest,
+    'Content-Length': m.size,
+    ETag: `"${m.digest}"`,
+  };
+  const inm = ctx.req.headers['if-none-match'];
+  if (inm !== undefined && inm.split(',').some((t) => t.trim().replace(/^W\//, '') === `"${m.digest}"`)) {
+    return { status: 304, headers: { 'Docker-Content-Digest': m.digest, ETag: `"${m.digest}"` } };
+  }
+  return head ? { status: 200, headers } : { status: 200, headers, body: m.content! };
+}
+
+export async function putManifest(ctx: RequestContext, name: string, reference: string): Promise<Reply> {
+  await authorize(ctx, name, 'push');
+  const ref = parseReference(reference, true);
+  const { deps, req } = ctx;
+  const body = await readBody(req, MAX_MANIFEST_BYTES, () => new OciError('MANIFEST_INVALID', `manifest exceeds the ${MAX_MANIFEST_BYTES}-byte limit`, { status: 413 }));
+  const manifest = parseManifest(body, req.headers['content-type']);
+  const algorithm = ref.kind === 'digest' ? parseDigest(ref.digest).algorithm : 'sha256';
+  const digest = digestOf(body, algorithm);
+  if (ref.kind === 'digest' && ref.digest !== digest) {
+    throw new OciError('DIGEST_INVALID', `manifest hashes to ${digest}, not ${ref.digest}`, { detail: { digest: ref.digest } });
+  }
+  await ensureRepository(ctx, name);
+
+  const blobs = blobReferences(manifest);
+  const blobBytes = manifest.kind === 'image' ? manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0) : 0;
+  const result = await deps.meta.artifacts.putManifest({
+    repository: name,
+    digest,
+    mediaType: manifest.mediaType,
+    content: body,
+    artifactType: artifactTypeOf(manifest) ?? null,
+    subject: manifest.subject?.digest ?? null,
+    annotations: manifest.annotations ?? null,
+    blobs,
+    blobBytes,
+    children: manifestReferences(manifest),
+    tag: ref.kind === 'tag' ? ref.tag : null,
+    now: deps.now(),
+  });
+  if (result.kind === 'missing') {
+    const errors = [...result.blobs, ...result.manifests].map(
+      (d) => new OciError('MANIFEST_BLOB_UNKNOWN', `${result.manifests.includes(d) ? 'manifest' : 'blob'} ${d} is not in ${name}: push it before the manifest that references it`, { detail: { digest: d } }),
+    );
+    const [first, ...rest] = errors;
+    throw new OciError(first!.code, first!.message, { ...(first!.detail ? { detail: { ...first!.detail } } : {}), related: rest });
+  }
+  deps.log.info({ repository: name, digest, tag: ref.kind === 'tag' ? ref.tag : undefined, mediaType: manifest.mediaType }, 'manifest stored');
+  const headers: Record<string, string | number> = { Location: `/v2/${name}/manifests/${digest}`, 'Docker-Content-Digest': digest, 'Content-Length': 0 };
+  if (manifest.subject !== undefined) headers['OCI-Subject'] = manifest.subject.digest;
+  return { status: 201, headers };
+}
+
+export async function deleteManifest(ctx: RequestContext, name: string, reference: string): Promise<Reply> {
+  await authorize(ctx, name, 'delete');
+  const ref = parseReference(reference, true);
+  const { deps } = ctx;
+  if (ref.kind === 'tag') {
+    if (!(await deps.meta.artifacts.deleteTag(name, ref.tag))) throw new OciError('MANIFEST_UNKNOWN', `tag unknown: ${name}:${ref.tag}`);
+    deps.log.info({ repository: name, tag: ref.tag }, 'tag deleted');
+    return { status: 202 };
+  }
+  const result = await deps.meta.artifacts.deleteManifest(name, ref.digest);
+  switch (result.kind) {
+    case 'unknown':
+      throw new OciError('MANIFEST_UNKNOWN', `manifest unknown: ${name}@${ref.digest}`);
+    case 'referenced':
+      throw new OciError('DENIED', `manifest ${ref.digest} is part of the index ${result.by.join(', ')}: delete the index first`, { status: 409, detail: { indexes: [...result.by] } });
+    case 'deleted':
+      deps.log.info({ repository: name, digest: ref.digest }, 'manifest deleted');
+      return { status: 202 };
+  }
+}
+
+function pageParams(url: URL): { limit: number; after: string | undefined; asked: number | undefined } {
+  const n = url.searchParams.get('n');
+  let asked: number | undefined;
+  if (n !== null) {
+    asked = Number(n);
+    if (!/^\d+$/.test(n) || !Number.isSafeInteger(asked)) throw new OciError('PAGINATION_NUMBER_INVALID', `invalid n=${n.slice(0, 20)}: expected a non-negative integer`);
+  }
+  const last = url.searchParams.get('last') ?? undefined;
+  return { limit: Math.min(asked ?? MAX_PAGE, MAX_PAGE), after: last, asked };
+}
+
+function nextLink(path: string, limit: number, last: string, extra: Record<string, string> = {}): string {
+  const q = new URLSearchParams({ ...extra, n: String(limit), last });
+  return `<${path}?${q.toString()}>; rel="next"`;
+}
+
+export async function listTags(ctx: RequestContext, name: string): Promise<Reply> {
+  await authorize(ctx, name, 'pull');
+  const page = pageParams(ctx.url);
+  if (page.limit === 0) return { status: 200, body: { name, tags: [] } };
+  const tags = await ctx.deps.meta.artifacts.listTags(name, { limit: page.limit + 1, after: page.after });
+  if (tags === undefined) throw new OciError('NAME_UNKNOWN', `repository name not known to registry: ${name}`, { detail: { name } });
+  const headers: Record<string, string> = {};
+  if (tags.length > page.limit) {
+    tags.length = page.limit;
+    headers['Link'] = nextLink(`/v2/${name}/tags/list`, page.limit, tags.at(-1)!);
+  }
+  return { status: 200, headers, body: { name, tags } };
+}
+
+export async function catalog(ctx: RequestContext): Promise<Reply> {
+  const { deps, caller } = ctx;
+  if (caller.kind === 'anonymous') {
+    throw new OciError('UNAUTHORIZED', 'authentication required', { headers: { 'WWW-Authenticate': challenge(ctx, 'registry:catalog:*') } });
+  }
+  const principal = caller.kind === 'basic' ? caller.principal : caller.claims.access.some((a) => a.type === 'registry' && a.name === 'catalog') ? await deps.auth.principalOf(caller.claims.subject) : undefined;
+  if (principal === undefined) {
+    throw new OciError('UNAUTHORIZED', 'authentication required', { headers: { 'WWW-Authenticate': challenge(ctx, 'registry:catalog:*', 'insufficient_scope') } });
+  }
+  const page = pageParams(ctx.url);
+  if (page.limit === 0) return { status: 200, body: { repositories: [] } };
+  const repos = await deps.meta.artifacts.listRepositories(null, await deps.auth.visibility(principal), { limit: page.limit + 1, after: page.after });
+  const names = repos.map((r) => r.name);
+  const headers: Record<string, string> = {};
+  if (names.length > page.limit) {
+    names.length = page.limit;
+    headers['Link'] = nextLink('/v2/_catalog', page.limit, names.at(-1)!);
+  }
+  return { status: 200, headers, body: { repositories: names } };
+}
+
+export async function referrers(ctx: RequestContext, name: string, rawDigest: string): Promise<Reply> {
+  await authorize(ctx, name, 'pull');
+  const subject = parseDigest(rawDigest).digest;
+  const artifactType = ctx.url.searchParams.get('artifactType');
+  const { deps } = ctx;
+  if ((await deps.meta.artifacts.getRepository(name)) === undefined) throw new OciError('NAME_UNKNOWN', `repository name not known to registry: ${name}`);
+  const found = await deps.meta.artifacts.referrers(name, subject, artifactType);
+  const headers: Record<string, string> = { 'Content-Type': MediaType.OciIndex };
+  if (artifactType !== null) headers['OCI-Filters-Applied'] = 'artifactType';
+  const manifests = found.map((r) => ({
+    mediaType: r.mediaType,
+    digest: r.digest,
+    size: r.size,
+    ...(r.artifactType !== null ? { artifactType: r.artifactType } : {}),
+    ...(r.annotations !== null ? { annotations: r.annotations } : {}),
+  }));
+  return { status: 200, headers, body: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests })) };
+}

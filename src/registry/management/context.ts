@@ -1,0 +1,161 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { parseRepositoryName } from '../../oci/index.js';
+import type { Logger } from '../../shared/index.js';
+import { StorageError, type BlobStore, type MetadataStore, type ProjectRecord, type ProjectRole, type RepositoryAction, type UploadStore } from '../../storage/index.js';
+import { ANONYMOUS, allowedActions, canAdminProject, type Principal } from '../auth/access.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { TokenService } from '../auth/tokens.js';
+import type { GcOptions, GcReport } from '../gc.js';
+import { ApiError } from './errors.js';
+
+export interface ManagementDeps {
+  readonly meta: MetadataStore;
+  readonly blobs: BlobStore;
+  readonly uploads: UploadStore;
+  readonly auth: Authenticator;
+  readonly tokens: TokenService;
+  readonly now: () => number;
+  readonly log: Logger;
+  readonly options: {
+    readonly service: string;
+    readonly projectCreation: 'everyone' | 'adminonly';
+    readonly trustProxy: boolean;
+    readonly version: string;
+  };
+  /** Runs one garbage collection at a time; rejects with CONFLICT while one runs. */
+  readonly runGc: (options: Pick<GcOptions, 'dryRun' | 'deleteUntagged'>) => Promise<GcReport>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal;
+  }
+}
+
+export const BASIC_CHALLENGE = { 'WWW-Authenticate': 'Basic realm="portcullis", charset="UTF-8"' };
+
+export function clientOf(req: FastifyRequest, trustProxy: boolean): string {
+  if (trustProxy) {
+    const fwd = req.headers['x-forwarded-for'];
+    const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
+    if (first) return first;
+  }
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+/** Basic credentials from an Authorization header, or undefined. */
+export function basicCredentials(header: string | undefined): { username: string; password: string } | undefined {
+  if (header === undefined || !/^basic /i.test(header)) return undefined;
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) return undefined;
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** Who is calling: Basic credentials or a bearer token of ours; anonymous without either. */
+export async function identify(deps: ManagementDeps, req: FastifyRequest): Promise<Principal> {
+  const header = req.headers.authorization;
+  if (header === undefined) return ANONYMOUS;
+  if (/^bearer /i.test(header)) {
+    const claims = await deps.auth.bearer(header.slice(7).trim());
+    if (claims === undefined) throw new ApiError('UNAUTHORIZED', 'invalid or expired token: log in again', { headers: BASIC_CHALLENGE });
+    return deps.auth.principalOf(claims.subject);
+  }
+  const creds = basicCredentials(header);
+  if (creds === undefined) throw new ApiError('UNAUTHORIZED', 'unsupported Authorization header: use Basic or Bearer', { headers: BASIC_CHALLENGE });
+  const result = await deps.auth.login(creds.username, creds.password, clientOf(req, deps.options.trustProxy));
+  if (result.kind === 'locked') {
+    const s = Math.ceil(result.retryAfterMs / 1000);
+    throw new ApiError('TOO_MANY_REQUESTS', `too many failed logins: try again in ${s} s`, { headers: { 'Retry-After': String(s) } });
+  }
+  if (result.kind === 'invalid') throw new ApiError('UNAUTHORIZED', 'invalid username or password', { headers: BASIC_CHALLENGE });
+  return result.principal;
+}
+
+export function requireSignedIn(req: FastifyRequest): Exclude<Principal, { kind: 'anonymous' }> {
+  const p = req.principal;
+  if (p.kind === 'anonymous') throw new ApiError('UNAUTHORIZED', 'sign in first: send Basic credentials or a bearer token', { headers: BASIC_CHALLENGE });
+  return p;
+}
+
+export function requireUser(req: FastifyRequest): Extract<Principal, { kind: 'user' }> {
+  const p = requireSignedIn(req);
+  if (p.kind !== 'user') throw new ApiError('FORBIDDEN', 'robot accounts cannot use this endpoint');
+  return p;
+}
+
+export function requireAdmin(req: FastifyRequest): Extract<Principal, { kind: 'user' }> {
+  const p = requireUser(req);
+  if (!p.admin) throw new ApiError('FORBIDDEN', 'only system administrators may do this');
+  return p;
+}
+
+export function isAdmin(p: Principal): boolean {
+  return p.kind === 'user' && p.admin;
+}
+
+export interface ProjectAccess {
+  readonly project: ProjectRecord;
+  readonly role: ProjectRole | undefined;
+  readonly actions: ReadonlySet<RepositoryAction>;
+  readonly canAdmin: boolean;
+}
+
+/**
+ * The project as `req.principal` sees it. A project the caller may not see is NOT_FOUND, not
+ * FORBIDDEN, so private project names do not leak.
+ */
+export async function projectAccess(deps: ManagementDeps, req: FastifyRequest, name: string): Promise<ProjectAccess> {
+  const project = await deps.meta.projects.get(name);
+  const principal = req.principal;
+  let role: ProjectRole | undefined;
+  if (project !== undefined && principal.kind === 'user' && !principal.admin) {
+    role = (await deps.meta.projects.membershipsOf(principal.name)).find((m) => m.project === name)?.role;
+  }
+  const actions = allowedActions(principal, project, role);
+  const visible = project !== undefined && (isAdmin(principal) || project.public || role !== undefined || actions.size > 0);
+  if (!visible) {
+    if (principal.kind === 'anonymous') throw new ApiError('UNAUTHORIZED', `project "${name}" not found, or sign in to see it`, { headers: BASIC_CHALLENGE });
+    throw new ApiError('NOT_FOUND', `project "${name}" not found`);
+  }
+  return { project: project!, role, actions, canAdmin: canAdminProject(principal, role) };
+}
+
+export function demand(access: ProjectAccess, what: RepositoryAction | 'admin'): void {
+  const ok = what === 'admin' ? access.canAdmin : access.actions.has(what);
+  if (!ok) throw new ApiError('FORBIDDEN', what === 'admin' ? `only project admins of "${access.project.name}" may do this` : `you may not ${what} in project "${access.project.name}"`);
+}
+
+/** Validates a JSON body (or query) against `schema`; the error names the field. */
+export function parse<T extends z.ZodType>(schema: T, value: unknown, what = 'body'): z.output<T> {
+  const r = schema.safeParse(value ?? {});
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const path = issue.path.length > 0 ? issue.path.join('.') : what;
+  const extra = issue.code === 'unrecognized_keys' ? `unknown field ${(issue as { keys: string[] }).keys.join(', ')}` : issue.message;
+  throw new ApiError('BAD_REQUEST', `${path}: ${extra}`);
+}
+
+/** `project/repo` from route parameters; the repository part may arrive with %2F (or Harbor's %252F). */
+export function repositoryName(project: string, repo: string): string {
+  const inner = repo.includes('%2F') || repo.includes('%2f') ? decodeURIComponent(repo) : repo;
+  const name = `${project}/${inner}`;
+  try {
+    parseRepositoryName(name);
+  } catch (err) {
+    throw new ApiError('BAD_REQUEST', (err as Error).message);
+  }
+  return name;
+}
+
+/** Maps storage failures to API errors; rethrows anything else. */
+export function storageToApi(err: unknown): never {
+  if (err instanceof StorageError) {
+    if (err.code === 'CONFLICT') throw new ApiError('CONFLICT', err.message, { cause: err });
+    if (err.code === 'NOT_FOUND') throw new ApiError('NOT_FOUND', err.message, { cause: err });
+  }
+  throw err;
+}
+
+export type Handler = (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;

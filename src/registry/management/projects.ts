@@ -1,0 +1,163 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { isProjectName } from '../../oci/index.js';
+import { PROJECT_ROLES, type ArtifactRecord, type ProjectRecord, type RepositoryRecord } from '../../storage/index.js';
+import { ApiError } from './errors.js';
+import { demand, isAdmin, parse, projectAccess, repositoryName, requireSignedIn, storageToApi, type ManagementDeps } from './context.js';
+
+const PROJECT_NAME = z.string().refine(isProjectName, 'lower-case letters, digits and . _ -, at most 64, starting with a letter or digit');
+const ROLE = z.enum(PROJECT_ROLES);
+const PAGE = z.object({ page_size: z.coerce.number().int().min(1).max(1000).default(100), last: z.string().max(300).optional() }).strict();
+
+function toProjectJson(p: ProjectRecord): Record<string, unknown> {
+  return { name: p.name, public: p.public, repositoryCount: p.repositoryCount, createdAt: new Date(p.createdAt).toISOString() };
+}
+
+function toRepositoryJson(r: RepositoryRecord): Record<string, unknown> {
+  return { name: r.name, project: r.project, artifactCount: r.artifactCount, createdAt: new Date(r.createdAt).toISOString(), updatedAt: new Date(r.updatedAt).toISOString() };
+}
+
+export function toArtifactJson(a: ArtifactRecord): Record<string, unknown> {
+  return {
+    digest: a.digest,
+    mediaType: a.mediaType,
+    artifactType: a.artifactType,
+    subject: a.subject,
+    size: a.size,
+    tags: a.tags,
+    pushedAt: new Date(a.pushedAt).toISOString(),
+    annotations: a.annotations ?? {},
+  };
+}
+
+export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps): void {
+  const { meta } = deps;
+
+  app.get('/api/v1/projects', async (req) => {
+    return (await meta.projects.list(await deps.auth.visibility(req.principal))).map(toProjectJson);
+  });
+
+  app.post('/api/v1/projects', async (req, reply) => {
+    const p = requireSignedIn(req);
+    if (p.kind !== 'user') throw new ApiError('FORBIDDEN', 'robot accounts cannot create projects');
+    if (deps.options.projectCreation === 'adminonly' && !p.admin) throw new ApiError('FORBIDDEN', 'only administrators may create projects on this registry');
+    const body = parse(z.object({ name: PROJECT_NAME, public: z.boolean().default(false) }).strict(), req.body);
+    const project = await meta.projects.create({ name: body.name, public: body.public, now: deps.now() }).catch(storageToApi);
+    if (!p.admin) await meta.projects.setMember(project.name, p.name, 'project-admin');
+    deps.log.info({ actor: p.name, project: project.name, public: project.public }, 'project created');
+    return reply.code(201).send(toProjectJson(project));
+  });
+
+  app.get<{ Params: { project: string } }>('/api/v1/projects/:project', async (req) => {
+    const access = await projectAccess(deps, req, req.params.project);
+    return { ...toProjectJson(access.project), role: access.role ?? null, actions: [...access.actions] };
+  });
+
+  app.patch<{ Params: { project: string } }>('/api/v1/projects/:project', async (req) => {
+    const access = await projectAccess(deps, req, req.params.project);
+    demand(access, 'admin');
+    const body = parse(z.object({ public: z.boolean().optional() }).strict(), req.body);
+    const project = await meta.projects.update(access.project.name, body.public === undefined ? {} : { public: body.public }).catch(storageToApi);
+    deps.log.info({ project: project.name, public: project.public }, 'project updated');
+    return toProjectJson(project);
+  });
+
+  app.delete<{ Params: { project: string } }>('/api/v1/projects/:project', async (req, reply) => {
+    const access = await projectAccess(deps, req, req.params.project);
+    demand(access, 'admin');
+    if (access.project.repositoryCount > 0) throw new ApiError('CONFLICT', `project "${access.project.name}" still has ${access.project.repositoryCount} repositories: delete them first`);
+    await meta.projects.delete(access.project.name);
+    deps.log.info({ project: access.project.name }, 'project deleted');
+    return reply.code(204).send();
+  });
+
+  // Members
+  app.get<{ Params: { project: string } }>('/api/v1/projects/:project/members', async (req) => {
+    const access = await projectAccess(deps, req, req.params.project);
+    if (access.role === undefined && !isAdmin(req.principal)) throw new ApiError('FORBIDDEN', 'only members see the member list');
+    return meta.projects.members(access.project.name);
+  });
+
+  const putMember = async (project: string, username: string, role: z.infer<typeof ROLE>) => {
+    await meta.projects.setMember(project, username, role).catch(storageToApi);
+    deps.log.info({ project, user: username, role }, 'member set');
+  };
+
+  app.post<{ Params: { project: string } }>('/api/v1/projects/:project/members', async (req, reply) => {
+    const access = await projectAccess(deps, req, req.params.project);
+    demand(access, 'admin');
+    const body = parse(z.object({ username: z.string().min(1), role: ROLE }).strict(), req.body);
+    await putMember(access.project.name, body.username, body.role);
+    return reply.code(201).send({ username: body.username, role: body.role });
+  });
+
+  app.put<{ Params: { project: string; username: string } }>('/api/v1/projects/:project/members/:username', async (req) => {
+    const access = await projectAccess(deps, req, req.params.project);
+    demand(access, 'admin');
+    const body = parse(z.object({ role: ROLE }).strict(), req.body);
+    await putMember(access.project.name, req.params.username, body.role);
+    return { username: req.params.username, role: body.role };
+  });
+
+  app.delete<{ Params: { project: string; username: string } }>('/api/v1/projects/:project/members/:username', async (req, reply) => {
+    const access = await projectAccess(deps, req, req.params.project);
+    demand(access, 'admin');
+    if (!(await meta.projects.removeMember(access.project.name, req.params.username))) throw new ApiError('NOT_FOUND', `"${req.params.username}" is not a member of "${access.project.name}"`);
+    deps.log.info({ project: access.project.name, user: req.params.username }, 'member removed');
+    return reply.code(204).send();
+  });
+
+  // Repositories and artifacts
+  app.get<{ Params: { project: string } }>('/api/v1/projects/:project/repositories', async (req) => {
+    const access = await projectAccess(deps, req, req.params.project);
+    demand(access, 'pull');
+    const page = parse(PAGE, req.query, 'query');
+    return (await meta.artifacts.listRepositories(access.project.name, { kind: 'all' }, { limit: page.page_size, after: page.last })).map(toRepositoryJson);
+  });
+
+  app.get<{ Params: { project: string; repo: string } }>('/api/v1/projects/:project/repositories/:repo', async (req) => {
+    const access = await projectAccess(deps, req, req.params.project);
+    demand(access, 'pull');
+    const repo = await meta.artifacts.getRepository(repositoryName(access.project.name, req.params.repo));
+    if (repo === undefined || repo.artifactCount === 0) throw new ApiError('NOT_FOUND', `repository not found`);
+    return toRepositoryJson(repo);
+  });
+
+  app.delete<{ Params: { project: string; repo: string } }>('/api/v1/projects/:project/repositories/:repo', async (req, reply) => {
+    const access = await projectAccess(deps, req, req.params.project);
+    demand(access, 'delete');
+    const name = repositoryName(access.project.name, req.params.repo);
+    if (!(await meta.artifacts.deleteRepository(name))) throw new ApiError('NOT_FOUND', `repository ${name} not found`);
+    deps.log.info({ repository: name }, 'repository deleted');
+    return reply.code(204).send();
+  });
+
+  app.get<{ Params: { project: string; repo: string } }>('/api/v1/projects/:project/repositories/:repo/artifacts', async (req) => {
+    const access = await projectAccess(deps, req, req.params.project);
+    demand(access, 'pull');
+    return (await meta.artifacts.listArtifacts(repositoryName(access.project.name, req.params.repo))).map(toArtifactJson);
+  });
+
+  app.get<{ Params: { project: string; repo: string; reference: string } }>('/api/v1/projects/:project/repositories/:repo/artifacts/:reference', async (req) => {
+    const access = await projectAccess(deps, req, req.params.project);
+    demand(access, 'pull');
+    const name = repositoryName(access.project.name, req.params.repo);
+    const artifact = await meta.artifacts.getArtifact(name, req.params.reference);
+    if (artifact === undefined) throw new ApiError('NOT_FOUND', `artifact ${name}:${req.params.reference} not found`);
+    const referrers = await meta.artifacts.referrers(name, artifact.digest, null);
+    return { ...toArtifactJson(artifact), referrers: referrers.map((r) => ({ digest: r.digest, mediaType: r.mediaType, artifactType: r.artifactType, size: r.size })) };
+  });
+
+  app.delete<{ Params: { project: string; repo: string; reference: string } }>('/api/v1/projects/:project/repositories/:repo/artifacts/:reference', async (req, reply) => {
+    const access = await projectAccess(deps, req, req.params.project);
+    demand(access, 'delete');
+    const name = repositoryName(access.project.name, req.params.repo);
+    const artifact = await meta.artifacts.getArtifact(name, req.params.reference);
+    if (artifact === undefined) throw new ApiError('NOT_FOUND', `artifact ${name}:${req.params.reference} not found`);
+    const result = await meta.artifacts.deleteManifest(name, artifact.digest);
+    if (result.kind === 'referenced') throw new ApiError('CONFLICT', `artifact ${artifact.digest} is part of the index ${result.by.join(', ')}: delete the index first`);
+    if (result.kind === 'unknown') throw new ApiError('NOT_FOUND', `artifact ${name}:${req.params.reference} not found`);
+    deps.log.info({ repository: name, digest: artifact.digest }, 'artifact deleted');
+    return reply.code(204).send();
+  });
+}
