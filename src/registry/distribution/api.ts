@@ -123,9 +123,14 @@ export function clientAddress(deps: DistributionDeps, req: IncomingMessage): str
 /** nginx's "client closed request": the client went away before we answered. */
 const CLIENT_GONE = 499;
 
+// A fully read request is `destroyed` too (autoDestroy): only the socket tells a client that left.
+function clientGone(req: IncomingMessage): boolean {
+  return req.socket.destroyed;
+}
+
 function isClientAbort(err: unknown, req: IncomingMessage): boolean {
   const code = (err as { code?: string } | undefined)?.code;
-  return req.destroyed || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ABORT_ERR';
+  return clientGone(req) || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ABORT_ERR';
 }
 
 function writeError(deps: DistributionDeps, req: IncomingMessage, res: ServerResponse, err: unknown, route: Route, caller: Caller): number {
@@ -144,7 +149,7 @@ function writeError(deps: DistributionDeps, req: IncomingMessage, res: ServerRes
   const headers: Record<string, string | number> = { ...DISTRIBUTION_HEADERS, ...wire.headers, 'Content-Type': 'application/json', 'Content-Length': body.byteLength };
   // Do not read (or make the client send) a body we have refused.
   if (hasUnreadBody(req)) headers['Connection'] = 'close';
-  if (req.destroyed) return wire.status;
+  if (clientGone(req)) return wire.status;
   res.writeHead(wire.status, headers);
   res.end(req.method === 'HEAD' ? undefined : body);
   return wire.status;

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { ANONYMOUS, type Principal } from '../auth/access.js';
+import { ANONYMOUS } from '../auth/access.js';
 import { identify, type ManagementDeps } from './context.js';
 import { ApiError } from './errors.js';
 import { registerProjectRoutes } from './projects.js';
@@ -17,17 +17,18 @@ export type { ManagementDeps } from './context.js';
  * `{"errors":[{"code","message"}]}`.
  */
 export function registerManagementApi(app: FastifyInstance, deps: ManagementDeps): void {
-  app.decorateRequest<Principal>('principal', ANONYMOUS);
+  // Declared without a default (fastify forbids shared objects); the onRequest hook sets it on every request.
+  app.decorateRequest('principal');
 
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => {
     done(null, new URLSearchParams(body as string));
   });
 
   app.addHook('onRequest', async (req) => {
+    req.principal = ANONYMOUS;
     const path = req.url.split('?')[0]!;
-    if (path === '/healthz' || path === '/readyz') return;
-    // The token endpoint judges credentials itself (anonymous tokens are valid there).
-    if (path === '/service/token') return;
+    // Health checks need no caller; the token endpoint judges credentials itself.
+    if (path === '/healthz' || path === '/readyz' || path === '/service/token') return;
     req.principal = await identify(deps, req);
   });
 

@@ -1,0 +1,65 @@
+import { lookupCredentials, type Credentials } from './docker-config.js';
+import { CliError } from './errors.js';
+
+/** `host:port` or a URL → a base URL. Without a scheme, localhost and loopback speak HTTP (as docker assumes), others HTTPS. */
+export function serverUrl(server: string, insecure = false): string {
+  if (/^https?:\/\//.test(server)) return server.replace(/\/+$/, '');
+  const host = server.replace(/\/+$/, '');
+  const loopback = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/.test(host);
+  return `${insecure || loopback ? 'http' : 'https'}://${host}`;
+}
+
+export interface ClientSettings {
+  readonly server?: string | undefined;
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
+  readonly insecure?: boolean | undefined;
+}
+
+/** A client of the management API, signed in with Basic credentials. */
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly credentials: Credentials | undefined,
+  ) {}
+
+  /** Server from --server or $PORTCULLIS_SERVER; credentials from flags, $PORTCULLIS_USERNAME/PASSWORD, or the Docker config. */
+  static async create(settings: ClientSettings, env: NodeJS.ProcessEnv): Promise<ApiClient> {
+    const server = settings.server ?? env['PORTCULLIS_SERVER'];
+    if (server === undefined || server === '') throw new CliError('USAGE', 'no server: pass --server URL or set PORTCULLIS_SERVER (e.g. http://127.0.0.1:5000)');
+    const base = serverUrl(server, settings.insecure);
+    const username = settings.username ?? env['PORTCULLIS_USERNAME'];
+    const password = settings.password ?? env['PORTCULLIS_PASSWORD'];
+    let creds: Credentials | undefined;
+    if (username !== undefined && password !== undefined) creds = { username, password };
+    else if (username !== undefined) throw new CliError('USAGE', 'a username needs a password: set PORTCULLIS_PASSWORD or use --password-stdin');
+    else creds = await lookupCredentials(base);
+    return new ApiClient(base, creds);
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (this.credentials !== undefined) headers['Authorization'] = `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new CliError('FAILED', `cannot reach ${this.baseUrl}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const message = (json as { errors?: { message?: string }[] } | undefined)?.errors?.[0]?.message ?? `${res.status} ${res.statusText}`;
+      const hint = res.status === 401 && this.credentials === undefined ? ' (no credentials: run portcullis login first)' : '';
+      throw new CliError('FAILED', `${message}${hint}`);
+    }
+    return json as T;
+  }
+}

@@ -1,0 +1,15 @@
+import { AppError } from '../shared/index.js';
+
+/** CLI failures: USAGE exits 2, everything else 1 (the guide's exit-code contract). */
+export type CliErrorCode = 'USAGE' | 'FAILED';
+
+export class CliError extends AppError<CliErrorCode> {
+  constructor(code: CliErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, options);
+    this.name = 'CliError';
+  }
+
+  get exitCode(): number {
+    return this.code === 'USAGE' ? 2 : 1;
+  }
+}

@@ -1,0 +1,377 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { pino } from 'pino';
+import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import { collectGarbage, generatePassword, type GcReport } from '../registry/index.js';
+import { openStorage } from '../server/storage.js';
+import { packageVersion, startServer } from '../server/server.js';
+import { isAppError } from '../shared/index.js';
+import { ApiClient, serverUrl } from './client.js';
+import { eraseCredentials, registryKey, storeCredentials } from './docker-config.js';
+import { CliError } from './errors.js';
+import { fileOutput, humanBytes, render, stdoutOutput, type Output, type OutputFormat } from './output.js';
+import { promptSecret, readStdin } from './prompt.js';
+
+export interface CliIo {
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  readonly stdinIsTty: boolean;
+}
+
+const formatOption = () => new Option('-f, --format <format>', 'result format').choices(['table', 'json']).default('table');
+const outputOption = () => new Option('-o, --output <file>', 'write the result to FILE instead of stdout');
+
+function outputOf(o: { output?: string }): Output {
+  return o.output === undefined ? stdoutOutput : fileOutput(o.output);
+}
+
+/** Adds the options every API command shares. */
+function apiCommand(cmd: Command): Command {
+  return cmd
+    .option('-s, --server <url>', 'Portcullis server (default $PORTCULLIS_SERVER); credentials from $PORTCULLIS_USERNAME/$PORTCULLIS_PASSWORD or portcullis login')
+    .option('--insecure', 'use plain HTTP for a server given without a scheme');
+}
+
+function readConfig(io: CliIo, options: { config?: string; addr?: string; data?: string }): Config {
+  const path = options.config ?? io.env['PORTCULLIS_CONFIG'];
+  let file: { path: string; text: string } | undefined;
+  if (path !== undefined) {
+    try {
+      file = { path, text: readFileSync(path, 'utf8') };
+    } catch (err) {
+      throw new CliError('FAILED', `cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  return loadConfig({ ...(file !== undefined ? { file } : {}), env: io.env, flags: { addr: options.addr, data: options.data }, cwd: io.cwd });
+}
+
+async function client(io: CliIo, o: { server?: string; insecure?: boolean }): Promise<ApiClient> {
+  return ApiClient.create({ server: o.server, insecure: o.insecure }, io.env);
+}
+
+/** A password for a new account: --password-stdin, else a prompt on a terminal, else generated (and printed). */
+async function newPassword(io: CliIo, fromStdin: boolean | undefined): Promise<{ password: string; generated: boolean }> {
+  if (fromStdin) return { password: await readStdin(), generated: false };
+  if (io.stdinIsTty) {
+    const a = await promptSecret('New password: ');
+    const b = await promptSecret('Repeat it: ');
+    if (a !== b) throw new CliError('FAILED', 'the passwords differ');
+    return { password: a, generated: false };
+  }
+  return { password: generatePassword(), generated: true };
+}
+
+function gcSummary(r: GcReport): string {
+  const verb = r.dryRun ? 'would free' : 'freed';
+  const lines = [`${verb} ${humanBytes(r.bytesFreed)}: ${r.blobsDeleted} blobs, ${r.manifestsDeleted} manifests, ${r.uploadsDeleted} abandoned uploads`];
+  for (const m of r.manifests) lines.push(`manifest ${m.repository}@${m.digest}`);
+  for (const b of r.blobs) lines.push(`blob ${b.digest} ${humanBytes(b.size)}`);
+  return lines.join('\n');
+}
+
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('portcullis')
+    .description('Portcullis: the one gate every container image passes through')
+    .version(packageVersion())
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('serve')
+    .description('run the registry, its API and the token service (SQLite and files under --data by default)')
+    .option('-c, --config <file>', 'YAML configuration file (default $PORTCULLIS_CONFIG)')
+    .option('--addr <host:port>', 'listen address (default 0.0.0.0:5000)')
+    .option('--data <dir>', 'data directory (default ./data or $PORTCULLIS_DATA)')
+    .action(async (o: { config?: string; addr?: string; data?: string }) => {
+      const config = readConfig(io, o);
+      const log = pino({ level: config.log.level, base: { service: 'portcullis' } }, pino.destination(2));
+      const server = await startServer({
+        config,
+        log,
+        adminPassword: io.env['PORTCULLIS_ADMIN_PASSWORD'] || undefined,
+        announce: (m) => process.stderr.write(`\n${m}\n\n`),
+      });
+      process.stderr.write(`Portcullis ${packageVersion()} serving on ${server.url} (data: ${config.data})\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      process.stderr.write('shutting down\n');
+      await server.close();
+    });
+
+  program
+    .command('gc')
+    .description('delete blobs no manifest references (and with --delete-untagged, unreachable manifests) while the registry runs')
+    .option('--dry-run', 'report what would be deleted, delete nothing')
+    .option('--delete-untagged', 'also delete manifests no tag, index or live subject reaches')
+    .option('-c, --config <file>', 'configuration of a local registry (its data is collected directly)')
+    .option('--data <dir>', 'data directory of a local registry')
+    .option('-s, --server <url>', 'collect on a running server through its API instead (needs an admin login)')
+    .option('--insecure', 'use plain HTTP for a server given without a scheme')
+    .addOption(formatOption())
+    .addOption(outputOption())
+    .action(async (o: { dryRun?: boolean; deleteUntagged?: boolean; config?: string; data?: string; server?: string; insecure?: boolean; format: OutputFormat; output?: string }) => {
+      const options = { dryRun: o.dryRun === true, deleteUntagged: o.deleteUntagged === true };
+      let report: GcReport;
+      if (o.server !== undefined || (o.config === undefined && o.data === undefined && io.env['PORTCULLIS_SERVER'] !== undefined)) {
+        report = await (await client(io, o)).request<GcReport>('POST', '/api/v1/system/gc', options);
+      } else {
+        const config = readConfig(io, o);
+        const storage = await openStorage(config);
+        try {
+          const log = pino({ level: config.log.level }, pino.destination(2));
+          report = await collectGarbage({ ...storage, now: Date.now, log }, { ...options, graceMs: config.gc.grace, uploadTtlMs: config.gc.uploadTtl });
+        } finally {
+          await storage.meta.close();
+        }
+      }
+      outputOf(o).result(o.format === 'json' ? JSON.stringify(report, null, 2) : gcSummary(report));
+    });
+
+  program
+    .command('login')
+    .argument('<server>', 'registry host[:port] or URL')
+    .description('check credentials against a registry and store them in the Docker config file')
+    .option('-u, --username <name>', 'user or robot account name')
+    .option('-p, --password <password>', 'password (prefer --password-stdin: arguments show in ps)')
+    .option('--password-stdin', 'read the password from stdin')
+    .option('--insecure', 'use plain HTTP')
+    .action(async (server: string, o: { username?: string; password?: string; passwordStdin?: boolean; insecure?: boolean }) => {
+      const username = o.username ?? io.env['PORTCULLIS_USERNAME'];
+      if (username === undefined) throw new CliError('USAGE', 'give --username (or set PORTCULLIS_USERNAME)');
+      let password = o.password ?? (o.passwordStdin ? await readStdin() : io.env['PORTCULLIS_PASSWORD']);
+      if (password === undefined) {
+        if (!io.stdinIsTty) throw new CliError('USAGE', 'no password: use --password-stdin or run on a terminal');
+        password = await promptSecret('Password: ');
+      }
+      const base = serverUrl(server, o.insecure);
+      await checkLogin(base, username, password);
+      await storeCredentials(base, { username, password });
+      stdoutOutput.result(`Login Succeeded (${registryKey(base)})`);
+    });
+
+  program
+    .command('logout')
+    .argument('<server>', 'registry host[:port] or URL')
+    .description('remove stored credentials for a registry')
+    .action(async (server: string) => {
+      const removed = await eraseCredentials(server);
+      stdoutOutput.result(removed ? `Removed login credentials for ${registryKey(server)}` : `Not logged in to ${registryKey(server)}`);
+    });
+
+  // ---- users
+  const user = program.command('user').description('manage users (administrators)');
+  apiCommand(user.command('create').argument('<username>').description('create a user'))
+    .option('--admin', 'make the user a system administrator')
+    .option('--email <email>')
+    .option('--password-stdin', "read the new user's password from stdin (else a prompt, or a generated one when not on a terminal)")
+    .addOption(formatOption())
+    .action(async (username: string, o: { admin?: boolean; email?: string; passwordStdin?: boolean; server?: string; insecure?: boolean; format: OutputFormat }) => {
+      const { password, generated } = await newPassword(io, o.passwordStdin);
+      const created = await (await client(io, o)).request<Record<string, unknown>>('POST', '/api/v1/users', { username, password, admin: o.admin === true, ...(o.email ? { email: o.email } : {}) });
+      if (o.format === 'json') stdoutOutput.result(JSON.stringify(generated ? { ...created, password } : created, null, 2));
+      else stdoutOutput.result(generated ? `created user ${username}; password: ${password}` : `created user ${username}`);
+    });
+  apiCommand(user.command('list').description('list users'))
+    .addOption(formatOption())
+    .addOption(outputOption())
+    .action(async (o: { server?: string; insecure?: boolean; format: OutputFormat; output?: string }) => {
+      const users = await (await client(io, o)).request<{ username: string; email: string | null; admin: boolean; createdAt: string }[]>('GET', '/api/v1/users');
+      outputOf(o).result(render(o.format, users, ['USERNAME', 'ADMIN', 'EMAIL', 'CREATED'], (u: (typeof users)[number]) => [u.username, u.admin, u.email, u.createdAt]));
+    });
+  apiCommand(user.command('delete').argument('<username>').description('delete a user')).action(async (username: string, o: { server?: string; insecure?: boolean }) => {
+    await (await client(io, o)).request('DELETE', `/api/v1/users/${encodeURIComponent(username)}`);
+    stdoutOutput.result(`deleted user ${username}`);
+  });
+  apiCommand(user.command('passwd').argument('<username>').description("set a user's password (yours needs --old-password-stdin unless you are an administrator)"))
+    .option('--password-stdin', 'read the new password from stdin')
+    .action(async (username: string, o: { passwordStdin?: boolean; server?: string; insecure?: boolean }) => {
+      const { password, generated } = await newPassword(io, o.passwordStdin);
+      const c = await client(io, o);
+      const body: Record<string, string> = { newPassword: password };
+      if (io.env['PORTCULLIS_PASSWORD'] !== undefined) body['oldPassword'] = io.env['PORTCULLIS_PASSWORD'];
+      await c.request('PUT', `/api/v1/users/${encodeURIComponent(username)}/password`, body);
+      stdoutOutput.result(generated ? `password of ${username} set to: ${password}` : `password of ${username} changed`);
+    });
+
+  // ---- projects
+  const project = program.command('project').description('manage projects and their members');
+  apiCommand(project.command('create').argument('<name>').description('create a project (you become its project-admin)'))
+    .option('--public', 'anyone, even anonymous, may pull')
+    .action(async (name: string, o: { public?: boolean; server?: string; insecure?: boolean }) => {
+      await (await client(io, o)).request('POST', '/api/v1/projects', { name, public: o.public === true });
+      stdoutOutput.result(`created ${o.public ? 'public' : 'private'} project ${name}`);
+    });
+  apiCommand(project.command('list').description('list the projects you can see'))
+    .addOption(formatOption())
+    .addOption(outputOption())
+    .action(async (o: { server?: string; insecure?: boolean; format: OutputFormat; output?: string }) => {
+      const projects = await (await client(io, o)).request<{ name: string; public: boolean; repositoryCount: number; createdAt: string }[]>('GET', '/api/v1/projects');
+      outputOf(o).result(render(o.format, projects, ['NAME', 'PUBLIC', 'REPOSITORIES', 'CREATED'], (p: (typeof projects)[number]) => [p.name, p.public, p.repositoryCount, p.createdAt]));
+    });
+  apiCommand(project.command('delete').argument('<name>').description('delete an empty project')).action(async (name: string, o: { server?: string; insecure?: boolean }) => {
+    await (await client(io, o)).request('DELETE', `/api/v1/projects/${encodeURIComponent(name)}`);
+    stdoutOutput.result(`deleted project ${name}`);
+  });
+  apiCommand(project.command('set-public').argument('<name>').argument('<public>', 'true or false').description('make a project public or private')).action(
+    async (name: string, value: string, o: { server?: string; insecure?: boolean }) => {
+      if (value !== 'true' && value !== 'false') throw new CliError('USAGE', `expected true or false, not "${value}"`);
+      await (await client(io, o)).request('PATCH', `/api/v1/projects/${encodeURIComponent(name)}`, { public: value === 'true' });
+      stdoutOutput.result(`project ${name} is now ${value === 'true' ? 'public' : 'private'}`);
+    },
+  );
+  const member = project.command('member').description("manage a project's members");
+  apiCommand(member.command('add').argument('<project>').argument('<username>').description('add a member or change their role'))
+    .addOption(new Option('-r, --role <role>', 'role').choices(['project-admin', 'maintainer', 'developer', 'guest']).makeOptionMandatory())
+    .action(async (p: string, username: string, o: { role: string; server?: string; insecure?: boolean }) => {
+      await (await client(io, o)).request('PUT', `/api/v1/projects/${encodeURIComponent(p)}/members/${encodeURIComponent(username)}`, { role: o.role });
+      stdoutOutput.result(`${username} is ${o.role} of ${p}`);
+    });
+  apiCommand(member.command('remove').argument('<project>').argument('<username>').description('remove a member')).action(async (p: string, username: string, o: { server?: string; insecure?: boolean }) => {
+    await (await client(io, o)).request('DELETE', `/api/v1/projects/${encodeURIComponent(p)}/members/${encodeURIComponent(username)}`);
+    stdoutOutput.result(`removed ${username} from ${p}`);
+  });
+  apiCommand(member.command('list').argument('<project>').description('list members'))
+    .addOption(formatOption())
+    .addOption(outputOption())
+    .action(async (p: string, o: { server?: string; insecure?: boolean; format: OutputFormat; output?: string }) => {
+      const members = await (await client(io, o)).request<{ username: string; role: string }[]>('GET', `/api/v1/projects/${encodeURIComponent(p)}/members`);
+      outputOf(o).result(render(o.format, members, ['USERNAME', 'ROLE'], (m: (typeof members)[number]) => [m.username, m.role]));
+    });
+
+  // ---- robots
+  const robot = program.command('robot').description('manage robot accounts for CI');
+  apiCommand(robot.command('create').argument('<name>').description('create a robot account; its secret is printed once'))
+    .requiredOption('-p, --permission <project:actions...>', 'PROJECT:ACTIONS, e.g. team:pull,push (repeatable)')
+    .option('--description <text>')
+    .option('--expires-days <n>', 'expire after N days')
+    .addOption(formatOption())
+    .action(async (name: string, o: { permission: string[]; description?: string; expiresDays?: string; server?: string; insecure?: boolean; format: OutputFormat }) => {
+      const permissions = o.permission.map((p) => {
+        const i = p.indexOf(':');
+        if (i <= 0) throw new CliError('USAGE', `--permission "${p}": expected PROJECT:ACTIONS such as team:pull,push`);
+        return { project: p.slice(0, i), actions: p.slice(i + 1).split(',').filter(Boolean) };
+      });
+      let expiresInDays: number | null = null;
+      if (o.expiresDays !== undefined) {
+        expiresInDays = Number(o.expiresDays);
+        if (!Number.isInteger(expiresInDays) || expiresInDays < 1) throw new CliError('USAGE', `--expires-days must be a whole number of days, not "${o.expiresDays}"`);
+      }
+      const created = await (await client(io, o)).request<{ name: string; secret: string }>('POST', '/api/v1/robots', { name, permissions, description: o.description ?? '', expiresInDays });
+      stdoutOutput.result(o.format === 'json' ? JSON.stringify(created, null, 2) : `name:   ${created.name}\nsecret: ${created.secret}\n(the secret is shown only now: store it in your CI's secret store)`);
+    });
+  apiCommand(robot.command('list').description('list robot accounts you manage'))
+    .addOption(formatOption())
+    .addOption(outputOption())
+    .action(async (o: { server?: string; insecure?: boolean; format: OutputFormat; output?: string }) => {
+      const robots = await (await client(io, o)).request<{ name: string; permissions: { project: string; actions: string[] }[]; disabled: boolean; expiresAt: string | null }[]>('GET', '/api/v1/robots');
+      outputOf(o).result(
+        render(o.format, robots, ['NAME', 'PERMISSIONS', 'DISABLED', 'EXPIRES'], (r: (typeof robots)[number]) => [r.name, r.permissions.map((p) => `${p.project}:${p.actions.join('+')}`).join(' '), r.disabled, r.expiresAt ?? 'never']),
+      );
+    });
+  apiCommand(robot.command('delete').argument('<name>').description('delete a robot account')).action(async (name: string, o: { server?: string; insecure?: boolean }) => {
+    await (await client(io, o)).request('DELETE', `/api/v1/robots/${encodeURIComponent(name)}`);
+    stdoutOutput.result(`deleted ${name}`);
+  });
+  apiCommand(robot.command('rotate').argument('<name>').description('issue a new secret (the old one stops working)')).action(async (name: string, o: { server?: string; insecure?: boolean }) => {
+    const r = await (await client(io, o)).request<{ name: string; secret: string }>('POST', `/api/v1/robots/${encodeURIComponent(name)}/secret`);
+    stdoutOutput.result(`name:   ${r.name}\nsecret: ${r.secret}`);
+  });
+  for (const [cmd, disabled] of [['disable', true], ['enable', false]] as const) {
+    apiCommand(robot.command(cmd).argument('<name>').description(`${cmd} a robot account`)).action(async (name: string, o: { server?: string; insecure?: boolean }) => {
+      await (await client(io, o)).request('PATCH', `/api/v1/robots/${encodeURIComponent(name)}`, { disabled });
+      stdoutOutput.result(`${cmd}d ${name}`);
+    });
+  }
+
+  // ---- repositories and artifacts
+  const repo = program.command('repo').description('browse repositories and artifacts');
+  apiCommand(repo.command('list').argument('<project>').description("list a project's repositories"))
+    .addOption(formatOption())
+    .addOption(outputOption())
+    .action(async (p: string, o: { server?: string; insecure?: boolean; format: OutputFormat; output?: string }) => {
+      const repos = await (await client(io, o)).request<{ name: string; artifactCount: number; updatedAt: string }[]>('GET', `/api/v1/projects/${encodeURIComponent(p)}/repositories?page_size=1000`);
+      outputOf(o).result(render(o.format, repos, ['REPOSITORY', 'ARTIFACTS', 'UPDATED'], (r: (typeof repos)[number]) => [r.name, r.artifactCount, r.updatedAt]));
+    });
+  apiCommand(repo.command('artifacts').argument('<repository>', 'PROJECT/REPO').description('list artifacts with their tags, size and push time'))
+    .addOption(formatOption())
+    .addOption(outputOption())
+    .action(async (name: string, o: { server?: string; insecure?: boolean; format: OutputFormat; output?: string }) => {
+      const i = name.indexOf('/');
+      if (i <= 0) throw new CliError('USAGE', `"${name}" is not PROJECT/REPO`);
+      const items = await (await client(io, o)).request<{ digest: string; tags: string[]; size: number; pushedAt: string; mediaType: string }[]>(
+        'GET',
+        `/api/v1/projects/${encodeURIComponent(name.slice(0, i))}/repositories/${encodeURIComponent(name.slice(i + 1))}/artifacts`,
+      );
+      outputOf(o).result(render(o.format, items, ['DIGEST', 'TAGS', 'SIZE', 'PUSHED'], (a: (typeof items)[number]) => [a.digest, a.tags, humanBytes(a.size), a.pushedAt]));
+    });
+
+  return program;
+}
+
+/** Checks credentials the way docker login does: GET /v2/, follow a Bearer challenge to the token service. */
+async function checkLogin(base: string, username: string, password: string): Promise<void> {
+  const basic = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+  let res: Response;
+  try {
+    res = await fetch(`${base}/v2/`);
+  } catch (err) {
+    throw new CliError('FAILED', `cannot reach ${base}: ${((err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message)}`);
+  }
+  await res.body?.cancel();
+  if (res.status === 200) return;
+  const challenge = res.headers.get('www-authenticate') ?? '';
+  if (res.status === 401 && /^bearer /i.test(challenge)) {
+    const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!.toLowerCase(), m[2]!]));
+    if (params['realm'] === undefined) throw new CliError('FAILED', `${base} sent a Bearer challenge without a realm`);
+    const url = new URL(params['realm']);
+    if (params['service'] !== undefined) url.searchParams.set('service', params['service']);
+    url.searchParams.set('account', username);
+    const t = await fetch(url, { headers: { Authorization: basic } });
+    await t.body?.cancel();
+    if (t.ok) return;
+    throw new CliError('FAILED', t.status === 401 ? 'login failed: wrong username or password' : `login failed: the token service answered ${t.status}`);
+  }
+  if (res.status === 401) {
+    const again = await fetch(`${base}/v2/`, { headers: { Authorization: basic } });
+    await again.body?.cancel();
+    if (again.ok) return;
+    throw new CliError('FAILED', 'login failed: wrong username or password');
+  }
+  throw new CliError('FAILED', `${base}/v2/ answered ${res.status}: is it a registry?`);
+}
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2;
+    }
+    if (err instanceof CliError) {
+      process.stderr.write(`portcullis: ${err.message}\n`);
+      return err.exitCode;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`portcullis: invalid configuration: ${err.message}\n`);
+      return 2;
+    }
+    if (isAppError(err)) {
+      process.stderr.write(`portcullis: ${err.message}\n`);
+      return 1;
+    }
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') {
+      process.stderr.write(`portcullis: the listen address is in use (${e.message}); pick another with --addr\n`);
+      return 1;
+    }
+    process.stderr.write(`portcullis: ${e.message ?? String(err)}\n`);
+    return 1;
+  }
+}

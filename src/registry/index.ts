@@ -1,0 +1,108 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../shared/index.js';
+import { StorageError, type BlobStore, type MetadataStore, type UploadStore } from '../storage/index.js';
+import { Authenticator } from './auth/authenticator.js';
+import { generatePassword, hashPassword } from './auth/password.js';
+import { LoginLimiter } from './auth/rate-limit.js';
+import { TokenService } from './auth/tokens.js';
+import { createDistributionHandler } from './distribution/api.js';
+import { collectGarbage, type GcDeps, type GcOptions, type GcReport } from './gc.js';
+import { ApiError, registerManagementApi } from './management/index.js';
+
+export { ANONYMOUS, ROLE_ACTIONS, allowedActions, type Principal } from './auth/access.js';
+export { generatePassword, hashPassword, hashSecret, verifyPassword } from './auth/password.js';
+export { collectGarbage, unreachableManifests, type GcOptions, type GcReport } from './gc.js';
+export { API_ERROR_STATUS, ApiError, type ApiErrorCode } from './management/index.js';
+
+export interface RegistryDeps {
+  readonly meta: MetadataStore;
+  readonly blobs: BlobStore;
+  readonly uploads: GcDeps['uploads'];
+  readonly config: Config;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly version: string;
+}
+
+export interface Registry {
+  /** The OCI Distribution API handler for `/v2/...`. */
+  readonly distribution: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Adds `/api/v1`, `/service/token`, `/healthz` and `/readyz` to a fastify app. */
+  registerManagementApi(app: FastifyInstance): void;
+  /** Creates user `admin` when there is no user; resolves to the password used, or undefined. */
+  bootstrapAdmin(password: string | undefined): Promise<string | undefined>;
+  runGc(options: Pick<GcOptions, 'dryRun' | 'deleteUntagged'>): Promise<GcReport>;
+  close(): Promise<void>;
+}
+
+export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
+  const { meta, blobs, uploads, config, log, now } = deps;
+  const tokens = await TokenService.create(meta.settings, { issuer: 'portcullis', service: config.auth.service, ttlSeconds: Math.max(1, Math.round(config.auth.tokenTtl / 1000)), now });
+  const limiter = new LoginLimiter({ maxFailures: config.auth.maxFailedLogins, windowMs: config.auth.failedLoginWindow, now });
+  const auth = new Authenticator(meta, tokens, limiter, now);
+
+  let running: Promise<GcReport> | undefined;
+  const runGc = (o: Pick<GcOptions, 'dryRun' | 'deleteUntagged'>): Promise<GcReport> => {
+    if (running !== undefined) return Promise.reject(new ApiError('CONFLICT', 'a garbage collection is already running; try again when it ends'));
+    running = collectGarbage({ meta, blobs, uploads, now, log: log.child({ component: 'gc' }) }, { ...o, graceMs: config.gc.grace, uploadTtlMs: config.gc.uploadTtl }).finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  if (config.gc.interval > 0) {
+    timer = setInterval(() => {
+      runGc({ dryRun: false, deleteUntagged: config.gc.deleteUntagged }).catch((err: unknown) => {
+        if (!(err instanceof ApiError)) log.error({ err }, 'scheduled garbage collection failed');
+      });
+    }, config.gc.interval);
+    timer.unref();
+  }
+
+  const distribution = createDistributionHandler({
+    meta,
+    blobs,
+    uploads: uploads as UploadStore,
+    auth,
+    now,
+    log: log.child({ component: 'distribution' }),
+    options: { service: config.auth.service, realm: config.externalUrl === undefined ? undefined : `${config.externalUrl.replace(/\/$/, '')}/service/token`, maxBlobBytes: config.registry.maxBlobSize, touchAfterMs: config.gc.grace / 2, trustProxy: config.auth.trustProxy },
+  });
+
+  return {
+    distribution,
+    registerManagementApi: (app) =>
+      registerManagementApi(app, {
+        meta,
+        blobs,
+        uploads: uploads as UploadStore,
+        auth,
+        tokens,
+        now,
+        log: log.child({ component: 'api' }),
+        options: { service: config.auth.service, projectCreation: config.projects.creation, trustProxy: config.auth.trustProxy, version: deps.version },
+        runGc,
+      }),
+    async bootstrapAdmin(password) {
+      if ((await meta.users.count()) > 0) return undefined;
+      const chosen = password ?? generatePassword();
+      try {
+        await meta.users.create({ username: 'admin', email: null, admin: true, passwordHash: await hashPassword(chosen), now: now() });
+      } catch (err) {
+        // Another replica bootstrapped at the same moment.
+        if (err instanceof StorageError && err.code === 'CONFLICT') return undefined;
+        throw err;
+      }
+      log.info({ user: 'admin' }, 'created the first administrator');
+      return chosen;
+    },
+    runGc,
+    async close() {
+      if (timer !== undefined) clearInterval(timer);
+      await running?.catch(() => undefined);
+    },
+  };
+}
