@@ -27,14 +27,17 @@ if (files.length === 0) {
 }
 
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
-const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', '--test-reporter-destination=dist/test-results.tap', ...files], {
+// One TAP file per run: runs started side by side must not count each other's tests.
+const tapFile = new URL(`../dist/test-results-${process.pid}.tap`, import.meta.url).pathname;
+const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tapFile}`, ...files], {
   stdio: 'inherit',
 });
 child.on('exit', async (code, signal) => {
-  const { readFileSync } = await import('node:fs');
+  const { readFileSync, rmSync } = await import('node:fs');
   let summary = '';
   try {
-    const tap = readFileSync(new URL('../dist/test-results.tap', import.meta.url), 'utf8');
+    const tap = readFileSync(tapFile, 'utf8');
+    rmSync(tapFile, { force: true });
     const count = (k) => Number([...tap.matchAll(new RegExp(`^# ${k} (\\d+)$`, 'gm'))].at(-1)?.[1] ?? 0);
     summary = `${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped, ${count('cancelled')} cancelled`;
   } catch {

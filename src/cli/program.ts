@@ -3,8 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { pino } from 'pino';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { collectGarbage, generatePassword, type GcReport } from '../registry/index.js';
-import { openStorage } from '../server/storage.js';
-import { packageVersion, startServer } from '../server/server.js';
+import { openStorage, packageVersion, startServer } from '../server/index.js';
 import { isAppError } from '../shared/index.js';
 import { ApiClient, serverUrl } from './client.js';
 import { eraseCredentials, registryKey, storeCredentials } from './docker-config.js';
@@ -63,7 +62,7 @@ async function newPassword(io: CliIo, fromStdin: boolean | undefined): Promise<{
 
 function gcSummary(r: GcReport): string {
   const verb = r.dryRun ? 'would free' : 'freed';
-  const lines = [`${verb} ${humanBytes(r.bytesFreed)}: ${r.blobsDeleted} blobs, ${r.manifestsDeleted} manifests, ${r.uploadsDeleted} abandoned uploads`];
+  const lines = [`${verb} ${humanBytes(r.bytesFreed)}: ${r.blobsDeleted} blobs, ${r.manifestsDeleted} manifests, ${r.uploadsDeleted} abandoned uploads${r.stagingFilesDeleted > 0 ? `, ${r.stagingFilesDeleted} leftover staging files` : ''}`];
   for (const m of r.manifests) lines.push(`manifest ${m.repository}@${m.digest}`);
   for (const b of r.blobs) lines.push(`blob ${b.digest} ${humanBytes(b.size)}`);
   return lines.join('\n');

@@ -19,7 +19,13 @@ const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
   return bytes;
 });
 
-const addr = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'expected HOST:PORT, e.g. 0.0.0.0:5000 or :5000');
+const addr = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'expected HOST:PORT, e.g. 0.0.0.0:5000 or :5000')
+  .refine((v) => !/:\d{1,5}$/.test(v) || Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'the port must be 0 to 65535');
+
+/** The longest delay a Node.js timer can wait (2^31-1 ms, about 24.8 days); longer ones fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The configuration file's schema. Every key is optional; unknown keys are errors. */
 export const configSchema = z
@@ -51,7 +57,7 @@ export const configSchema = z
       .strict()
       .prefault({}),
     registry: z.object({ maxBlobSize: size.prefault('20GiB') }).strict().prefault({}),
-    gc: z.object({ grace: duration.prefault('1h'), uploadTtl: duration.prefault('24h'), interval: duration.prefault(0), deleteUntagged: z.boolean().default(false) }).strict().prefault({}),
+    gc: z.object({ grace: duration.prefault('1h'), uploadTtl: duration.prefault('24h'), interval: duration.prefault(0).refine((ms) => ms <= MAX_TIMER_MS, 'at most 24d (a longer schedule: run portcullis gc from cron)'), deleteUntagged: z.boolean().default(false) }).strict().prefault({}),
     projects: z.object({ creation: z.enum(['everyone', 'adminonly']).default('everyone') }).strict().prefault({}),
   })
   .strict();

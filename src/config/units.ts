@@ -14,5 +14,6 @@ export function parseSize(value: string | number): number | undefined {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)?$/i.exec(value.trim());
   if (m === null) return undefined;
   const units: Record<string, number> = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3, tb: 1e12, tib: 1024 ** 4 };
-  return Math.round(Number(m[1]) * units[(m[2] ?? 'b').toLowerCase()]!);
+  const bytes = Math.round(Number(m[1]) * units[(m[2] ?? 'b').toLowerCase()]!);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
 }

@@ -1,4 +1,4 @@
-import { AppError } from '../shared/app-error.js';
+import { AppError } from '../shared/index.js';
 
 /**
  * Error codes of the OCI Distribution Spec v1.1 (section "Error Codes"), plus two of

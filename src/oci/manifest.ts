@@ -172,7 +172,7 @@ function platform(value: unknown, where: string): Platform {
   return out;
 }
 
-// RFC 6838 type/subtype, with optional +suffix and parameters tolerated as distribution does.
+// RFC 6838 type/subtype (a +suffix is part of the subtype); no parameters.
 const MEDIA_TYPE_RE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
 
 function mediaTypeString(value: unknown, where: string): string {

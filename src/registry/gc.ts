@@ -1,6 +1,6 @@
 import type { Digest } from '../oci/index.js';
 import type { Logger } from '../shared/index.js';
-import { isBlobLister, type BlobStore, type ManifestNode, type MetadataStore, type UploadStore } from '../storage/index.js';
+import { isBlobLister, isStagingSweeper, type BlobStore, type ManifestNode, type MetadataStore, type UploadStore } from '../storage/index.js';
 
 export interface GcOptions {
   readonly dryRun: boolean;
@@ -20,6 +20,8 @@ export interface GcReport {
   readonly bytesFreed: number;
   readonly manifestsDeleted: number;
   readonly uploadsDeleted: number;
+  /** Staging files of writes whose process died (older than the upload TTL); counted, not listed. */
+  readonly stagingFilesDeleted: number;
   /** What was (or, in a dry run, would be) deleted; lists are capped at 1000 entries each. */
   readonly blobs: readonly { digest: Digest; size: number }[];
   readonly manifests: readonly { repository: string; digest: Digest }[];
@@ -91,7 +93,7 @@ export async function collectGarbage(deps: GcDeps, options: GcOptions): Promise<
   const { meta, blobs, uploads, log } = deps;
   const startedAt = new Date(deps.now()).toISOString();
   const cutoff = deps.now() - options.graceMs;
-  const report = { blobsDeleted: 0, bytesFreed: 0, manifestsDeleted: 0, uploadsDeleted: 0, blobs: [] as { digest: Digest; size: number }[], manifests: [] as { repository: string; digest: Digest }[] };
+  const report = { blobsDeleted: 0, bytesFreed: 0, manifestsDeleted: 0, uploadsDeleted: 0, stagingFilesDeleted: 0, blobs: [] as { digest: Digest; size: number }[], manifests: [] as { repository: string; digest: Digest }[] };
 
   if (!options.dryRun) {
     // Deletions an interrupted run claimed but did not finish.
@@ -151,8 +153,10 @@ export async function collectGarbage(deps: GcDeps, options: GcOptions): Promise<
     }
   }
 
+  if (!options.dryRun && isStagingSweeper(blobs)) report.stagingFilesDeleted = await blobs.sweepStaging(uploadCutoff);
+
   const finished: GcReport = { dryRun: options.dryRun, startedAt, finishedAt: new Date(deps.now()).toISOString(), ...report };
-  log.info({ dryRun: options.dryRun, blobsDeleted: finished.blobsDeleted, bytesFreed: finished.bytesFreed, manifestsDeleted: finished.manifestsDeleted, uploadsDeleted: finished.uploadsDeleted }, 'garbage collection finished');
+  log.info({ dryRun: options.dryRun, blobsDeleted: finished.blobsDeleted, bytesFreed: finished.bytesFreed, manifestsDeleted: finished.manifestsDeleted, uploadsDeleted: finished.uploadsDeleted, stagingFilesDeleted: finished.stagingFilesDeleted }, 'garbage collection finished');
   return finished;
 }
 

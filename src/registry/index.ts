@@ -40,8 +40,12 @@ export interface Registry {
 export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
   const { meta, blobs, uploads, config, log, now } = deps;
   const tokens = await TokenService.create(meta.settings, { issuer: 'portcullis', service: config.auth.service, ttlSeconds: Math.max(1, Math.round(config.auth.tokenTtl / 1000)), now });
-  const limiter = new LoginLimiter({ maxFailures: config.auth.maxFailedLogins, windowMs: config.auth.failedLoginWindow, now });
-  const auth = new Authenticator(meta, tokens, limiter, now);
+  const limiters = {
+    accounts: new LoginLimiter({ maxFailures: config.auth.maxFailedLogins, windowMs: config.auth.failedLoginWindow, now }),
+    // An address is locked only after ten accounts' worth of failures: password spraying, not a busy NAT.
+    addresses: new LoginLimiter({ maxFailures: config.auth.maxFailedLogins * 10, windowMs: config.auth.failedLoginWindow, now }),
+  };
+  const auth = new Authenticator(meta, tokens, limiters, now);
 
   let running: Promise<GcReport> | undefined;
   const runGc = (o: Pick<GcOptions, 'dryRun' | 'deleteUntagged'>): Promise<GcReport> => {

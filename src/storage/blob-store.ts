@@ -54,6 +54,18 @@ export interface UploadStore {
   abort(id: string): Promise<void>;
 }
 
+/**
+ * Optional capability: removes staging files that writes left behind when their process died
+ * (nothing else ever sees them). Resolves to the number removed.
+ */
+export interface StagingSweeper {
+  sweepStaging(before: number): Promise<number>;
+}
+
+export function isStagingSweeper(store: unknown): store is StagingSweeper {
+  return typeof (store as Partial<StagingSweeper>).sweepStaging === 'function';
+}
+
 export function isBlobLister(store: unknown): store is BlobLister {
   return typeof (store as Partial<BlobLister>).list === 'function';
 }

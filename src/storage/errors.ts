@@ -1,4 +1,4 @@
-import { AppError } from '../shared/app-error.js';
+import { AppError } from '../shared/index.js';
 
 export type StorageErrorCode =
   /** The content does not hash to the digest the caller expected. */

@@ -129,7 +129,9 @@ export interface UserStore {
   list(): Promise<UserRecord[]>;
   /** The user and their password hash, for login. */
   credentials(username: string): Promise<{ user: UserRecord; passwordHash: string } | undefined>;
+  /** CONFLICT when it would demote the last administrator. */
   update(username: string, patch: { email?: string | null; admin?: boolean; passwordHash?: string; now: number }): Promise<UserRecord>;
+  /** CONFLICT when it would delete the last administrator. */
   delete(username: string): Promise<boolean>;
   count(): Promise<number>;
 }
@@ -184,11 +186,16 @@ export type ReserveResult = 'reserved' | 'busy';
 export interface BlobIndex {
   /**
    * Marks a blob as live and fresh before its content is placed, so a concurrent collection
-   * leaves it alone. 'busy' while a collection is deleting that digest: retry shortly.
+   * leaves it alone. 'busy' while a collection is deleting that digest: retry shortly. Never
+   * changes what is recorded of an existing blob but its last-use time: the content offered may
+   * yet fail verification.
    */
-  reserve(digest: Digest, size: number, now: number): Promise<ReserveResult>;
-  /** Makes a live blob servable from a repository. False when the blob is not live. */
-  link(repository: string, digest: Digest, now: number): Promise<boolean>;
+  reserve(digest: Digest, now: number): Promise<ReserveResult>;
+  /**
+   * Makes a live blob servable from a repository, recording its size, which the caller has
+   * verified (stored content hashed to the digest). False when the blob is not live.
+   */
+  link(repository: string, digest: Digest, size: number, now: number): Promise<boolean>;
   /** Size of a live blob linked to the repository, else undefined. `touchBefore` refreshes stale touch times. */
   linked(repository: string, digest: Digest, touch?: { now: number; before: number }): Promise<number | undefined>;
   unlink(repository: string, digest: Digest): Promise<boolean>;

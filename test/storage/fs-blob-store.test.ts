@@ -389,3 +389,22 @@ describe('FsUploadStore', () => {
 function sortedPair(x: number, y: number): [number, number] {
   return x < y ? [x, y] : [y, x];
 }
+
+describe('FsBlobStore staging sweep', () => {
+  test('removes staging files a dead write left, keeps fresh ones and blobs', async (t) => {
+    const { root, blobs } = await storage(t);
+    const content = randomBytes(1000);
+    const d = digestOf(content);
+    await blobs.put(d, (async function* () { yield content; })());
+    const stale = join(root, 'tmp', 'put-stale');
+    const fresh = join(root, 'tmp', 'put-fresh');
+    writeFileSync(stale, 'half a blob');
+    writeFileSync(fresh, 'a write in progress');
+    const { utimesSync } = await import('node:fs');
+    utimesSync(stale, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+    assert.equal(await blobs.sweepStaging(Date.now() - 60_000), 1);
+    assert.equal(existsSync(stale), false);
+    assert.equal(existsSync(fresh), true);
+    assert.equal(await blobs.stat(d), 1000);
+  });
+});

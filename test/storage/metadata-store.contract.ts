@@ -75,8 +75,8 @@ async function repo(store: MetadataStore, name: string, options: { public?: bool
 /** Reserves a blob at `now` and links it into `repository`. */
 async function blob(store: MetadataStore, repository: string, options: { digest?: Digest; size?: number; now?: number } = {}): Promise<Digest> {
   const digest = options.digest ?? freshDigest();
-  assert.equal(await store.blobs.reserve(digest, options.size ?? 100, options.now ?? 1_000), 'reserved');
-  assert.equal(await store.blobs.link(repository, digest, options.now ?? 1_000), true);
+  assert.equal(await store.blobs.reserve(digest, options.now ?? 1_000), 'reserved');
+  assert.equal(await store.blobs.link(repository, digest, options.size ?? 100, options.now ?? 1_000), true);
   return digest;
 }
 
@@ -168,6 +168,39 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
     });
 
     // ------------------------------------------------------------ projects
+    describe('the last administrator', () => {
+      const user = (s: MetadataStore, username: string, admin: boolean) => s.users.create({ username, email: null, admin, passwordHash: 'h', now: 1 });
+
+      test('cannot be demoted or deleted; others can', async (t) => {
+        const s = await fresh(t);
+        await user(s, 'root', true);
+        await user(s, 'bob', false);
+        await rejectsWithCode(s.users.update('root', { admin: false, now: 2 }), 'CONFLICT');
+        await rejectsWithCode(s.users.delete('root'), 'CONFLICT');
+        assert.equal((await s.users.get('root'))?.admin, true);
+        assert.equal(await s.users.delete('bob'), true);
+        await user(s, 'second', true);
+        assert.equal((await s.users.update('root', { admin: false, now: 3 })).admin, false);
+      });
+
+      test('two administrators demoting each other at once leave one', async (t) => {
+        const s = await fresh(t);
+        for (let round = 0; round < 10; round++) {
+          await user(s, `a${round}`, true);
+          await user(s, `b${round}`, true);
+          const others = (await s.users.list()).filter((u) => u.admin && u.username !== `a${round}` && u.username !== `b${round}`);
+          for (const o of others) await s.users.update(o.username, { admin: false, now: 2 });
+          const results = await Promise.allSettled([s.users.update(`a${round}`, { admin: false, now: 2 }), s.users.delete(`b${round}`)]);
+          const admins = (await s.users.list()).filter((u) => u.admin);
+          assert.equal(admins.length, 1, `round ${round}: ${JSON.stringify(results.map((r) => r.status))}`);
+          assert.equal(results.filter((r) => r.status === 'rejected').length, 1);
+          // Hand admin over to a fresh pair next round.
+          await user(s, `keep${round}`, true);
+          for (const a of admins) await s.users.update(a.username, { admin: false, now: 3 }).catch(() => undefined);
+        }
+      });
+    });
+
     describe('projects', () => {
       test('create, get and duplicate name is CONFLICT', async (t) => {
         const s = await fresh(t);
@@ -447,7 +480,7 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         const mine = await blob(s, 'team/app');
         const elsewhere = await blob(s, 'team/other'); // live and linked, but in another repository
         const reservedOnly = freshDigest();
-        assert.equal(await s.blobs.reserve(reservedOnly, 5, 1_000), 'reserved'); // live, linked nowhere
+        assert.equal(await s.blobs.reserve(reservedOnly, 1_000), 'reserved'); // live, linked nowhere
         const unknown = freshDigest();
         const m = manifest('m');
         const r = await s.artifacts.putManifest(putInput('team/app', m, { blobs: [mine, elsewhere, reservedOnly, unknown], tag: 'latest' }));
@@ -734,7 +767,7 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         await repo(s, 'team/app');
         await repo(s, 'team/keep');
         const b = await blob(s, 'team/app', { size: 7 });
-        await s.blobs.link('team/keep', b, 1_000);
+        await s.blobs.link('team/keep', b, 7, 1_000);
         const m = manifest('m');
         await putStored(s, 'team/app', m, { blobs: [b], blobBytes: 7, tag: 'latest' });
         await putStored(s, 'team/app', manifest('idx'), { mediaType: MediaType.OciIndex, children: [m.digest], tag: 'multi' });
@@ -774,35 +807,35 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         const s = await fresh(t);
         await repo(s, 'team/app');
         const d = freshDigest();
-        assert.equal(await s.blobs.reserve(d, 10, 1_000), 'reserved');
-        assert.equal(await s.blobs.reserve(d, 10, 1_100), 'reserved', 'reserving a live blob again is fine');
-        assert.equal(await s.blobs.link('team/app', d, 1_100), true);
+        assert.equal(await s.blobs.reserve(d, 1_000), 'reserved');
+        assert.equal(await s.blobs.reserve(d, 1_100), 'reserved', 'reserving a live blob again is fine');
+        assert.equal(await s.blobs.link('team/app', d, 10, 1_100), true);
         assert.equal(await s.blobs.linked('team/app', d), 10);
 
         assert.equal(await s.gc.claim(d, 5_000), true);
-        assert.equal(await s.blobs.reserve(d, 10, 6_000), 'busy');
-        assert.equal(await s.blobs.link('team/app', d, 6_000), false);
+        assert.equal(await s.blobs.reserve(d, 6_000), 'busy');
+        assert.equal(await s.blobs.link('team/app', d, 10, 6_000), false);
         assert.equal(await s.blobs.linked('team/app', d), undefined, 'a deleting blob is not servable');
         assert.equal(await s.blobs.mount('team/app', 'team/app', d, 6_000), undefined);
 
         await s.gc.forget(d);
         assert.deepEqual(await s.gc.claimed(), []);
         assert.equal(await s.blobs.linked('team/app', d), undefined, 'forgetting drops the old links');
-        assert.equal(await s.blobs.reserve(d, 12, 7_000), 'reserved');
+        assert.equal(await s.blobs.reserve(d, 7_000), 'reserved');
         assert.equal(await s.blobs.linked('team/app', d), undefined);
-        assert.equal(await s.blobs.link('team/app', d, 7_000), true);
+        assert.equal(await s.blobs.link('team/app', d, 12, 7_000), true);
         assert.equal(await s.blobs.linked('team/app', d), 12);
       });
 
       test('link: false for an unknown blob, NOT_FOUND for an unknown repository', async (t) => {
         const s = await fresh(t);
         await repo(s, 'team/app');
-        assert.equal(await s.blobs.link('team/app', freshDigest(), 1), false);
+        assert.equal(await s.blobs.link('team/app', freshDigest(), 10, 1), false);
         const d = freshDigest();
-        await s.blobs.reserve(d, 1, 1);
-        await rejectsWithCode(s.blobs.link('team/nope', d, 1), 'NOT_FOUND');
-        assert.equal(await s.blobs.link('team/app', d, 1), true);
-        assert.equal(await s.blobs.link('team/app', d, 2), true, 'linking twice is fine');
+        await s.blobs.reserve(d, 1);
+        await rejectsWithCode(s.blobs.link('team/nope', d, 10, 1), 'NOT_FOUND');
+        assert.equal(await s.blobs.link('team/app', d, 10, 1), true);
+        assert.equal(await s.blobs.link('team/app', d, 10, 2), true, 'linking twice is fine');
       });
 
       test('linked() with touch refreshes a stale touch time, so collection skips the blob', async (t) => {
@@ -822,12 +855,25 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         assert.equal(await s.blobs.linked('team/other', d, { now: 9_000, before: 4_000 }), undefined);
       });
 
+      test('reserving an existing blob again never changes its recorded size; link records the verified size', async (t) => {
+        const s = await fresh(t);
+        await repo(s, 'team/app');
+        const d = await blob(s, 'team/app', { size: 1000 });
+        // A push of other content claiming the same digest reserves it before it is verified.
+        assert.equal(await s.blobs.reserve(d, 2_000), 'reserved');
+        assert.equal(await s.blobs.linked('team/app', d), 1000);
+        const fresh2 = freshDigest();
+        assert.equal(await s.blobs.reserve(fresh2, 2_000), 'reserved');
+        assert.equal(await s.blobs.link('team/app', fresh2, 4321, 2_001), true);
+        assert.equal(await s.blobs.linked('team/app', fresh2), 4321);
+      });
+
       test('unlink removes the link only from that repository', async (t) => {
         const s = await fresh(t);
         await repo(s, 'team/app');
         await repo(s, 'team/web');
         const d = await blob(s, 'team/app');
-        await s.blobs.link('team/web', d, 1_000);
+        await s.blobs.link('team/web', d, 100, 1_000);
         assert.equal(await s.blobs.unlink('team/app', d), true);
         assert.equal(await s.blobs.unlink('team/app', d), false);
         assert.equal(await s.blobs.linked('team/app', d), undefined);
@@ -897,17 +943,17 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         assert.equal(await s.gc.claim(deleting, 5_000), true);
         await putStored(s, 'team/app', manifest('m'), { blobs: [referenced] });
         const unlinkedOnly = freshDigest(); // reserved but never linked: still a candidate
-        await s.blobs.reserve(unlinkedOnly, 3, 1_000);
+        await s.blobs.reserve(unlinkedOnly, 1_000);
 
         const expected = [
           { digest: old1, size: 1 },
           { digest: old2, size: 2 },
-          { digest: unlinkedOnly, size: 3 },
+          { digest: unlinkedOnly, size: 0 }, // no verified content ever arrived: its size is unknown
         ].sort((a, b) => (a.digest < b.digest ? -1 : 1));
         assert.deepEqual(await s.gc.unreferencedBlobs(5_000), expected);
         // A reference from a manifest in any repository protects the blob.
         await repo(s, 'team/web');
-        await s.blobs.link('team/web', old1, 1_000);
+        await s.blobs.link('team/web', old1, 1, 1_000);
         await putStored(s, 'team/web', manifest('w'), { blobs: [old1] });
         assert.deepEqual(
           (await s.gc.unreferencedBlobs(5_000)).map((x) => x.digest),
@@ -942,7 +988,7 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         assert.equal(await s.gc.claimOrphan(orphan, 50), false);
         assert.equal(await s.gc.claimOrphan(known, 100), false);
         assert.equal(await s.blobs.linked('team/app', known), 100, 'a known blob stays live');
-        assert.equal(await s.blobs.reserve(orphan, 50, 9_000), 'busy');
+        assert.equal(await s.blobs.reserve(orphan, 9_000), 'busy');
         assert.deepEqual(await s.gc.claimed(), [orphan]);
       });
 

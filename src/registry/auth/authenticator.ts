@@ -26,7 +26,8 @@ export class Authenticator {
   constructor(
     private readonly meta: MetadataStore,
     private readonly tokens: TokenService,
-    private readonly limiter: LoginLimiter,
+    /** Failures per account name, and (with a higher bar, so one NAT's users do not lock each other out) per client address. */
+    private readonly limiters: { readonly accounts: LoginLimiter; readonly addresses: LoginLimiter },
     private readonly now: () => number,
   ) {}
 
@@ -40,16 +41,18 @@ export class Authenticator {
     const hit = this.cache.get(key);
     if (hit !== undefined && hit.expires > this.now()) return { kind: 'ok', principal: hit.principal };
 
-    const limitKeys = [`user:${username.toLowerCase()}`, `ip:${client}`];
-    const wait = this.limiter.retryAfter(limitKeys);
+    const account = [username.toLowerCase()];
+    const address = [client];
+    const wait = Math.max(this.limiters.accounts.retryAfter(account), this.limiters.addresses.retryAfter(address));
     if (wait > 0) return { kind: 'locked', retryAfterMs: wait };
 
     const principal = username.startsWith(ROBOT_PREFIX) ? await this.robotLogin(username, password) : await this.userLogin(username, password);
     if (principal === undefined) {
-      this.limiter.fail(limitKeys);
+      this.limiters.accounts.fail(account);
+      this.limiters.addresses.fail(address);
       return { kind: 'invalid' };
     }
-    this.limiter.succeed(limitKeys[0]!);
+    this.limiters.accounts.succeed(account[0]!);
     if (this.cache.size >= 10_000) this.cache.clear();
     this.cache.set(key, { principal, expires: this.now() + CACHE_TTL_MS });
     return { kind: 'ok', principal };

@@ -93,10 +93,9 @@ async function tryMount(ctx: RequestContext, name: string, from: string, rawDige
 async function storeMonolithic(ctx: RequestContext, name: string, digest: Digest): Promise<StoredBlob> {
   const { deps, req } = ctx;
   const declared = declaredLength(ctx);
-  await reserve(ctx, digest, declared ?? 0);
+  await reserve(ctx, digest);
   const stored = await deps.blobs.put(digest, limited(req, deps.options.maxBlobBytes), declared === undefined ? {} : { expectedSize: declared });
-  await reserve(ctx, digest, stored.size);
-  if (!(await deps.meta.blobs.link(name, digest, deps.now()))) throw new OciError('BLOB_UPLOAD_INVALID', 'the blob was removed while it was being stored; push it again');
+  if (!(await deps.meta.blobs.link(name, digest, stored.size, deps.now()))) throw new OciError('BLOB_UPLOAD_INVALID', 'the blob was removed while it was being stored; push it again');
   deps.log.info({ repository: name, digest, size: stored.size }, 'blob stored');
   return stored;
 }
@@ -137,9 +136,10 @@ export async function finishUpload(ctx: RequestContext, name: string, id: string
   const hasBody = ctx.req.headers['transfer-encoding'] !== undefined || (declaredLength(ctx) ?? 0) > 0;
   const size = hasBody ? await appendChunk(ctx, name, id) : await deps.uploads.size(id);
   if (size === undefined) throw new OciError('BLOB_UPLOAD_UNKNOWN', `upload ${id} has no data here; start a new upload`);
-  await reserve(ctx, digest, size);
+  await reserve(ctx, digest);
+  let stored;
   try {
-    await deps.uploads.finish(id, digest);
+    stored = await deps.uploads.finish(id, digest);
   } catch (err) {
     if (err instanceof StorageError && err.code === 'DIGEST_MISMATCH') {
       await deps.meta.uploads.delete(id);
@@ -148,7 +148,7 @@ export async function finishUpload(ctx: RequestContext, name: string, id: string
     throw err;
   }
   await deps.meta.uploads.delete(id);
-  if (!(await deps.meta.blobs.link(name, digest, deps.now()))) throw new OciError('BLOB_UPLOAD_INVALID', 'the blob was removed while it was being stored; push it again');
+  if (!(await deps.meta.blobs.link(name, digest, stored.size, deps.now()))) throw new OciError('BLOB_UPLOAD_INVALID', 'the blob was removed while it was being stored; push it again');
   deps.log.info({ repository: name, digest, size }, 'blob stored');
   return created(name, digest);
 }
@@ -185,9 +185,9 @@ async function appendChunk(ctx: RequestContext, name: string, id: string): Promi
 }
 
 /** Reserves the blob against garbage collection, waiting out a collection that is deleting it. */
-async function reserve(ctx: RequestContext, digest: Digest, size: number): Promise<void> {
+async function reserve(ctx: RequestContext, digest: Digest): Promise<void> {
   for (let i = 0; i < 600; i++) {
-    if ((await ctx.deps.meta.blobs.reserve(digest, size, ctx.deps.now())) === 'reserved') return;
+    if ((await ctx.deps.meta.blobs.reserve(digest, ctx.deps.now())) === 'reserved') return;
     await sleep(50);
   }
   throw new OciError('TOOMANYREQUESTS', `blob ${digest} is being garbage-collected; retry the push shortly`, { headers: { 'Retry-After': '5' } });

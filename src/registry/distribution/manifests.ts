@@ -35,7 +35,7 @@ export async function getManifest(ctx: RequestContext, name: string, reference: 
   parseReference(reference, false);
   const head = ctx.req.method === 'HEAD';
   const m = await ctx.deps.meta.artifacts.getManifest(name, reference, !head);
-  if (m === undefined) throw new OciError('MANIFEST_UNKNOWN', `manifest unknown: ${name}:${reference}`, { detail: { name, reference } });
+  if (m === undefined) throw new OciError('MANIFEST_UNKNOWN', `manifest unknown: ${name}${reference.includes(':') ? '@' : ':'}${reference}`, { detail: { name, reference } });
   const headers = {
     'Content-Type': m.mediaType,
     'Docker-Content-Digest': m.digest,

@@ -122,8 +122,9 @@ export async function projectAccess(deps: ManagementDeps, req: FastifyRequest, n
   return { project: project!, role, actions, canAdmin: canAdminProject(principal, role) };
 }
 
-export function demand(access: ProjectAccess, what: RepositoryAction | 'admin'): void {
+export function demand(req: FastifyRequest, access: ProjectAccess, what: RepositoryAction | 'admin'): void {
   const ok = what === 'admin' ? access.canAdmin : access.actions.has(what);
+  if (!ok && req.principal.kind === 'anonymous') requireSignedIn(req);
   if (!ok) throw new ApiError('FORBIDDEN', what === 'admin' ? `only project admins of "${access.project.name}" may do this` : `you may not ${what} in project "${access.project.name}"`);
 }
 

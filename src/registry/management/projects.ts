@@ -55,7 +55,7 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
 
   app.patch<{ Params: { project: string } }>('/api/v1/projects/:project', async (req) => {
     const access = await projectAccess(deps, req, req.params.project);
-    demand(access, 'admin');
+    demand(req, access, 'admin');
     const body = parse(z.object({ public: z.boolean().optional() }).strict(), req.body);
     const project = await meta.projects.update(access.project.name, body.public === undefined ? {} : { public: body.public }).catch(storageToApi);
     deps.log.info({ project: project.name, public: project.public }, 'project updated');
@@ -64,7 +64,7 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
 
   app.delete<{ Params: { project: string } }>('/api/v1/projects/:project', async (req, reply) => {
     const access = await projectAccess(deps, req, req.params.project);
-    demand(access, 'admin');
+    demand(req, access, 'admin');
     if (access.project.repositoryCount > 0) throw new ApiError('CONFLICT', `project "${access.project.name}" still has ${access.project.repositoryCount} repositories: delete them first`);
     await meta.projects.delete(access.project.name);
     deps.log.info({ project: access.project.name }, 'project deleted');
@@ -74,7 +74,10 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
   // Members
   app.get<{ Params: { project: string } }>('/api/v1/projects/:project/members', async (req) => {
     const access = await projectAccess(deps, req, req.params.project);
-    if (access.role === undefined && !isAdmin(req.principal)) throw new ApiError('FORBIDDEN', 'only members see the member list');
+    if (access.role === undefined && !isAdmin(req.principal)) {
+      requireSignedIn(req);
+      throw new ApiError('FORBIDDEN', 'only members see the member list');
+    }
     return meta.projects.members(access.project.name);
   });
 
@@ -85,7 +88,7 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
 
   app.post<{ Params: { project: string } }>('/api/v1/projects/:project/members', async (req, reply) => {
     const access = await projectAccess(deps, req, req.params.project);
-    demand(access, 'admin');
+    demand(req, access, 'admin');
     const body = parse(z.object({ username: z.string().min(1), role: ROLE }).strict(), req.body);
     await putMember(access.project.name, body.username, body.role);
     return reply.code(201).send({ username: body.username, role: body.role });
@@ -93,7 +96,7 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
 
   app.put<{ Params: { project: string; username: string } }>('/api/v1/projects/:project/members/:username', async (req) => {
     const access = await projectAccess(deps, req, req.params.project);
-    demand(access, 'admin');
+    demand(req, access, 'admin');
     const body = parse(z.object({ role: ROLE }).strict(), req.body);
     await putMember(access.project.name, req.params.username, body.role);
     return { username: req.params.username, role: body.role };
@@ -101,7 +104,7 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
 
   app.delete<{ Params: { project: string; username: string } }>('/api/v1/projects/:project/members/:username', async (req, reply) => {
     const access = await projectAccess(deps, req, req.params.project);
-    demand(access, 'admin');
+    demand(req, access, 'admin');
     if (!(await meta.projects.removeMember(access.project.name, req.params.username))) throw new ApiError('NOT_FOUND', `"${req.params.username}" is not a member of "${access.project.name}"`);
     deps.log.info({ project: access.project.name, user: req.params.username }, 'member removed');
     return reply.code(204).send();
@@ -110,14 +113,14 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
   // Repositories and artifacts
   app.get<{ Params: { project: string } }>('/api/v1/projects/:project/repositories', async (req) => {
     const access = await projectAccess(deps, req, req.params.project);
-    demand(access, 'pull');
+    demand(req, access, 'pull');
     const page = parse(PAGE, req.query, 'query');
     return (await meta.artifacts.listRepositories(access.project.name, { kind: 'all' }, { limit: page.page_size, after: page.last })).map(toRepositoryJson);
   });
 
   app.get<{ Params: { project: string; repo: string } }>('/api/v1/projects/:project/repositories/:repo', async (req) => {
     const access = await projectAccess(deps, req, req.params.project);
-    demand(access, 'pull');
+    demand(req, access, 'pull');
     const repo = await meta.artifacts.getRepository(repositoryName(access.project.name, req.params.repo));
     if (repo === undefined || repo.artifactCount === 0) throw new ApiError('NOT_FOUND', `repository not found`);
     return toRepositoryJson(repo);
@@ -125,7 +128,7 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
 
   app.delete<{ Params: { project: string; repo: string } }>('/api/v1/projects/:project/repositories/:repo', async (req, reply) => {
     const access = await projectAccess(deps, req, req.params.project);
-    demand(access, 'delete');
+    demand(req, access, 'delete');
     const name = repositoryName(access.project.name, req.params.repo);
     if (!(await meta.artifacts.deleteRepository(name))) throw new ApiError('NOT_FOUND', `repository ${name} not found`);
     deps.log.info({ repository: name }, 'repository deleted');
@@ -134,13 +137,16 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
 
   app.get<{ Params: { project: string; repo: string } }>('/api/v1/projects/:project/repositories/:repo/artifacts', async (req) => {
     const access = await projectAccess(deps, req, req.params.project);
-    demand(access, 'pull');
-    return (await meta.artifacts.listArtifacts(repositoryName(access.project.name, req.params.repo))).map(toArtifactJson);
+    demand(req, access, 'pull');
+    const name = repositoryName(access.project.name, req.params.repo);
+    const repo = await meta.artifacts.getRepository(name);
+    if (repo === undefined || repo.artifactCount === 0) throw new ApiError('NOT_FOUND', `repository ${name} not found`);
+    return (await meta.artifacts.listArtifacts(name)).map(toArtifactJson);
   });
 
   app.get<{ Params: { project: string; repo: string; reference: string } }>('/api/v1/projects/:project/repositories/:repo/artifacts/:reference', async (req) => {
     const access = await projectAccess(deps, req, req.params.project);
-    demand(access, 'pull');
+    demand(req, access, 'pull');
     const name = repositoryName(access.project.name, req.params.repo);
     const artifact = await meta.artifacts.getArtifact(name, req.params.reference);
     if (artifact === undefined) throw new ApiError('NOT_FOUND', `artifact ${name}:${req.params.reference} not found`);
@@ -150,7 +156,7 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
 
   app.delete<{ Params: { project: string; repo: string; reference: string } }>('/api/v1/projects/:project/repositories/:repo/artifacts/:reference', async (req, reply) => {
     const access = await projectAccess(deps, req, req.params.project);
-    demand(access, 'delete');
+    demand(req, access, 'delete');
     const name = repositoryName(access.project.name, req.params.repo);
     const artifact = await meta.artifacts.getArtifact(name, req.params.reference);
     if (artifact === undefined) throw new ApiError('NOT_FOUND', `artifact ${name}:${req.params.reference} not found`);

@@ -11,7 +11,10 @@ const NAME = z.string().regex(/^[a-z0-9][a-z0-9._+-]{0,63}$/, 'lower-case letter
 const PERMISSION = z
   .object({
     project: z.string().refine(isProjectName, 'not a project name'),
-    actions: z.array(z.enum(REPOSITORY_ACTIONS)).min(1, 'give at least one of pull, push, delete'),
+    actions: z
+      .array(z.enum(REPOSITORY_ACTIONS))
+      .min(1, 'give at least one of pull, push, delete')
+      .transform((xs) => REPOSITORY_ACTIONS.filter((a) => xs.includes(a))),
   })
   .strict();
 
@@ -64,7 +67,10 @@ export function registerRobotRoutes(app: FastifyInstance, deps: ManagementDeps):
         .object({
           name: NAME,
           description: z.string().max(1000).default(''),
-          permissions: z.array(PERMISSION).min(1, 'a robot needs at least one project permission'),
+          permissions: z
+            .array(PERMISSION)
+            .min(1, 'a robot needs at least one project permission')
+            .refine((ps) => new Set(ps.map((p) => p.project)).size === ps.length, 'name each project once, with all its actions'),
           expiresInDays: z.number().int().min(1).max(3650).nullable().default(null),
         })
         .strict(),

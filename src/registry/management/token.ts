@@ -66,7 +66,8 @@ async function issue(deps: ManagementDeps, principal: Principal, scopes: readonl
     const granted = requested.filter((a) => allowed.has(a));
     const denied = requested.filter((a) => !allowed.has(a));
     access.push({ type: 'repository', name: scope.name, actions: granted });
-    if (denied.length > 0) refused.push({ type: 'repository', name: scope.name, actions: denied });
+    // Refusals are recorded only for accounts: an anonymous caller must be challenged to log in.
+    if (denied.length > 0 && principal.kind !== 'anonymous') refused.push({ type: 'repository', name: scope.name, actions: denied });
   }
   const subject = principal.kind === 'anonymous' ? '' : principal.name;
   const t = await deps.tokens.issue(subject, access, refused);

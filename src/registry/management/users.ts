@@ -8,7 +8,7 @@ import { parse, requireAdmin, requireSignedIn, requireUser, storageToApi, type M
 
 const USERNAME = z
   .string()
-  .regex(/^[a-zA-Z0-9][a-zA-Z0-9._@-]{0,63}$/, 'letters, digits and . _ @ -, at most 64, starting with a letter or digit')
+  .regex(/^[a-z0-9][a-z0-9._@-]{0,63}$/, 'lower-case letters, digits and . _ @ -, at most 64, starting with a letter or digit')
   .refine((u) => u.toLowerCase() !== 'anonymous' && !u.startsWith(ROBOT_PREFIX), 'this name is reserved');
 const PASSWORD = z.string().min(8, 'at least 8 characters').max(256, 'at most 256 characters');
 const EMAIL = z.email().max(254).nullable();
@@ -57,7 +57,6 @@ export function registerUserRoutes(app: FastifyInstance, deps: ManagementDeps): 
     if (!p.admin && !self) throw new ApiError('FORBIDDEN', 'only administrators may change other users');
     const body = parse(z.object({ email: EMAIL.optional(), admin: z.boolean().optional() }).strict(), req.body);
     if (body.admin !== undefined && !p.admin) throw new ApiError('FORBIDDEN', 'only administrators may grant or revoke admin');
-    if (body.admin === false) await ensureAnotherAdmin(deps, req.params.username);
     const user = await meta.users
       .update(req.params.username, { ...(body.email !== undefined ? { email: body.email } : {}), ...(body.admin !== undefined ? { admin: body.admin } : {}), now: deps.now() })
       .catch(storageToApi);
@@ -85,17 +84,9 @@ export function registerUserRoutes(app: FastifyInstance, deps: ManagementDeps): 
   app.delete<{ Params: { username: string } }>('/api/v1/users/:username', async (req, reply) => {
     const p = requireAdmin(req);
     if (p.name === req.params.username) throw new ApiError('CONFLICT', 'you cannot delete your own account');
-    await ensureAnotherAdmin(deps, req.params.username);
-    if (!(await meta.users.delete(req.params.username))) throw new ApiError('NOT_FOUND', `user "${req.params.username}" not found`);
+    if (!(await meta.users.delete(req.params.username).catch(storageToApi))) throw new ApiError('NOT_FOUND', `user "${req.params.username}" not found`);
     deps.auth.invalidate();
     deps.log.info({ actor: p.name, user: req.params.username }, 'user deleted');
     return reply.code(204).send();
   });
-}
-
-/** Refuses to leave the system without an administrator. */
-async function ensureAnotherAdmin(deps: ManagementDeps, username: string): Promise<void> {
-  const users = await deps.meta.users.list();
-  const target = users.find((u) => u.username === username);
-  if (target?.admin && users.filter((u) => u.admin).length === 1) throw new ApiError('CONFLICT', `"${username}" is the last administrator; make someone else admin first`);
 }

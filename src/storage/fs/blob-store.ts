@@ -3,7 +3,7 @@ import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Digester, isDigest, parseDigest, type Digest } from '../../oci/index.js';
-import type { BlobLister, BlobStore, ByteRange, PutOptions, StoredBlob, UploadStore } from '../blob-store.js';
+import type { BlobLister, BlobStore, ByteRange, PutOptions, StagingSweeper, StoredBlob, UploadStore } from '../blob-store.js';
 import { StorageError } from '../errors.js';
 import { isNotFound, removeQuietly, renameDurable, writeHashed } from './files.js';
 
@@ -15,7 +15,7 @@ const UPLOAD_ID_RE = /^[A-Za-z0-9_-]{8,64}$/;
  * written to `<root>/tmp`, hashed as it streams, fsynced and renamed into place, so a reader sees
  * a whole, verified blob or none.
  */
-export class FsBlobStore implements BlobStore, BlobLister {
+export class FsBlobStore implements BlobStore, BlobLister, StagingSweeper {
   readonly root: string;
   private readonly blobsDir: string;
   readonly tmpDir: string;
@@ -99,6 +99,22 @@ export class FsBlobStore implements BlobStore, BlobLister {
       if (isNotFound(err)) return false;
       throw err;
     }
+  }
+
+  /** Removes files under tmp/ untouched since `before`: a put in progress keeps writing, so its file stays fresh. */
+  async sweepStaging(before: number): Promise<number> {
+    let removed = 0;
+    for (const name of await readdirOrEmpty(this.tmpDir)) {
+      const path = join(this.tmpDir, name);
+      try {
+        if ((await fsp.stat(path)).mtimeMs >= before) continue;
+        await fsp.unlink(path);
+        removed++;
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+    return removed;
   }
 
   async *list(): AsyncIterable<{ digest: Digest; size: number; modifiedAt: number }> {

@@ -154,19 +154,38 @@ class SqlUsers implements UserStore {
     return row && { user: toUser(row), passwordHash: row.password_hash };
   }
 
+  /**
+   * Runs `op` on `username` and refuses (CONFLICT) if it leaves no administrator. On PostgreSQL the
+   * administrators' rows are locked first, so two admins demoting each other cannot both succeed.
+   */
+  private keepAnAdmin<T>(username: string, op: (tx: SqlDb) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx) => {
+      const admins = await tx.all<{ username: string }>(`SELECT username FROM users WHERE is_admin = 1${forUpdate(tx)}`);
+      const out = await op(tx);
+      if (admins.some((a) => a.username === username)) {
+        const left = await tx.get<{ n: number | string }>('SELECT COUNT(*) AS n FROM users WHERE is_admin = 1');
+        if (Number(left!.n) === 0) throw new StorageError('CONFLICT', `"${username}" is the last administrator: make someone else admin first`);
+      }
+      return out;
+    });
+  }
+
   async update(username: string, patch: { email?: string | null; admin?: boolean; passwordHash?: string; now: number }): Promise<UserRecord> {
     const sets: string[] = ['updated_at = ?'];
     const params: SqlValue[] = [patch.now];
     if (patch.email !== undefined) (sets.push('email = ?'), params.push(patch.email));
     if (patch.admin !== undefined) (sets.push('is_admin = ?'), params.push(patch.admin ? 1 : 0));
     if (patch.passwordHash !== undefined) (sets.push('password_hash = ?'), params.push(patch.passwordHash));
-    const row = await this.db.get<UserRow>(`UPDATE users SET ${sets.join(', ')} WHERE username = ? RETURNING ${USER_COLUMNS}`, [...params, username]);
-    if (row === undefined) throw new StorageError('NOT_FOUND', `no user "${username}"`);
-    return toUser(row);
+    const apply = async (db: SqlDb) => {
+      const row = await db.get<UserRow>(`UPDATE users SET ${sets.join(', ')} WHERE username = ? RETURNING ${USER_COLUMNS}`, [...params, username]);
+      if (row === undefined) throw new StorageError('NOT_FOUND', `no user "${username}"`);
+      return toUser(row);
+    };
+    return patch.admin === false ? this.keepAnAdmin(username, apply) : apply(this.db);
   }
 
-  async delete(username: string): Promise<boolean> {
-    return (await this.db.run('DELETE FROM users WHERE username = ?', [username])) > 0;
+  delete(username: string): Promise<boolean> {
+    return this.keepAnAdmin(username, async (tx) => (await tx.run('DELETE FROM users WHERE username = ?', [username])) > 0);
   }
 
   async count(): Promise<number> {
@@ -558,19 +577,20 @@ class SqlArtifacts implements ArtifactStore {
 class SqlBlobs implements BlobIndex {
   constructor(private readonly db: SqlDb) {}
 
-  async reserve(digest: Digest, size: number, now: number): Promise<ReserveResult> {
+  async reserve(digest: Digest, now: number): Promise<ReserveResult> {
+    // A new row's size is unknown (-1) until link() records the verified size.
     const rows = await this.db.all<{ digest: string }>(
-      `INSERT INTO blobs (digest, size, state, touched_at, created_at) VALUES (?, ?, 'live', ?, ?)
-       ON CONFLICT (digest) DO UPDATE SET touched_at = excluded.touched_at, size = excluded.size WHERE blobs.state = 'live' RETURNING digest`,
-      [digest, size, now, now],
+      `INSERT INTO blobs (digest, size, state, touched_at, created_at) VALUES (?, -1, 'live', ?, ?)
+       ON CONFLICT (digest) DO UPDATE SET touched_at = excluded.touched_at WHERE blobs.state = 'live' RETURNING digest`,
+      [digest, now, now],
     );
     return rows.length > 0 ? 'reserved' : 'busy';
   }
 
-  link(repository: string, digest: Digest, now: number): Promise<boolean> {
+  link(repository: string, digest: Digest, size: number, now: number): Promise<boolean> {
     return this.db.transaction(async (tx) => {
-      const live = await tx.get(`SELECT digest FROM blobs WHERE digest = ? AND state = 'live'${tx.dialect === 'postgres' ? ' FOR SHARE' : ''}`, [digest]);
-      if (live === undefined) return false;
+      const live = await tx.run(`UPDATE blobs SET size = ?, touched_at = ? WHERE digest = ? AND state = 'live'`, [size, now, digest]);
+      if (live === 0) return false;
       const n = await tx.run('INSERT INTO repo_blobs (repo_id, digest, created_at) SELECT id, ?, ? FROM repositories WHERE name = ? ON CONFLICT (repo_id, digest) DO NOTHING', [digest, now, repository]);
       if (n === 0 && (await repoId(tx, repository)) === undefined) throw new StorageError('NOT_FOUND', `no repository "${repository}"`);
       return true;
@@ -647,7 +667,7 @@ class SqlGc implements GcIndex {
 
   unreferencedBlobs(before: number): Promise<{ digest: Digest; size: number }[]> {
     return this.db.all<{ digest: Digest; size: number }>(
-      `SELECT b.digest, b.size FROM blobs b WHERE b.state = 'live' AND b.touched_at < ?
+      `SELECT b.digest, CASE WHEN b.size < 0 THEN 0 ELSE b.size END AS size FROM blobs b WHERE b.state = 'live' AND b.touched_at < ?
        AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.blob_digest = b.digest) ORDER BY b.digest`,
       [before],
     );

@@ -1,0 +1,2 @@
+export { packageVersion, splitAddr, startServer, type RunningServer, type StartOptions } from './server.js';
+export { openStorage, type OpenedStorage } from './storage.js';
