@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { Agent, request } from 'node:http';
 
@@ -86,6 +87,26 @@ export async function pullBlob(ep: Endpoint, agent: Agent, repo: string, blob: B
 export async function putManifest(ep: Endpoint, agent: Agent, repo: string, tag: string, body: Buffer, mediaType: string): Promise<void> {
   const res = await call(ep, agent, 'PUT', `/v2/${repo}/manifests/${tag}`, { 'Content-Type': mediaType, 'Content-Length': body.length }, [body]);
   if (res.status !== 201) throw new Error(`PUT manifest: ${res.status}`);
+}
+
+/**
+ * Pulls blobs with curl (C, one process, `--parallel` for concurrency): a client light enough
+ * that the servers, not the client, set the pace. Resolves to elapsed seconds.
+ */
+export async function pullWithCurl(curl: string, ep: Endpoint, repo: string, blobs: readonly BenchBlob[], concurrency: number): Promise<number> {
+  const args = ['-sS', '--fail', '--parallel', '--parallel-max', String(concurrency), '-w', '%{http_code} %{size_download}\\n'];
+  if (ep.auth !== undefined) args.push('-H', `Authorization: ${ep.auth}`);
+  for (const b of blobs) args.push('-o', '/dev/null', `http://${ep.host}:${ep.port}/v2/${repo}/blobs/${b.digest}`);
+  const started = process.hrtime.bigint();
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(curl, args, { maxBuffer: 1 << 20 }, (err, stdout, stderr) => (err ? reject(new Error(`curl: ${stderr || err.message}`)) : resolve(stdout)));
+  });
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  const lines = out.trim().split('\n');
+  const expected = blobs.reduce((n, b) => n + b.size, 0);
+  const got = lines.reduce((n, l) => n + Number(l.split(' ')[1]), 0);
+  if (lines.length !== blobs.length || lines.some((l) => !l.startsWith('200 ')) || got !== expected) throw new Error(`curl pulled ${got} of ${expected} bytes: ${out.slice(0, 200)}`);
+  return elapsed;
 }
 
 /** Runs `fn` over `items` with at most `concurrency` at once; resolves to elapsed seconds. */

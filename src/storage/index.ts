@@ -1,5 +1,5 @@
-export type { BlobLister, BlobStore, ByteRange, PutOptions, StagingSweeper, StoredBlob, UploadStore } from './blob-store.js';
-export { isBlobLister, isStagingSweeper } from './blob-store.js';
+export type { BlobLister, BlobStore, ByteRange, ChunkSink, CopyableBlob, PutOptions, StagingSweeper, StoredBlob, UploadStore } from './blob-store.js';
+export { isBlobLister, isCopyableBlob, isStagingSweeper } from './blob-store.js';
 export { StorageError, type StorageErrorCode } from './errors.js';
 export { FsBlobStore, FsUploadStore } from './fs/blob-store.js';
 export {

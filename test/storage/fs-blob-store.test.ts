@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
 import { describe, test, type TestContext } from 'node:test';
 import { digestOf, type Digest } from '../../src/oci/index.js';
-import { openFsBlobStorage, StorageError, type FsBlobStore, type FsUploadStore, type StorageErrorCode } from '../../src/storage/index.js';
+import { isCopyableBlob, openFsBlobStorage, StorageError, type ChunkSink, type CopyableBlob, type FsBlobStore, type FsUploadStore, type StorageErrorCode } from '../../src/storage/index.js';
 import { tempDir } from '../helpers/env.js';
 
 // ---------------------------------------------------------------- helpers
@@ -126,6 +126,103 @@ describe('FsBlobStore', () => {
     assert.equal((await readAll(await blobs.open(d, { start: 0, end: 0 }))).toString(), '0');
     assert.equal((await readAll(await blobs.open(d, { start: 10, end: 15 }))).toString(), 'abcdef');
     assert.equal(await blobs.open(digestOf(Buffer.from('absent')), { start: 0, end: 1 }), undefined);
+  });
+
+  describe('copyTo (reused buffers)', () => {
+    /** A sink that takes each chunk late, as a slow socket does, copying it only then. */
+    function slowSink(delayMs: number): { sink: ChunkSink; received: Buffer[] } {
+      const received: Buffer[] = [];
+      return {
+        received,
+        sink: {
+          write(chunk, callback) {
+            setTimeout(() => {
+              received.push(Buffer.from(chunk));
+              callback();
+            }, delayMs);
+            return false;
+          },
+        },
+      };
+    }
+
+    async function copyable(blobs: FsBlobStore, d: Digest, range?: { start: number; end: number }): Promise<CopyableBlob> {
+      const stream = await blobs.open(d, range);
+      assert.ok(stream !== undefined && isCopyableBlob(stream), 'the filesystem store serves copyable streams');
+      return stream;
+    }
+
+    test('copies every byte even when the sink holds each chunk until later (no buffer reused too early)', async (t) => {
+      const { blobs } = await storage(t);
+      const data = randomBytes(5 * 1024 * 1024 + 123);
+      const d = digestOf(data);
+      await blobs.put(d, chunks(data));
+      const { sink, received } = slowSink(3);
+      const stream = await copyable(blobs, d);
+      await stream.copyTo(sink, new AbortController().signal);
+      assert.ok(Buffer.concat(received).equals(data));
+      assert.ok(received.length >= 3, `expected several chunks, got ${received.length}`);
+      assert.ok(stream.destroyed, 'the file is released after the copy');
+    });
+
+    test('copies exactly a byte range', async (t) => {
+      const { blobs } = await storage(t);
+      const data = randomBytes(3 * 1024 * 1024);
+      const d = digestOf(data);
+      await blobs.put(d, chunks(data));
+      const { sink, received } = slowSink(0);
+      await (await copyable(blobs, d, { start: 1_000_000, end: 2_500_000 })).copyTo(sink, new AbortController().signal);
+      assert.ok(Buffer.concat(received).equals(data.subarray(1_000_000, 2_500_001)));
+    });
+
+    test('an empty blob writes nothing', async (t) => {
+      const { blobs } = await storage(t);
+      const d = digestOf(new Uint8Array(0));
+      await blobs.put(d, chunks());
+      const { sink, received } = slowSink(0);
+      await (await copyable(blobs, d)).copyTo(sink, new AbortController().signal);
+      assert.deepEqual(received, []);
+    });
+
+    test('an abort while the sink is stuck rejects and releases the file', async (t) => {
+      const { blobs } = await storage(t);
+      const data = randomBytes(6 * 1024 * 1024);
+      const d = digestOf(data);
+      await blobs.put(d, chunks(data));
+      const stream = await copyable(blobs, d);
+      const closed = new Promise((resolve) => stream.once('close', resolve));
+      const abort = new AbortController();
+      let writes = 0;
+      const stuck: ChunkSink = {
+        write() {
+          writes += 1;
+          if (writes === 2) setImmediate(() => abort.abort(new Error('client went away')));
+          return false; // never calls back, as a socket that died
+        },
+      };
+      await assert.rejects(stream.copyTo(stuck, abort.signal), /client went away/);
+      await closed;
+      assert.equal(writes, 2, 'no third chunk is read while both buffers are still held by the sink');
+    });
+
+    test('a sink error rejects the copy', async (t) => {
+      const { blobs } = await storage(t);
+      const data = randomBytes(100);
+      const d = digestOf(data);
+      await blobs.put(d, chunks(data));
+      const failing: ChunkSink = { write: (_chunk, callback) => (setImmediate(() => callback(new Error('EPIPE'))), false) };
+      await assert.rejects((await copyable(blobs, d)).copyTo(failing, new AbortController().signal), /EPIPE/);
+    });
+
+    test('a stream already being read cannot also be copied', async (t) => {
+      const { blobs } = await storage(t);
+      const data = randomBytes(100);
+      const d = digestOf(data);
+      await blobs.put(d, chunks(data));
+      const stream = await copyable(blobs, d);
+      assert.ok((await readAll(stream)).equals(data));
+      await assert.rejects(stream.copyTo(slowSink(0).sink, new AbortController().signal), /already being read/);
+    });
   });
 
   test('an aborted put rejects and leaves nothing behind', async (t) => {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OciError, type OciErrorCode } from '../../oci/index.js';
-import { StorageError } from '../../storage/index.js';
+import { isCopyableBlob, StorageError } from '../../storage/index.js';
 
 export type Headers = Record<string, string | number>;
 
@@ -29,6 +29,21 @@ export async function send(req: IncomingMessage, res: ServerResponse, reply: Rep
     if (req.method === 'HEAD') {
       body.destroy();
       res.end();
+      return;
+    }
+    if (isCopyableBlob(body)) {
+      // Reused buffers: large pulls make no garbage (see CopyableBlob).
+      const gone = new AbortController();
+      const onClose = (): void => {
+        if (!res.writableFinished) gone.abort(new Error('the client closed the connection'));
+      };
+      res.once('close', onClose);
+      try {
+        await body.copyTo(res, gone.signal);
+        res.end();
+      } finally {
+        res.off('close', onClose);
+      }
       return;
     }
     await pipeline(body, res);
