@@ -16,9 +16,11 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   oci: ['shared'],
   config: ['shared'],
   storage: ['shared', 'oci'],
-  registry: ['shared', 'oci', 'storage', 'config'],
-  server: ['shared', 'oci', 'storage', 'registry', 'config'],
-  cli: ['shared', 'oci', 'storage', 'registry', 'config', 'server'],
+  image: ['shared', 'oci'],
+  sbom: ['shared', 'oci', 'image'],
+  registry: ['shared', 'oci', 'storage', 'config', 'image', 'sbom'],
+  server: ['shared', 'oci', 'storage', 'registry', 'config', 'image', 'sbom'],
+  cli: ['shared', 'oci', 'storage', 'registry', 'config', 'server', 'image', 'sbom'],
 };
 
 /** Modules that must stay free of I/O: no file system, network, process environment. */

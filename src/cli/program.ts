@@ -10,6 +10,7 @@ import { eraseCredentials, registryKey, storeCredentials } from './docker-config
 import { CliError } from './errors.js';
 import { fileOutput, humanBytes, render, stdoutOutput, type Output, type OutputFormat } from './output.js';
 import { promptSecret, readStdin } from './prompt.js';
+import { registerSbom } from './sbom.js';
 
 export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
@@ -307,6 +308,7 @@ export function buildProgram(io: CliIo): Command {
       outputOf(o).result(render(o.format, items, ['DIGEST', 'TAGS', 'SIZE', 'PUSHED'], (a: (typeof items)[number]) => [a.digest, a.tags, humanBytes(a.size), a.pushedAt]));
     });
 
+  registerSbom(program, io);
   return program;
 }
 

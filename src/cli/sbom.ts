@@ -1,0 +1,134 @@
+/**
+ * `portcullis sbom SOURCE`: the inventory of an image (or a directory) as CycloneDX, SPDX, JSON
+ * or a table. Shared options for reading images live here too, for the commands that read images.
+ */
+import { randomUUID } from 'node:crypto';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { defaultCacheDir, FsLayerCache, ImageError, NO_CACHE, openImageSource, parsePlatform, parseSource, type Credentials, type LayerCache } from '../image/index.js';
+import { ALL_CATALOGERS, catalogDirectory, catalogImage, formatInventory, SBOM_FORMATS, type CatalogProgress, type Inventory, type SbomFormat } from '../sbom/index.js';
+import { packageVersion } from '../server/index.js';
+import { lookupCredentials } from './docker-config.js';
+import { CliError } from './errors.js';
+import type { CliIo } from './program.js';
+
+export interface ImageReadOptions {
+  platform?: string;
+  insecure?: boolean;
+  cacheDir?: string;
+  cache?: boolean;
+}
+
+/** Options of every command that reads images. */
+export function imageReadOptions(cmd: Command): Command {
+  return cmd
+    .option('--platform <os/arch[/variant]>', 'platform to pick from a multi-platform image', 'linux/amd64')
+    .option('--insecure', 'reach the registry over plain HTTP')
+    .option('--cache-dir <dir>', 'layer cache directory (default $PORTCULLIS_CACHE_DIR or ~/.cache/portcullis)')
+    .option('--no-cache', 'read every layer, keep nothing');
+}
+
+function cacheOf(io: CliIo, o: ImageReadOptions): LayerCache {
+  if (o.cache === false) return NO_CACHE;
+  const dir = o.cacheDir ?? io.env['PORTCULLIS_CACHE_DIR'] ?? defaultCacheDir(io.env);
+  return new FsLayerCache(resolve(io.cwd, dir));
+}
+
+/** Docker's config keys Docker Hub as its v1 index URL. */
+function credentialsFor(registry: string): Promise<Credentials | undefined> {
+  return registry === 'docker.io' ? lookupCredentials('https://index.docker.io/v1/').then((c) => c ?? lookupCredentials(registry)) : lookupCredentials(registry);
+}
+
+/** Progress on a terminal only: one line, rewritten in place. */
+function progressReporter(enabled: boolean): { report: (p: CatalogProgress) => void; done: () => void } {
+  if (!enabled) return { report: () => undefined, done: () => undefined };
+  const states = new Map<number, CatalogProgress>();
+  let last = 0;
+  const draw = (force: boolean): void => {
+    const now = Date.now();
+    if (!force && now - last < 100) return;
+    last = now;
+    const parts = [...states.values()]
+      .sort((a, b) => a.layer - b.layer)
+      .filter((p) => p.state === 'reading')
+      .map((p) => `layer ${p.layer + 1}/${p.layers} ${mb(p.bytes ?? 0)}${p.size !== undefined ? `/${mb(p.size)}` : ''}`);
+    const finished = [...states.values()].filter((p) => p.state !== 'reading').length;
+    const total = [...states.values()][0]?.layers ?? 0;
+    process.stderr.write(`\r\x1b[2K${finished}/${total} layers done${parts.length > 0 ? `; ${parts.join(', ')}` : ''}`);
+  };
+  return {
+    report: (p) => {
+      states.set(p.layer, p);
+      draw(p.state !== 'reading');
+    },
+    done: () => process.stderr.write('\r\x1b[2K'),
+  };
+}
+
+function mb(n: number): string {
+  return `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`;
+}
+
+/** Reads a source into an inventory: the one path `sbom` (and later `scan`) take. */
+export async function inventoryOf(io: CliIo, sourceText: string, o: ImageReadOptions): Promise<Inventory> {
+  let spec;
+  try {
+    spec = parseSource(sourceText);
+  } catch (err) {
+    throw usageIfSource(err);
+  }
+  const progress = progressReporter(process.stderr.isTTY === true && io.env['CI'] !== 'true');
+  try {
+    if (spec.kind === 'dir') return await catalogDirectory(resolve(io.cwd, spec.path), spec.text, { catalogers: ALL_CATALOGERS });
+    const platform = (() => {
+      try {
+        return parsePlatform(o.platform ?? 'linux/amd64');
+      } catch (err) {
+        throw usageIfSource(err);
+      }
+    })();
+    const resolved = spec.kind === 'registry' ? spec : { ...spec, path: resolve(io.cwd, spec.path) };
+    const image = await openImageSource(resolved, { platform, insecure: o.insecure === true, credentials: credentialsFor, userAgent: `portcullis/${packageVersion()}` });
+    try {
+      return await catalogImage(image, { catalogers: ALL_CATALOGERS, cache: cacheOf(io, o), onProgress: progress.report });
+    } finally {
+      await image.close();
+    }
+  } finally {
+    progress.done();
+  }
+}
+
+function usageIfSource(err: unknown): unknown {
+  return err instanceof ImageError && err.code === 'SOURCE_INVALID' ? new CliError('USAGE', err.message) : err;
+}
+
+/** Writes a result file whole or not at all: a temporary name beside it, then a rename. */
+export function writeResultFile(path: string, text: string): void {
+  const tmp = join(dirname(path), `.${randomUUID()}.tmp`);
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new CliError('FAILED', `cannot write ${path}: ${(err as Error).message}`);
+  }
+}
+
+export function registerSbom(program: Command, io: CliIo): void {
+  imageReadOptions(
+    program
+      .command('sbom')
+      .argument('<source>', 'REGISTRY/REPO[:TAG|@DIGEST], oci-dir:PATH[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] or dir:PATH')
+      .description('list every package in an image, as CycloneDX 1.6, SPDX 2.3, JSON or a table')
+      .addOption(new Option('-o, --output <format>', 'output format').choices([...SBOM_FORMATS]).default('table'))
+      .option('--file <path>', 'write the SBOM to PATH instead of stdout'),
+  ).action(async (source: string, o: ImageReadOptions & { output: SbomFormat; file?: string }) => {
+    const inventory = await inventoryOf(io, source, o);
+    for (const w of inventory.warnings) process.stderr.write(`warning: ${w}\n`);
+    const text = formatInventory(inventory, o.output, { toolVersion: packageVersion() });
+    if (o.file !== undefined) writeResultFile(resolve(io.cwd, o.file), text);
+    else process.stdout.write(text);
+  });
+}

@@ -1,0 +1,223 @@
+/**
+ * Reading images from any OCI / Docker v2 registry: reference parsing with Docker's defaults, the
+ * token flow (401 challenge → Basic credentials at the realm → Bearer token, per repository
+ * scope), Basic auth where a registry asks for it, and streamed blobs with redirects followed.
+ */
+import { MediaType, isDigest } from '../oci/index.js';
+import { ImageError } from './errors.js';
+import type { ContentSource, FetchedManifest } from './image.js';
+
+export interface RegistryReference {
+  /** host[:port] as written; docker.io for Docker Hub. */
+  readonly registry: string;
+  readonly repository: string;
+  readonly tag?: string;
+  readonly digest?: string;
+}
+
+const DOCKER_HUB = 'docker.io';
+const DOCKER_HUB_API = 'registry-1.docker.io';
+
+/**
+ * Parses `[REGISTRY/]REPO[:TAG][@DIGEST]` as docker does: the first component is a registry when it
+ * has a dot or a port or is `localhost`; otherwise Docker Hub, where one-part names get `library/`.
+ */
+export function parseRegistryReference(text: string): RegistryReference {
+  let rest = text;
+  let digest: string | undefined;
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    if (!isDigest(digest)) throw new ImageError('SOURCE_INVALID', `"${digest}" in ${text} is not a digest (sha256:<64 hex>)`);
+  }
+  let tag: string | undefined;
+  const lastSlash = rest.lastIndexOf('/');
+  const colon = rest.lastIndexOf(':');
+  if (colon > lastSlash) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+    if (!/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/.test(tag)) throw new ImageError('SOURCE_INVALID', `"${tag}" in ${text} is not a valid tag`);
+  }
+  const slash = rest.indexOf('/');
+  let registry = DOCKER_HUB;
+  let repository = rest;
+  if (slash > 0) {
+    const first = rest.slice(0, slash);
+    if (first.includes('.') || first.includes(':') || first === 'localhost') {
+      registry = first;
+      repository = rest.slice(slash + 1);
+    }
+  }
+  if (registry === DOCKER_HUB && !repository.includes('/')) repository = `library/${repository}`;
+  if (!/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(repository)) {
+    throw new ImageError('SOURCE_INVALID', `"${repository}" in ${text} is not a valid repository name (lower-case letters, digits, separators)`);
+  }
+  if (tag === undefined && digest === undefined) tag = 'latest';
+  return { registry, repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
+}
+
+export function formatRegistryReference(r: RegistryReference): string {
+  return `${r.registry}/${r.repository}${r.tag !== undefined ? `:${r.tag}` : ''}${r.digest !== undefined ? `@${r.digest}` : ''}`;
+}
+
+export interface Credentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface RegistryOptions {
+  /** Plain HTTP instead of HTTPS. */
+  readonly insecure?: boolean;
+  /** Credentials for a registry host, from the Docker config file or a login. */
+  readonly credentials?: (registry: string) => Promise<Credentials | undefined>;
+  readonly userAgent?: string;
+  readonly signal?: AbortSignal;
+}
+
+const MANIFEST_ACCEPT = [MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifestList, MediaType.DockerManifest].join(', ');
+
+interface Challenge {
+  readonly scheme: string;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+/** Parses `WWW-Authenticate: Bearer realm="...",service="...",scope="..."`. */
+export function parseChallenge(header: string): Challenge | undefined {
+  const m = /^\s*(\w+)\s*(.*)$/s.exec(header);
+  if (m === null) return undefined;
+  const params: Record<string, string> = {};
+  for (const p of m[2]!.matchAll(/(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) params[p[1]!.toLowerCase()] = (p[2] ?? p[3] ?? '').replace(/\\(.)/g, '$1');
+  return { scheme: m[1]!.toLowerCase(), params };
+}
+
+/** A content source over one repository of a registry. */
+export class RegistrySource implements ContentSource {
+  private authorization: string | undefined;
+  private readonly base: string;
+  private readonly host: string;
+
+  constructor(
+    readonly ref: RegistryReference,
+    private readonly options: RegistryOptions = {},
+  ) {
+    this.host = ref.registry === DOCKER_HUB ? DOCKER_HUB_API : ref.registry;
+    this.base = `${options.insecure === true ? 'http' : 'https'}://${this.host}/v2/${ref.repository}`;
+  }
+
+  async manifest(reference: string): Promise<FetchedManifest> {
+    const res = await this.request(`${this.base}/manifests/${reference}`, { Accept: MANIFEST_ACCEPT });
+    const bytes = await readLimited(res, 4 * 1024 * 1024, `manifest ${reference}`);
+    const type = res.headers.get('content-type')?.split(';')[0]?.trim();
+    return type !== undefined && type !== '' ? { bytes, mediaType: type } : { bytes };
+  }
+
+  async blob(d: { readonly digest: string }): Promise<AsyncIterable<Uint8Array>> {
+    const res = await this.request(`${this.base}/blobs/${d.digest}`, {});
+    if (res.body === null) return (async function* () {})();
+    return res.body as unknown as AsyncIterable<Uint8Array>;
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  private async request(url: string, headers: Record<string, string>, retried = false): Promise<Response> {
+    const all: Record<string, string> = { ...headers, 'User-Agent': this.options.userAgent ?? 'portcullis' };
+    if (this.authorization !== undefined) all['Authorization'] = this.authorization;
+    let res: Response;
+    try {
+      res = await fetch(url, { headers: all, redirect: 'manual', ...(this.options.signal !== undefined ? { signal: this.options.signal } : {}) });
+      // Blob redirects (to S3, a CDN) are followed without our Authorization header.
+      let hops = 0;
+      while (res.status >= 300 && res.status < 400 && res.headers.get('location') !== null && hops++ < 5) {
+        await res.body?.cancel();
+        const next = new URL(res.headers.get('location')!, url).toString();
+        res = await fetch(next, { headers: { 'User-Agent': all['User-Agent']! }, redirect: 'manual', ...(this.options.signal !== undefined ? { signal: this.options.signal } : {}) });
+      }
+    } catch (err) {
+      throw new ImageError('NETWORK', `cannot reach ${this.host}: ${networkReason(err)}${this.options.insecure === true ? '' : ' (for a plain-HTTP registry add --insecure)'}`, { cause: err });
+    }
+    if (res.status === 401 && !retried) {
+      const challenge = parseChallenge(res.headers.get('www-authenticate') ?? '');
+      await res.body?.cancel();
+      if (challenge !== undefined && (await this.authenticate(challenge))) return this.request(url, headers, true);
+      throw new ImageError('UNAUTHORIZED', `${this.host} wants credentials for ${this.ref.repository}: run \`portcullis login ${this.ref.registry}\` or \`docker login\``);
+    }
+    if (res.ok) return res;
+    const body = await res.text().catch(() => '');
+    const detail = registryErrorText(body);
+    switch (res.status) {
+      case 401:
+        throw new ImageError('UNAUTHORIZED', `${this.host} refused the credentials for ${this.ref.repository}${detail}`);
+      case 403:
+        throw new ImageError('UNAUTHORIZED', `${this.host} denies access to ${this.ref.repository}${detail}`);
+      case 404:
+        throw new ImageError('NOT_FOUND', `${formatRegistryReference(this.ref)}: ${url.includes('/manifests/') ? 'no such image' : 'a blob is missing'}${detail}`);
+      default:
+        throw new ImageError('NETWORK', `${this.host} answered ${res.status} for ${new URL(url).pathname}${detail}`);
+    }
+  }
+
+  private async authenticate(challenge: Challenge): Promise<boolean> {
+    const creds = await this.options.credentials?.(this.ref.registry);
+    if (challenge.scheme === 'basic') {
+      if (creds === undefined) return false;
+      this.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+      return true;
+    }
+    if (challenge.scheme !== 'bearer' || challenge.params['realm'] === undefined) return false;
+    const realm = new URL(challenge.params['realm']);
+    if (challenge.params['service'] !== undefined) realm.searchParams.set('service', challenge.params['service']);
+    realm.searchParams.set('scope', challenge.params['scope'] ?? `repository:${this.ref.repository}:pull`);
+    const headers: Record<string, string> = { 'User-Agent': this.options.userAgent ?? 'portcullis' };
+    if (creds !== undefined) headers['Authorization'] = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+    let res: Response;
+    try {
+      res = await fetch(realm, { headers, ...(this.options.signal !== undefined ? { signal: this.options.signal } : {}) });
+    } catch (err) {
+      throw new ImageError('NETWORK', `cannot reach the token service ${realm.origin}: ${networkReason(err)}`, { cause: err });
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      if (res.status === 401 || res.status === 403) {
+        throw new ImageError('UNAUTHORIZED', `${realm.host} refused ${creds === undefined ? 'anonymous access' : `the credentials of ${creds.username}`} to ${this.ref.repository}`);
+      }
+      throw new ImageError('NETWORK', `the token service ${realm.origin} answered ${res.status}`);
+    }
+    const body = (await res.json().catch(() => ({}))) as { token?: string; access_token?: string };
+    const token = body.token ?? body.access_token;
+    if (typeof token !== 'string' || token === '') throw new ImageError('UNAUTHORIZED', `the token service ${realm.origin} returned no token`);
+    this.authorization = `Bearer ${token}`;
+    return true;
+  }
+}
+
+async function readLimited(res: Response, limit: number, what: string): Promise<Uint8Array> {
+  const declared = Number(res.headers.get('content-length') ?? '0');
+  if (declared > limit) throw new ImageError('MANIFEST_INVALID', `the ${what} is ${declared} bytes; the limit is ${limit}`);
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    n += chunk.length;
+    if (n > limit) throw new ImageError('MANIFEST_INVALID', `the ${what} is larger than ${limit} bytes`);
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts);
+}
+
+function registryErrorText(body: string): string {
+  try {
+    const errors = (JSON.parse(body) as { errors?: { code?: string; message?: string }[] }).errors;
+    const first = errors?.[0];
+    if (first !== undefined) return `: ${first.code ?? ''} ${first.message ?? ''}`.trimEnd();
+  } catch {
+    // not a registry error body
+  }
+  return '';
+}
+
+function networkReason(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (err as Error).message;
+}

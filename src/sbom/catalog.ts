@@ -1,0 +1,184 @@
+/**
+ * Cataloging an image: each layer is read once (or taken from the layer cache), its wanted files
+ * go through the catalogers, then the layers are squashed and only the findings of files that
+ * survive in the final tree count. Layers are read side by side (inflate runs off the main thread).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileTree, indexDirectory, indexLayer, type Capture, type CapturedFile, type FileVisitor, type Image, type LayerCache, type LayerIndex } from '../image/index.js';
+import { assembleInventory, type LocatedFindings } from './assemble.js';
+import { DEFAULT_MAX_BYTES, type Cataloger } from './cataloger.js';
+import type { Finding, ImageSubject, Inventory } from './model.js';
+
+export interface CatalogProgress {
+  readonly layer: number;
+  readonly layers: number;
+  readonly digest: string;
+  readonly state: 'cached' | 'reading' | 'done';
+  /** Compressed bytes read so far of this layer. */
+  readonly bytes?: number;
+  readonly size?: number;
+}
+
+export interface CatalogOptions {
+  readonly catalogers: readonly Cataloger[];
+  readonly cache: LayerCache;
+  /** Where large captured files are spooled; a private directory is made inside it. */
+  readonly tmpDir?: string;
+  /** Layers read at once. */
+  readonly concurrency?: number;
+  readonly onProgress?: (p: CatalogProgress) => void;
+}
+
+/** What one layer yields: its index and the findings per path. The unit of the layer cache. */
+interface LayerRecord {
+  readonly index: LayerIndex;
+  readonly findings: [string, Finding[]][];
+  readonly warnings: string[];
+}
+
+/** Bump when LayerRecord's shape or the reading of layers changes. */
+const RECORD_VERSION = 1;
+
+export function catalogersKey(catalogers: readonly Cataloger[]): string {
+  return catalogers
+    .map((c) => `${c.id}@${c.version}`)
+    .sort()
+    .join(',');
+}
+
+export async function catalogImage(image: Image, options: CatalogOptions): Promise<Inventory> {
+  const tmp = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'portcullis-catalog-'));
+  try {
+    const key = catalogersKey(options.catalogers);
+    const records: LayerRecord[] = new Array<LayerRecord>(image.layers.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < image.layers.length) {
+        const i = next++;
+        const layer = image.layers[i]!;
+        const cacheKey = `sbom-layer:${RECORD_VERSION}:${layer.digest}:${key}`;
+        const cached = (await options.cache.get(cacheKey)) as LayerRecord | undefined;
+        if (cached !== undefined && Array.isArray(cached.findings)) {
+          records[i] = cached;
+          options.onProgress?.({ layer: i, layers: image.layers.length, digest: layer.digest, state: 'cached' });
+          continue;
+        }
+        options.onProgress?.({ layer: i, layers: image.layers.length, digest: layer.digest, state: 'reading', bytes: 0, size: layer.size });
+        const record = await readLayer(await counted(await layer.open(), (bytes) => options.onProgress?.({ layer: i, layers: image.layers.length, digest: layer.digest, state: 'reading', bytes, size: layer.size })), options.catalogers, tmp, `layer ${i + 1} (${layer.digest.slice(0, 19)})`);
+        records[i] = record;
+        await options.cache.put(cacheKey, record);
+        options.onProgress?.({ layer: i, layers: image.layers.length, digest: layer.digest, state: 'done' });
+      }
+    };
+    const n = Math.max(1, Math.min(options.concurrency ?? 2, image.layers.length));
+    await Promise.all(Array.from({ length: n }, () => worker()));
+    const subject: ImageSubject = {
+      reference: image.reference,
+      ...(image.name !== undefined ? { name: image.name } : {}),
+      ...(image.tag !== undefined ? { tag: image.tag } : {}),
+      digest: image.digest,
+      platform: image.platform,
+      layers: image.layers.map((l) => ({ digest: l.digest, size: l.size, ...(l.diffId !== undefined ? { diffId: l.diffId } : {}) })),
+    };
+    return squash(subject, records, image.layers.map((l) => l.digest));
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** A directory taken as an image root: one layer, never cached (its content has no digest). */
+export async function catalogDirectory(path: string, reference: string, options: Omit<CatalogOptions, 'cache'>): Promise<Inventory> {
+  const { visitor, findings, warnings } = cataloguingVisitor(options.catalogers, 'the directory');
+  const index = await indexDirectory(path, visitor);
+  return squash({ reference, name: path, layers: [] }, [{ index, findings: [...findings], warnings }], []);
+}
+
+function squash(subject: ImageSubject, records: readonly LayerRecord[], digests: readonly string[]): Inventory {
+  const tree = new FileTree();
+  records.forEach((r, i) => tree.apply(i, r.index));
+  const byLayer = records.map((r) => new Map(r.findings));
+  const located: LocatedFindings[] = [];
+  for (const node of tree.values()) {
+    if (node.type !== 'file') continue;
+    const findings = byLayer[node.layer]?.get(node.path);
+    if (findings === undefined || findings.length === 0) continue;
+    const layer = digests[node.layer];
+    located.push({ location: layer !== undefined ? { path: node.path, layer } : { path: node.path }, findings });
+  }
+  const warnings = records.flatMap((r) => r.warnings);
+  return assembleInventory(subject, located, warnings);
+}
+
+async function readLayer(blob: AsyncIterable<Uint8Array>, catalogers: readonly Cataloger[], tmp: string, label: string): Promise<LayerRecord> {
+  const { visitor, findings, warnings } = cataloguingVisitor(catalogers, label);
+  const index = await indexLayer(blob, visitor, tmp);
+  return { index, findings: [...findings], warnings };
+}
+
+/** The bridge from the image reader to the catalogers: which files to capture, and what they hold. */
+function cataloguingVisitor(catalogers: readonly Cataloger[], label: string): { visitor: FileVisitor; findings: Map<string, Finding[]>; warnings: string[] } {
+  const findings = new Map<string, Finding[]>();
+  const warnings: string[] = [];
+  const wanted = new Map<string, Cataloger[]>();
+  const MAX_WARNINGS = 200;
+  const warn = (message: string): void => {
+    if (warnings.length < MAX_WARNINGS) warnings.push(`${label}: ${message}`);
+    else if (warnings.length === MAX_WARNINGS) warnings.push(`${label}: more warnings left out`);
+  };
+  const visitor: FileVisitor = {
+    want(path, size, mode) {
+      let matched: Cataloger[] | undefined;
+      for (const c of catalogers) {
+        if (c.wants(path, size, mode)) (matched ??= []).push(c);
+      }
+      if (matched === undefined) return undefined;
+      wanted.set(path, matched);
+      return captureFor(matched);
+    },
+    async visit(file: CapturedFile) {
+      const matched = wanted.get(file.path) ?? [];
+      wanted.delete(file.path);
+      const head = matched.some((c) => c.sniff !== undefined) ? await file.read(0, 64) : undefined;
+      for (const c of matched) {
+        if (c.sniff !== undefined && head !== undefined && !c.sniff(head)) continue;
+        try {
+          const found = await c.parse(file, { warn: (m) => warn(`/${file.path}: ${m}`) });
+          if (found.length > 0) findings.set(file.path, [...(findings.get(file.path) ?? []), ...found]);
+        } catch (err) {
+          warn(`/${file.path}: ${c.id}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    },
+    warn,
+  };
+  return { visitor, findings, warnings };
+}
+
+function captureFor(matched: readonly Cataloger[]): Capture {
+  const maxBytes = Math.max(...matched.map((c) => c.maxBytes ?? DEFAULT_MAX_BYTES));
+  const heads = matched.map((c) => c.headBytes);
+  const allHead = heads.every((h) => h !== undefined);
+  const sniffs = matched.map((c) => c.sniff);
+  const allSniff = sniffs.every((s) => s !== undefined);
+  return {
+    maxBytes,
+    ...(allHead ? { headBytes: Math.max(...(heads as number[])) } : {}),
+    ...(allSniff ? { sniff: (head: Uint8Array) => sniffs.some((s) => s!(head)) } : {}),
+  };
+}
+
+async function* counted(body: AsyncIterable<Uint8Array>, report: (bytes: number) => void): AsyncGenerator<Uint8Array> {
+  let n = 0;
+  let last = 0;
+  for await (const chunk of body) {
+    n += chunk.length;
+    if (n - last >= 4 * 1024 * 1024) {
+      last = n;
+      report(n);
+    }
+    yield chunk;
+  }
+  report(n);
+}
