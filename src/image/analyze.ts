@@ -87,7 +87,7 @@ function captureSink(path: string, size: number, mode: number, capture: Capture,
 
   const toSpill = async (): Promise<void> => {
     const file = join(tmpDir, `capture-${randomUUID()}`);
-    const fh = await fsp.open(file, 'wx', 0o600);
+    const fh = await fsp.open(file, 'wx+', 0o600);
     spill = { path: file, fh };
     for (const p of parts.splice(0)) await fh.write(p);
   };
@@ -109,6 +109,15 @@ function captureSink(path: string, size: number, mode: number, capture: Capture,
       }
       if (kept > MEMORY_LIMIT) return toSpill();
       return undefined;
+    },
+    async abort() {
+      dropped = true;
+      parts.length = 0;
+      if (spill !== undefined) {
+        await spill.fh.close().catch(() => undefined);
+        await fsp.rm(spill.path, { force: true });
+        spill = undefined;
+      }
     },
     async end() {
       if (dropped) return;

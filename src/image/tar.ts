@@ -33,6 +33,8 @@ export interface TarHeader {
 export interface EntrySink {
   write(chunk: Uint8Array): void | Promise<void>;
   end(): void | Promise<void>;
+  /** The entry will not complete (the stream failed or ended inside it): drop what was kept. */
+  abort?(): void | Promise<void>;
 }
 
 export interface TarReadResult {
@@ -126,7 +128,7 @@ export async function readTar(
     longName = undefined;
     longLink = undefined;
     entries += 1;
-    const entry: TarHeader = { name, type, mode: readNumber(h, 100, 8) & 0o7777, size, linkname, uid: readNumber(h, 108, 8), gid: readNumber(h, 116, 8), sparse, offset: position };
+    const entry: TarHeader = { name, type, mode: readNumber(h, 100, 8) & 0o7777, size, linkname, uid: attrs.uid ?? readNumber(h, 108, 8), gid: attrs.gid ?? readNumber(h, 116, 8), sparse, offset: position };
     sink = (await onEntry(entry)) ?? undefined;
     if (sink !== undefined && (type !== 'file' || sparse)) {
       await sink.end();
@@ -168,6 +170,12 @@ export async function readTar(
     metaKind = undefined;
   };
 
+  const abortSink = async (): Promise<void> => {
+    const s = sink;
+    sink = undefined;
+    if (s !== undefined) await Promise.resolve(s.abort?.()).catch(() => undefined);
+  };
+  try {
   for await (const input of source) {
     const chunk = input;
     let offset = 0;
@@ -247,12 +255,14 @@ export async function readTar(
     }
     consumed += chunk.length;
   }
-  if (state === 'data' || state === 'meta' || state === 'sparse-ext' || (state === 'header' && headerFill > 0)) {
-    if (sink !== undefined) {
-      const s = sink;
-      sink = undefined;
-      await Promise.resolve(s.end()).catch(() => undefined);
-    }
+  } catch (err) {
+    await abortSink();
+    throw err;
+  }
+  // A pax header or GNU long name promises an entry: ending before it is truncation too.
+  const metaPending = Object.keys(pax).length > 0 || longName !== undefined || longLink !== undefined;
+  if (state === 'data' || state === 'meta' || state === 'sparse-ext' || (state === 'header' && headerFill > 0) || (state !== 'done' && metaPending)) {
+    await abortSink();
     throw new ImageError('LAYER_TRUNCATED', `the layer's tar stream ends inside entry ${entries}${state === 'header' ? "'s header" : ''}: the blob is truncated`);
   }
   return { entries, endMarker: state === 'done' || zeroBlocks > 0 };

@@ -105,7 +105,7 @@ function componentOf(p: Package): Models.Component {
 
 function licenseOf(text: string, alone: boolean): Models.License {
   if (SPDX.isSupportedSpdxId(text)) return new Models.SpdxLicense(text);
-  if (alone && /\s(AND|OR|WITH)\s/.test(text) && isSpdxExpression(text)) return new Models.LicenseExpression(text);
+  if (alone && /\s(AND|OR|WITH)\s/i.test(text) && isSpdxExpression(text)) return new Models.LicenseExpression(text);
   return new Models.NamedLicense(text);
 }
 

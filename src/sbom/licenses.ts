@@ -11,7 +11,16 @@ const IDS: readonly string[] = require('spdx-license-ids/index.json') as string[
 const DEPRECATED: readonly string[] = require('spdx-license-ids/deprecated.json') as string[];
 
 const BY_LOWER = new Map<string, string>();
-for (const id of [...DEPRECATED, ...IDS]) BY_LOWER.set(id.toLowerCase(), id);
+for (const id of IDS) BY_LOWER.set(id.toLowerCase(), id);
+// Deprecated ids map to their successor where the list has one (GPL-2.0 → GPL-2.0-only), so one
+// license never gets two ids; other deprecated ids stay as they are.
+for (const id of DEPRECATED) {
+  const lower = id.toLowerCase();
+  if (BY_LOWER.has(lower)) continue;
+  const plus = lower.endsWith('+');
+  const successor = BY_LOWER.get(plus ? `${lower.slice(0, -1)}-or-later` : `${lower}-only`);
+  BY_LOWER.set(lower, successor ?? id);
+}
 
 /** Common spellings in package metadata (PyPI classifiers, Debian copyright short names, pom files, gemspecs). */
 const ALIASES: Readonly<Record<string, string>> = {
@@ -36,7 +45,6 @@ const ALIASES: Readonly<Record<string, string>> = {
   'isc license': 'ISC',
   'mozilla public license 2.0 (mpl 2.0)': 'MPL-2.0',
   'mpl 2.0': 'MPL-2.0',
-  'public domain': 'LicenseRef-public-domain',
   'python software foundation license': 'PSF-2.0',
   psf: 'PSF-2.0',
   zlib: 'Zlib',
@@ -94,7 +102,8 @@ export function normalizeLicense(statement: string): string {
   const text = statement.trim();
   const id = toSpdxId(text);
   if (id !== undefined) return id;
-  if (isSpdxExpression(text)) return text;
+  // The parser accepts operators in any case; SPDX (Annex D.2) and every writer want upper case.
+  if (isSpdxExpression(text)) return text.replace(/\s(and|or|with)\s/gi, (m) => m.toUpperCase());
   const parts = text.split(/\s+(or|and)\s+/i);
   if (parts.length > 1) {
     const out: string[] = [];

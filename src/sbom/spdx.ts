@@ -128,7 +128,11 @@ function declaredLicense(licenses: readonly string[], extracted: Map<string, str
   if (licenses.length === 0) return 'NOASSERTION';
   const parts = licenses.map((l) => {
     if (toSpdxId(l) === l) return l;
-    if (isSpdxExpression(l)) return licenses.length > 1 && /\s(OR|AND|WITH)\s/.test(l) ? `(${l})` : l;
+    if (isSpdxExpression(l)) {
+      // A LicenseRef inside a stated expression must be declared too.
+      for (const ref of l.match(/LicenseRef-[A-Za-z0-9.-]+/g) ?? []) if (!extracted.has(ref)) extracted.set(ref, ref);
+      return licenses.length > 1 && /\s(OR|AND|WITH)\s/i.test(l) ? `(${l})` : l;
+    }
     const ref = `LicenseRef-${createHash('sha256').update(l).digest('hex').slice(0, 12)}`;
     extracted.set(ref, l);
     return ref;
