@@ -10,6 +10,7 @@ import { osReleaseCataloger } from './catalogers/os-release.js';
 import { composerInstalledCataloger, composerLockCataloger } from './catalogers/php.js';
 import { pythonLockCataloger, pythonPackageCataloger, pythonRequirementsCataloger } from './catalogers/python.js';
 import { rpmCataloger } from './catalogers/rpm.js';
+import { cargoLockCataloger, rustAuditableCataloger } from './catalogers/rust.js';
 import { gemfileLockCataloger, gemspecCataloger } from './catalogers/ruby.js';
 
 export const ALL_CATALOGERS: readonly Cataloger[] = [
@@ -33,4 +34,6 @@ export const ALL_CATALOGERS: readonly Cataloger[] = [
   goBinaryCataloger,
   goModCataloger,
   javaArchiveCataloger,
+  cargoLockCataloger,
+  rustAuditableCataloger,
 ];

@@ -44,7 +44,9 @@ export function assembleInventory(subject: ImageSubject, files: readonly Located
         pkg = newPackage(raw, purl);
         byPurl.set(purl, pkg);
       }
-      addLocations(pkg, raw.locations ?? [f.location]);
+      // A cataloger's own locations (a jar nested in a jar) are in the same file's layer.
+      const layer = f.location.layer;
+      addLocations(pkg, raw.locations?.map((l) => (l.layer === undefined && layer !== undefined ? { ...l, layer } : l)) ?? [f.location]);
       for (const l of raw.licenses ?? []) pkg.licenseSet.add(l);
       if (raw.root === true) pkg.root = true;
       local.set(packageKey(raw), pkg);
