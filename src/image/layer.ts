@@ -43,8 +43,13 @@ export async function* decompressed(blob: AsyncIterable<Uint8Array>): AsyncGener
   };
   const kind = compressionOf(first);
   if (kind === 'none') {
-    if (first.length > 0) yield first;
-    if (!done) yield* rest;
+    try {
+      if (first.length > 0) yield first;
+      if (!done) yield* rest;
+    } finally {
+      // A consumer that stops early (a corrupt tar) must still release the file or HTTP body.
+      if (!done) await it.return?.();
+    }
     return;
   }
   const source = Readable.from(prepend(first, rest), { objectMode: false });

@@ -169,7 +169,10 @@ export async function dockerArchiveSource(file: string, repoTag: string | undefi
     const name = normalizePath(layer) ?? '';
     const size = await files.size(name);
     if (size === undefined) throw new ImageError('NOT_FOUND', `docker-archive:${file} lacks the layer ${layer}`);
-    const digest = diffIds[i]!;
+    // Docker's containerd store saves compressed layers as blobs/<alg>/<hex> of the compressed
+    // bytes: name those by their path; legacy `<id>/layer.tar` members are the diff_id's tar.
+    const stored = /^blobs\/(sha256|sha512)\/([0-9a-f]{64}|[0-9a-f]{128})$/.exec(name);
+    const digest = stored !== null ? `${stored[1]}:${stored[2]}` : diffIds[i]!;
     if (!isDigest(digest)) throw new ImageError('MANIFEST_INVALID', `docker-archive:${file}: diff_id ${digest} is not a digest`);
     byDigest.set(digest, name);
     layers.push({ mediaType: 'application/vnd.docker.image.rootfs.diff.tar', digest, size });

@@ -49,6 +49,7 @@ export function parseRegistryReference(text: string): RegistryReference {
       repository = rest.slice(slash + 1);
     }
   }
+  if (registry === 'index.docker.io' || registry === DOCKER_HUB_API) registry = DOCKER_HUB;
   if (registry === DOCKER_HUB && !repository.includes('/')) repository = `library/${repository}`;
   if (!/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(repository)) {
     throw new ImageError('SOURCE_INVALID', `"${repository}" in ${text} is not a valid repository name (lower-case letters, digits, separators)`);
@@ -94,6 +95,8 @@ export function parseChallenge(header: string): Challenge | undefined {
 /** A content source over one repository of a registry. */
 export class RegistrySource implements ContentSource {
   private authorization: string | undefined;
+  /** No credentials were found for the registry: a refusal then means "log in", not "wrong password". */
+  private anonymous = false;
   private readonly base: string;
   private readonly host: string;
 
@@ -147,6 +150,9 @@ export class RegistrySource implements ContentSource {
     if (res.ok) return res;
     const body = await res.text().catch(() => '');
     const detail = registryErrorText(body);
+    if ((res.status === 401 || res.status === 403) && this.anonymous) {
+      throw new ImageError('UNAUTHORIZED', `${this.host} wants credentials for ${this.ref.repository}: run \`portcullis login ${this.ref.registry}\` or \`docker login\`${detail}`);
+    }
     switch (res.status) {
       case 401:
         throw new ImageError('UNAUTHORIZED', `${this.host} refused the credentials for ${this.ref.repository}${detail}`);
@@ -161,6 +167,7 @@ export class RegistrySource implements ContentSource {
 
   private async authenticate(challenge: Challenge): Promise<boolean> {
     const creds = await this.options.credentials?.(this.ref.registry);
+    this.anonymous = creds === undefined;
     if (challenge.scheme === 'basic') {
       if (creds === undefined) return false;
       this.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;

@@ -76,8 +76,11 @@ export function parseSource(text: string): SourceSpec {
     case 'dir':
       if (rest === '') throw new ImageError('SOURCE_INVALID', `${text}: give a directory, as dir:PATH`);
       return { kind: 'dir', text, path: rest };
-    case 'registry':
     case 'docker':
+      // Only `docker://REF` is the transport; `docker:27-dind` is Docker Hub's docker image.
+      if (!rest.startsWith('//')) return { kind: 'registry', text, reference: text };
+      return { kind: 'registry', text, reference: rest.slice(2) };
+    case 'registry':
       return { kind: 'registry', text, reference: rest.replace(/^\/\//, '') };
     default:
       // A bare reference: `localhost:5000/repo` and `ubuntu:22.04` look like KIND:REST but are

@@ -84,6 +84,9 @@ export async function readTar(
   let zeroBlocks = 0;
   let entries = 0;
   let sparseExtensions = 0;
+  // A pax/long-name header was read whose entry has not come yet (pax keys we ignore count too).
+  let metaSeen = false;
+  let deferred: TarHeader | undefined;
   let consumed = 0; // bytes of the tar stream before the current chunk
   let position = 0; // bytes of the tar stream read so far, within the current chunk's loop
 
@@ -125,10 +128,19 @@ export async function readTar(
     }
     if (attrs.sparseRealSize !== undefined) size = attrs.sparseRealSize;
     pax = {};
+    metaSeen = false;
     longName = undefined;
     longLink = undefined;
     entries += 1;
     const entry: TarHeader = { name, type, mode: readNumber(h, 100, 8) & 0o7777, size, linkname, uid: attrs.uid ?? readNumber(h, 108, 8), gid: attrs.gid ?? readNumber(h, 116, 8), sparse, offset: position };
+    if (sparseExtensions > 0) {
+      // Its stored data starts after the extension blocks: announce the entry once they are read.
+      deferred = entry;
+      remaining = dataSize;
+      padding = pad(remaining);
+      state = 'sparse-ext';
+      return;
+    }
     sink = (await onEntry(entry)) ?? undefined;
     if (sink !== undefined && (type !== 'file' || sparse)) {
       await sink.end();
@@ -136,10 +148,6 @@ export async function readTar(
     }
     remaining = dataSize;
     padding = pad(remaining);
-    if (sparseExtensions > 0) {
-      state = 'sparse-ext';
-      return;
-    }
     if (remaining > 0) state = 'data';
     else {
       if (sink !== undefined) await sink.end();
@@ -168,6 +176,7 @@ export async function readTar(
         break;
     }
     metaKind = undefined;
+    metaSeen = true;
   };
 
   const abortSink = async (): Promise<void> => {
@@ -209,6 +218,11 @@ export async function readTar(
           headerFill = 0;
           if (header[504] === 0) {
             sparseExtensions = 0;
+            if (deferred !== undefined) {
+              const late = await onEntry({ ...deferred, offset: consumed + offset });
+              deferred = undefined;
+              if (late !== undefined) await late.end(); // sparse content is never offered
+            }
             if (remaining > 0) state = 'data';
             else state = padding > 0 ? 'padding' : 'header';
           }
@@ -260,7 +274,7 @@ export async function readTar(
     throw err;
   }
   // A pax header or GNU long name promises an entry: ending before it is truncation too.
-  const metaPending = Object.keys(pax).length > 0 || longName !== undefined || longLink !== undefined;
+  const metaPending = metaSeen;
   if (state === 'data' || state === 'meta' || state === 'sparse-ext' || (state === 'header' && headerFill > 0) || (state !== 'done' && metaPending)) {
     await abortSink();
     throw new ImageError('LAYER_TRUNCATED', `the layer's tar stream ends inside entry ${entries}${state === 'header' ? "'s header" : ''}: the blob is truncated`);

@@ -97,7 +97,8 @@ export class FileTree {
     return { path: final, node: node?.type === 'hardlink' ? (this.nodes.get(node.linkname) ?? node) : node };
   }
 
-  private add(node: FileNode): void {
+  private add(entry: FileNode): void {
+    const node = this.throughParentLinks(entry);
     const existing = this.nodes.get(node.path);
     // A non-directory replacing a directory hides all that was under it.
     if (existing?.type === 'directory' && node.type !== 'directory') this.remove(node.path);
@@ -112,6 +113,25 @@ export class FileTree {
     let set = this.children.get(parent);
     if (set === undefined) this.children.set(parent, (set = new Set()));
     set.add(node.path.slice(slash + 1));
+  }
+
+  /**
+   * A layer may add `lib/x` without a `lib/` entry where a lower layer has `lib -> usr/lib`
+   * (merged /usr): runtimes write through the link, inside the root, so the file is `usr/lib/x`.
+   */
+  private throughParentLinks(node: FileNode): FileNode {
+    const slash = node.path.lastIndexOf('/');
+    if (slash <= 0) return node;
+    const parent = node.path.slice(0, slash);
+    if (this.nodes.get(parent)?.type === 'directory') return node;
+    let resolved: { path: string; node: FileNode | undefined };
+    try {
+      resolved = this.resolve(parent);
+    } catch {
+      return node;
+    }
+    if (resolved.path === parent || resolved.node?.type !== 'directory' || resolved.path === '') return node;
+    return { ...node, path: `${resolved.path}/${node.path.slice(slash + 1)}` };
   }
 
   /** Tars may omit directory entries; the tree still needs them to list and remove subtrees. */
