@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { pino } from 'pino';
-import { ConfigError, loadConfig, type Config } from '../config/index.js';
-import { collectGarbage, generatePassword, type GcReport } from '../registry/index.js';
-import { openStorage, packageVersion, startServer } from '../server/index.js';
+// The server, the registry and the configuration loader are imported where they are used: a
+// command like `portcullis sbom` should not pay for fastify, pg and zod at start-up.
+import type { Config } from '../config/index.js';
+import type { GcReport } from '../registry/index.js';
 import { isAppError } from '../shared/index.js';
 import { ApiClient, serverUrl } from './client.js';
 import { eraseCredentials, registryKey, storeCredentials } from './docker-config.js';
@@ -11,6 +11,7 @@ import { CliError } from './errors.js';
 import { fileOutput, humanBytes, render, stdoutOutput, type Output, type OutputFormat } from './output.js';
 import { promptSecret, readStdin } from './prompt.js';
 import { registerSbom } from './sbom.js';
+import { packageVersion } from './version.js';
 
 export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
@@ -32,7 +33,8 @@ function apiCommand(cmd: Command): Command {
     .option('--insecure', 'use plain HTTP for a server given without a scheme');
 }
 
-function readConfig(io: CliIo, options: { config?: string; addr?: string; data?: string }): Config {
+async function readConfig(io: CliIo, options: { config?: string; addr?: string; data?: string }): Promise<Config> {
+  const { loadConfig } = await import('../config/index.js');
   const path = options.config ?? io.env['PORTCULLIS_CONFIG'];
   let file: { path: string; text: string } | undefined;
   if (path !== undefined) {
@@ -58,6 +60,7 @@ async function newPassword(io: CliIo, fromStdin: boolean | undefined): Promise<{
     if (a !== b) throw new CliError('FAILED', 'the passwords differ');
     return { password: a, generated: false };
   }
+  const { generatePassword } = await import('../registry/index.js');
   return { password: generatePassword(), generated: true };
 }
 
@@ -83,7 +86,9 @@ export function buildProgram(io: CliIo): Command {
     .option('--addr <host:port>', 'listen address (default 0.0.0.0:5000)')
     .option('--data <dir>', 'data directory (default ./data or $PORTCULLIS_DATA)')
     .action(async (o: { config?: string; addr?: string; data?: string }) => {
-      const config = readConfig(io, o);
+      const config = await readConfig(io, o);
+      const { startServer } = await import('../server/index.js');
+      const { pino } = await import('pino');
       const log = pino({ level: config.log.level, base: { service: 'portcullis' } }, pino.destination(2));
       const server = await startServer({
         config,
@@ -118,9 +123,12 @@ export function buildProgram(io: CliIo): Command {
       if (o.server !== undefined || (o.config === undefined && o.data === undefined && io.env['PORTCULLIS_SERVER'] !== undefined)) {
         report = await (await client(io, o)).request<GcReport>('POST', '/api/v1/system/gc', options);
       } else {
-        const config = readConfig(io, o);
+        const config = await readConfig(io, o);
+        const { openStorage } = await import('../server/index.js');
+        const { collectGarbage } = await import('../registry/index.js');
         const storage = await openStorage(config);
         try {
+          const { pino } = await import('pino');
           const log = pino({ level: config.log.level }, pino.destination(2));
           report = await collectGarbage({ ...storage, now: Date.now, log }, { ...options, graceMs: config.gc.grace, uploadTtlMs: config.gc.uploadTtl });
         } finally {
@@ -359,7 +367,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       process.stderr.write(`portcullis: ${err.message}\n`);
       return err.exitCode;
     }
-    if (err instanceof ConfigError) {
+    if (isAppError(err) && err.code === 'CONFIG_INVALID') {
       process.stderr.write(`portcullis: invalid configuration: ${err.message}\n`);
       return 2;
     }

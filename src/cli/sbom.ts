@@ -2,13 +2,13 @@
  * `portcullis sbom SOURCE`: the inventory of an image (or a directory) as CycloneDX, SPDX, JSON
  * or a table. Shared options for reading images live here too, for the commands that read images.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { defaultCacheDir, FsLayerCache, ImageError, NO_CACHE, openImageSource, parsePlatform, parseSource, type Credentials, type LayerCache } from '../image/index.js';
 import { ALL_CATALOGERS, catalogDirectory, catalogImage, formatInventory, SBOM_FORMATS, type CatalogProgress, type Inventory, type SbomFormat } from '../sbom/index.js';
-import { packageVersion } from '../server/index.js';
+import { packageVersion } from './version.js';
 import { lookupCredentials } from './docker-config.js';
 import { CliError } from './errors.js';
 import type { CliIo } from './program.js';
@@ -70,6 +70,28 @@ function mb(n: number): string {
   return `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`;
 }
 
+const STAMP_TIME = new Date(0);
+const STAMP_NAMESPACE = '00000000-0000-4000-8000-000000000000';
+
+/**
+ * Renders an SBOM, reusing an earlier rendering of the same inventory: serializing thousands of
+ * components through the CycloneDX library costs more than everything else of a warm run. The
+ * cached text carries a fixed timestamp (and SPDX namespace) that are replaced with fresh ones.
+ */
+export async function renderSbom(inventory: Inventory, format: SbomFormat, cache: LayerCache): Promise<string> {
+  const toolVersion = packageVersion();
+  if (format !== 'cyclonedx-json' && format !== 'spdx-json') return formatInventory(inventory, format, { toolVersion });
+  const key = `sbom-render:${format}:${toolVersion}:${createHash('sha256').update(JSON.stringify(inventory)).digest('hex')}`;
+  let text = (await cache.get(key)) as string | undefined;
+  if (typeof text !== 'string') {
+    text = formatInventory(inventory, format, { toolVersion, timestamp: STAMP_TIME, namespaceId: STAMP_NAMESPACE });
+    await cache.put(key, text);
+  }
+  const now = new Date();
+  if (format === 'cyclonedx-json') return text.replace(`"${STAMP_TIME.toISOString()}"`, JSON.stringify(now.toISOString()));
+  return text.replace(`"${STAMP_TIME.toISOString().replace(/\.\d{3}Z$/, 'Z')}"`, JSON.stringify(now.toISOString().replace(/\.\d{3}Z$/, 'Z'))).replace(STAMP_NAMESPACE, randomUUID());
+}
+
 /** Reads a source into an inventory: the one path `sbom` (and later `scan`) take. */
 export async function inventoryOf(io: CliIo, sourceText: string, o: ImageReadOptions): Promise<Inventory> {
   let spec;
@@ -127,7 +149,7 @@ export function registerSbom(program: Command, io: CliIo): void {
   ).action(async (source: string, o: ImageReadOptions & { output: SbomFormat; file?: string }) => {
     const inventory = await inventoryOf(io, source, o);
     for (const w of inventory.warnings) process.stderr.write(`warning: ${w}\n`);
-    const text = formatInventory(inventory, o.output, { toolVersion: packageVersion() });
+    const text = await renderSbom(inventory, o.output, cacheOf(io, o));
     if (o.file !== undefined) writeResultFile(resolve(io.cwd, o.file), text);
     else process.stdout.write(text);
   });

@@ -4,6 +4,7 @@
  * and handed over with random access. Nothing else of the layer touches the disk.
  */
 import { randomUUID } from 'node:crypto';
+import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImageError } from './errors.js';
@@ -138,6 +139,23 @@ function captureSink(path: string, size: number, mode: number, capture: Capture,
   };
 }
 
+/** Up to `length` leading bytes of a file (fewer if it shrank meanwhile). */
+function readHeadSync(path: string, length: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(length);
+    let filled = 0;
+    while (filled < length) {
+      const n = readSync(fd, buffer, filled, length - filled, filled);
+      if (n === 0) break;
+      filled += n;
+    }
+    return buffer.subarray(0, filled);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function slice(bytes: Uint8Array, offset: number, length: number): Uint8Array {
   const start = Math.max(0, Math.min(offset, bytes.length));
   return bytes.subarray(start, Math.max(start, Math.min(bytes.length, start + length)));
@@ -168,7 +186,7 @@ export async function indexDirectory(root: string, visitor: FileVisitor): Promis
     const rel = stack.pop()!;
     let names: import('node:fs').Dirent[];
     try {
-      names = await fsp.readdir(join(root, rel), { withFileTypes: true });
+      names = readdirSync(join(root, rel), { withFileTypes: true });
     } catch (err) {
       visitor.warn(`/${rel}: cannot list (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
       continue;
@@ -176,14 +194,23 @@ export async function indexDirectory(root: string, visitor: FileVisitor): Promis
     for (const d of names) {
       const path = rel === '' ? d.name : `${rel}/${d.name}`;
       const full = join(root, path);
+      // Synchronous metadata calls: a thread-pool round trip per entry made the walk wait, not
+      // work (tens of thousands of entries); each call is a few microseconds on a local disk.
       let s: import('node:fs').Stats;
       try {
-        s = await fsp.lstat(full);
+        s = lstatSync(full);
       } catch {
         continue;
       }
       const type: TarEntryType = s.isFile() ? 'file' : s.isDirectory() ? 'directory' : s.isSymbolicLink() ? 'symlink' : s.isFIFO() ? 'fifo' : s.isCharacterDevice() ? 'char' : s.isBlockDevice() ? 'block' : 'other';
-      const linkname = type === 'symlink' ? await fsp.readlink(full).catch(() => '') : '';
+      let linkname = '';
+      if (type === 'symlink') {
+        try {
+          linkname = readlinkSync(full);
+        } catch {
+          linkname = '';
+        }
+      }
       index.entries.push({ path, type, mode: s.mode & 0o7777, size: type === 'file' ? s.size : 0, linkname, uid: s.uid, gid: s.gid });
       if (type === 'directory') {
         stack.push(path);
@@ -196,6 +223,20 @@ export async function indexDirectory(root: string, visitor: FileVisitor): Promis
         visitor.warn(`/${path}: ${s.size} bytes, over the ${capture.maxBytes}-byte limit for this kind of file; not read`);
         continue;
       }
+      const readable = Math.min(s.size, capture.headBytes ?? s.size);
+      if (readable <= MEMORY_LIMIT) {
+        // Small files (manifests, lockfiles: nearly all of them) are read whole, synchronously.
+        let bytes: Buffer;
+        try {
+          bytes = readHeadSync(full, readable);
+        } catch (err) {
+          visitor.warn(`/${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+          continue;
+        }
+        if (capture.sniff !== undefined && !capture.sniff(bytes.subarray(0, SNIFF_BYTES))) continue;
+        await visitor.visit({ path, size: s.size, mode: s.mode & 0o7777, read: (offset, length) => Promise.resolve(slice(bytes, offset, length)) });
+        continue;
+      }
       let fh: fsp.FileHandle;
       try {
         fh = await fsp.open(full, 'r');
@@ -204,7 +245,6 @@ export async function indexDirectory(root: string, visitor: FileVisitor): Promis
         continue;
       }
       try {
-        const readable = Math.min(s.size, capture.headBytes ?? s.size);
         if (capture.sniff !== undefined && !capture.sniff(await readAt(fh, 0, Math.min(SNIFF_BYTES, readable)))) continue;
         await visitor.visit({ path, size: s.size, mode: s.mode & 0o7777, read: (offset, length) => readAt(fh, offset, Math.min(length, readable - offset)) });
       } finally {

@@ -5,9 +5,14 @@
  * The same package found twice (a lockfile and node_modules) becomes one, with both locations.
  */
 import { createHash } from 'node:crypto';
-import { PackageURL } from 'packageurl-js';
+import { createRequire } from 'node:module';
+import type { PackageURL as PackageURLT } from 'packageurl-js';
 import { normalizeLicenses } from './licenses.js';
 import { packageKey, type Distro, type Finding, type ImageSubject, type Inventory, type Location, type Package, type RawPackage } from './model.js';
+
+// packageurl-js is needed only when an inventory is assembled (not on a warm, cached run).
+const requireLazy = createRequire(import.meta.url);
+let PurlCtor: typeof PackageURLT | undefined;
 
 /** Findings of one file, with where the file is. */
 export interface LocatedFindings {
@@ -152,5 +157,6 @@ export function purlOf(p: RawPackage, distro: Distro | undefined): string {
     default:
       break;
   }
+  const PackageURL = (PurlCtor ??= (requireLazy('packageurl-js') as { PackageURL: typeof PackageURLT }).PackageURL);
   return new PackageURL(p.type, namespace ?? undefined, name, version, Object.keys(qualifiers).length > 0 ? qualifiers : undefined, undefined).toString();
 }

@@ -52,6 +52,22 @@ export async function catalogImage(image: Image, options: CatalogOptions): Promi
   const tmp = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'portcullis-catalog-'));
   try {
     const key = catalogersKey(options.catalogers);
+    const subject: ImageSubject = {
+      reference: image.reference,
+      ...(image.name !== undefined ? { name: image.name } : {}),
+      ...(image.tag !== undefined ? { tag: image.tag } : {}),
+      digest: image.digest,
+      platform: image.platform,
+      layers: image.layers.map((l) => ({ digest: l.digest, size: l.size, ...(l.diffId !== undefined ? { diffId: l.diffId } : {}) })),
+    };
+    // The whole image's result, by manifest digest: a warm run rebuilds no tree at all. The
+    // subject is the caller's (the same image may be named by another reference).
+    const imageKey = `sbom-image:${RECORD_VERSION}:${image.digest}:${key}`;
+    const hit = (await options.cache.get(imageKey)) as Omit<Inventory, 'subject'> | undefined;
+    if (hit !== undefined && Array.isArray(hit.packages) && Array.isArray(hit.warnings)) {
+      image.layers.forEach((l, i) => options.onProgress?.({ layer: i, layers: image.layers.length, digest: l.digest, state: 'cached' }));
+      return { ...hit, subject };
+    }
     const records: LayerRecord[] = new Array<LayerRecord>(image.layers.length);
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -74,15 +90,11 @@ export async function catalogImage(image: Image, options: CatalogOptions): Promi
     };
     const n = Math.max(1, Math.min(options.concurrency ?? 2, image.layers.length));
     await Promise.all(Array.from({ length: n }, () => worker()));
-    const subject: ImageSubject = {
-      reference: image.reference,
-      ...(image.name !== undefined ? { name: image.name } : {}),
-      ...(image.tag !== undefined ? { tag: image.tag } : {}),
-      digest: image.digest,
-      platform: image.platform,
-      layers: image.layers.map((l) => ({ digest: l.digest, size: l.size, ...(l.diffId !== undefined ? { diffId: l.diffId } : {}) })),
-    };
-    return squash(subject, records, image.layers.map((l) => l.digest));
+    const inventory = squash(subject, records, image.layers.map((l) => l.digest));
+    const { subject: _subject, ...rest } = inventory;
+    void _subject;
+    await options.cache.put(imageKey, rest);
+    return inventory;
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

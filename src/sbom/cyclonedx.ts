@@ -5,7 +5,12 @@
  * with its purl, licenses, locations and facts as properties; lockfile dependencies become the
  * dependency graph.
  */
-import { Enums, Models, Serialize, SPDX, Spec } from '@cyclonedx/cyclonedx-library';
+import { createRequire } from 'node:module';
+import type * as EnumsT from '@cyclonedx/cyclonedx-library/Enums';
+import type * as ModelsT from '@cyclonedx/cyclonedx-library/Models';
+import type * as SerializeT from '@cyclonedx/cyclonedx-library/Serialize';
+import type * as SpdxT from '@cyclonedx/cyclonedx-library/SPDX';
+import type * as SpecT from '@cyclonedx/cyclonedx-library/Spec';
 import { isSpdxExpression } from './licenses.js';
 import type { Inventory, Package } from './model.js';
 
@@ -16,10 +21,28 @@ export interface WriterOptions {
   readonly serialNumber?: string;
 }
 
+/**
+ * The library is loaded on first use, by subpath: its index also loads its validators (ajv), and
+ * a warm `portcullis sbom -o table` should not pay for either.
+ */
+const requireLazy = createRequire(import.meta.url);
+let lib: { Enums: typeof EnumsT; Models: typeof ModelsT; Serialize: typeof SerializeT; SPDX: typeof SpdxT; Spec: typeof SpecT } | undefined;
+function cdx(): NonNullable<typeof lib> {
+  lib ??= {
+    Enums: requireLazy('@cyclonedx/cyclonedx-library/Enums') as typeof EnumsT,
+    Models: requireLazy('@cyclonedx/cyclonedx-library/Models') as typeof ModelsT,
+    Serialize: requireLazy('@cyclonedx/cyclonedx-library/Serialize') as typeof SerializeT,
+    SPDX: requireLazy('@cyclonedx/cyclonedx-library/SPDX') as typeof SpdxT,
+    Spec: requireLazy('@cyclonedx/cyclonedx-library/Spec') as typeof SpecT,
+  };
+  return lib;
+}
+
 const IMAGE_REF = 'image';
 const OS_REF = 'os';
 
 export function toCycloneDx(inventory: Inventory, options: WriterOptions): string {
+  const { Enums, Models, Serialize, Spec } = cdx();
   const { subject, distro } = inventory;
   const image = new Models.Component(Enums.ComponentType.Container, subject.name ?? subject.reference, {
     bomRef: IMAGE_REF,
@@ -40,14 +63,14 @@ export function toCycloneDx(inventory: Inventory, options: WriterOptions): strin
     ...(options.serialNumber !== undefined ? { serialNumber: options.serialNumber } : {}),
   });
 
-  let os: Models.Component | undefined;
+  let os: ModelsT.Component | undefined;
   if (distro !== undefined) {
     os = new Models.Component(Enums.ComponentType.OperatingSystem, distro.id, { bomRef: OS_REF, ...(distro.versionId !== undefined ? { version: distro.versionId } : {}), ...(distro.prettyName !== undefined ? { description: distro.prettyName } : {}) });
     bom.components.add(os);
     image.dependencies.add(os.bomRef);
   }
 
-  const components = new Map<string, Models.Component>();
+  const components = new Map<string, ModelsT.Component>();
   for (const p of inventory.packages) {
     const c = componentOf(p);
     components.set(p.id, c);
@@ -78,7 +101,8 @@ function isOsPackage(p: Package): boolean {
   return p.type === 'deb' || p.type === 'apk' || p.type === 'rpm';
 }
 
-function componentOf(p: Package): Models.Component {
+function componentOf(p: Package): ModelsT.Component {
+  const { Enums, Models } = cdx();
   const group = p.type === 'maven' || p.type === 'composer' ? p.namespace : p.type === 'npm' ? p.namespace : undefined;
   const c = new Models.Component(Enums.ComponentType.Library, p.name, {
     bomRef: p.id,
@@ -103,7 +127,8 @@ function componentOf(p: Package): Models.Component {
   return c;
 }
 
-function licenseOf(text: string, alone: boolean): Models.License {
+function licenseOf(text: string, alone: boolean): ModelsT.License {
+  const { Models, SPDX } = cdx();
   if (SPDX.isSupportedSpdxId(text)) return new Models.SpdxLicense(text);
   if (alone && /\s(AND|OR|WITH)\s/i.test(text) && isSpdxExpression(text)) return new Models.LicenseExpression(text);
   return new Models.NamedLicense(text);

@@ -16,7 +16,7 @@ export function isSbomFormat(value: string): value is SbomFormat {
 /** The JSON document of format `json`: versioned, so readers can tell what they hold. */
 export const INVENTORY_SCHEMA = 'https://portcullis.dev/schemas/inventory/v1';
 
-export function formatInventory(inventory: Inventory, format: SbomFormat, options: WriterOptions): string {
+export function formatInventory(inventory: Inventory, format: SbomFormat, options: WriterOptions & { readonly namespaceId?: string }): string {
   switch (format) {
     case 'cyclonedx-json':
       return `${toCycloneDx(inventory, options)}\n`;

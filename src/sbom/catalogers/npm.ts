@@ -19,11 +19,19 @@
  * node_modules are not read: a dependency's own lockfile lists its development tree, not what is
  * installed, and what is installed is read from node_modules itself.
  */
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import type { CatalogContext, Cataloger, CatalogFile } from '../cataloger.js';
 import { textOf } from '../cataloger.js';
 import { normalizeLicenses } from '../licenses.js';
 import { packageKey, type Finding, type RawPackage } from '../model.js';
+
+// yaml is loaded on the first YAML lockfile only: most images have none, and start-up counts.
+const requireLazy = createRequire(import.meta.url);
+let yamlParse: (typeof import('yaml'))['parse'] | undefined;
+function parseYaml(text: string, options: { schema: 'failsafe'; maxAliasCount: number }): unknown {
+  yamlParse ??= (requireLazy('yaml') as typeof import('yaml')).parse;
+  return yamlParse(text, options);
+}
 
 /** Deeper lockfile v1 nesting than any real tree has; the bound keeps dependency resolution linear. */
 const MAX_V1_DEPTH = 256;
@@ -44,8 +52,17 @@ function basename(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
 
+/**
+ * Debian installs node modules into /usr/share/nodejs and /usr/lib/nodejs (and per-arch
+ * /usr/lib/<triplet>/nodejs): directories that play node_modules' part for the system's node.
+ */
+function isDebianNodePath(dir: string): boolean {
+  if (dir === 'usr/share/nodejs' || dir === 'usr/lib/nodejs') return true;
+  return dir.startsWith('usr/lib/') && dir.endsWith('/nodejs') && dir.indexOf('/', 8) === dir.length - '/nodejs'.length;
+}
+
 function insideNodeModules(path: string): boolean {
-  return path.startsWith('node_modules/') || path.includes('/node_modules/');
+  return path.startsWith('node_modules/') || path.includes('/node_modules/') || path.startsWith('usr/share/nodejs/') || path.startsWith('usr/lib/nodejs/') || (path.startsWith('usr/lib/') && path.includes('/nodejs/'));
 }
 
 /** A ctx.warn that stops after MAX_WARNINGS and says how many more there were. */
@@ -158,15 +175,15 @@ function isInstalledManifest(path: string): boolean {
   const parentStart = path.lastIndexOf('/', parentEnd - 1) + 1;
   const parent = path.slice(parentStart, parentEnd);
   // A scope directory (`node_modules/@types`) holds packages; it is not one.
-  if (parent === 'node_modules') return !dir.startsWith('@');
+  if (parent === 'node_modules' || isDebianNodePath(path.slice(0, parentEnd))) return !dir.startsWith('@');
   if (!parent.startsWith('@') || parentStart === 0) return false;
   const grandStart = path.lastIndexOf('/', parentStart - 2) + 1;
-  return path.slice(grandStart, parentStart - 1) === 'node_modules';
+  return path.slice(grandStart, parentStart - 1) === 'node_modules' || isDebianNodePath(path.slice(0, parentStart - 1));
 }
 
 export const npmPackageCataloger: Cataloger = {
   id: 'npm-package',
-  version: 1,
+  version: 2,
   wants: (path) => isInstalledManifest(path),
   async parse(file: CatalogFile, ctx: CatalogContext): Promise<readonly Finding[]> {
     const doc = parseJson(await textOf(file), ctx, 'package');
@@ -193,7 +210,7 @@ const NPM_LOCKS = new Set(['package-lock.json', 'npm-shrinkwrap.json']);
 
 export const npmLockCataloger: Cataloger = {
   id: 'npm-lock',
-  version: 1,
+  version: 2,
   wants: (path) => (path.endsWith('package-lock.json') || path.endsWith('npm-shrinkwrap.json')) && NPM_LOCKS.has(basename(path)) && !insideNodeModules(path),
   async parse(file, ctx) {
     const doc = parseJson(await textOf(file), ctx, 'packages');
@@ -386,7 +403,7 @@ function readV1Lock(doc: Json, out: LockPackages, warnings: { warn(m: string): v
 
 export const yarnLockCataloger: Cataloger = {
   id: 'yarn-lock',
-  version: 1,
+  version: 2,
   wants: (path) => path.endsWith('yarn.lock') && basename(path) === 'yarn.lock' && !insideNodeModules(path),
   async parse(file, ctx) {
     const text = await textOf(file);
@@ -535,7 +552,7 @@ function readBerryLock(text: string, out: LockPackages, warnings: { warn(m: stri
 
 export const pnpmLockCataloger: Cataloger = {
   id: 'pnpm-lock',
-  version: 1,
+  version: 2,
   wants: (path) => path.endsWith('pnpm-lock.yaml') && basename(path) === 'pnpm-lock.yaml' && !insideNodeModules(path),
   async parse(file, ctx) {
     let doc: unknown;

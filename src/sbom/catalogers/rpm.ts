@@ -3,7 +3,8 @@
  * SQLite `rpmdb.sqlite` (rpm ≥ 4.16: Fedora, RHEL 9), Berkeley DB `Packages` (RHEL 7/8,
  * Amazon Linux 2) and ndb `Packages.db` (SUSE). All three store the same header blobs.
  */
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
 import { bytesOf, type Cataloger } from '../cataloger.js';
 import { normalizeLicenses } from '../licenses.js';
 import type { Finding, RawPackage } from '../model.js';
@@ -68,7 +69,12 @@ function* headerBlobs(bytes: Uint8Array, warn: (message: string) => void): Gener
   }
 }
 
+// better-sqlite3 (a native addon) is loaded on the first rpmdb.sqlite only.
+const requireLazy = createRequire(import.meta.url);
+let DatabaseCtor: typeof BetterSqlite3 | undefined;
+
 function* sqliteBlobs(bytes: Uint8Array): Generator<Uint8Array> {
+  const Database = (DatabaseCtor ??= requireLazy('better-sqlite3') as typeof BetterSqlite3);
   const copy = Buffer.from(bytes);
   // rpm keeps the database in WAL mode, which SQLite cannot open from memory; the file format is
   // otherwise the same, so mark the copy as a rollback-journal database (header bytes 18-19).

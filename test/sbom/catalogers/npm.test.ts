@@ -212,6 +212,11 @@ test('wants installed manifests directly inside node_modules/<name> or node_modu
     'app/node_modules/a/node_modules/@s/b/package.json',
     'app/node_modules/.pnpm/ms@2.1.3/node_modules/ms/package.json',
     'usr/local/lib/node_modules/npm/package.json',
+    // Debian's node module directories (nodejs' built-in search path there)
+    'usr/share/nodejs/postcss/package.json',
+    'usr/share/nodejs/@babel/core/package.json',
+    'usr/lib/nodejs/npm/package.json',
+    'usr/lib/x86_64-linux-gnu/nodejs/bufferutil/package.json',
   ];
   const no = [
     'package.json',
@@ -224,9 +229,18 @@ test('wants installed manifests directly inside node_modules/<name> or node_modu
     'app/node_modules/@s/x/y/package.json',
     'app/node_modules/foo/package.json.bak',
     '@s/x/package.json',
+    'usr/share/nodejs/postcss/lib/package.json',
+    'usr/share/nodejs/@babel/package.json',
+    'usr/share/doc/nodejs/x/package.json',
   ];
   for (const p of yes) assert.ok(npmPackageCataloger.wants(p, 100, 0o644), p);
   for (const p of no) assert.ok(!npmPackageCataloger.wants(p, 100, 0o644), p);
+});
+
+test("lockfiles shipped inside Debian's node module directories are upstream's dev trees: not read", () => {
+  assert.ok(!pnpmLockCataloger.wants('usr/share/nodejs/postcss/pnpm-lock.yaml', 1, 0o644));
+  assert.ok(!yarnLockCataloger.wants('usr/lib/nodejs/x/yarn.lock', 1, 0o644));
+  assert.ok(!npmLockCataloger.wants('usr/lib/x86_64-linux-gnu/nodejs/y/package-lock.json', 1, 0o644));
 });
 
 test('wants lockfiles by exact name, not inside node_modules', () => {
