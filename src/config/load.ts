@@ -27,6 +27,7 @@ export const ENV_KEYS: Readonly<Record<string, readonly string[]>> = {
   PORTCULLIS_GC_GRACE: ['gc', 'grace'],
   PORTCULLIS_GC_INTERVAL: ['gc', 'interval'],
   PORTCULLIS_UPLOAD_TTL: ['gc', 'uploadTtl'],
+  PORTCULLIS_SBOM: ['sbom', 'enabled'],
 };
 
 export interface ConfigSources {
@@ -120,7 +121,7 @@ function describe(error: z.ZodError, origin: Map<string, string>, fileName: stri
 
 function coerceEnv(path: readonly string[], value: string): unknown {
   const key = path.join('.');
-  if (key === 'auth.trustProxy') return value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
+  if (key === 'auth.trustProxy' || key === 'sbom.enabled') return value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
   return value;
 }
 

@@ -59,6 +59,7 @@ export const configSchema = z
     registry: z.object({ maxBlobSize: size.prefault('20GiB') }).strict().prefault({}),
     gc: z.object({ grace: duration.prefault('1h'), uploadTtl: duration.prefault('24h'), interval: duration.prefault(0).refine((ms) => ms <= MAX_TIMER_MS, 'at most 24d (a longer schedule: run portcullis gc from cron)'), deleteUntagged: z.boolean().default(false) }).strict().prefault({}),
     projects: z.object({ creation: z.enum(['everyone', 'adminonly']).default('everyone') }).strict().prefault({}),
+    sbom: z.object({ enabled: z.boolean().default(true) }).strict().prefault({}),
   })
   .strict();
 

@@ -10,11 +10,13 @@ import { TokenService } from './auth/tokens.js';
 import { createDistributionHandler } from './distribution/api.js';
 import { collectGarbage, type GcDeps, type GcOptions, type GcReport } from './gc.js';
 import { ApiError, registerManagementApi } from './management/index.js';
+import { SbomService } from './sbom.js';
 
 export { ANONYMOUS, ROLE_ACTIONS, allowedActions, type Principal } from './auth/access.js';
 export { generatePassword, hashPassword, hashSecret, verifyPassword } from './auth/password.js';
 export { collectGarbage, unreachableManifests, type GcOptions, type GcReport } from './gc.js';
 export { API_ERROR_STATUS, ApiError, type ApiErrorCode } from './management/index.js';
+export { SBOM_ARTIFACT_TYPES, SBOM_JOB, SbomService, isContainerImage, type StoredSbomFormat } from './sbom.js';
 
 export interface RegistryDeps {
   readonly meta: MetadataStore;
@@ -24,6 +26,10 @@ export interface RegistryDeps {
   readonly log: Logger;
   readonly now: () => number;
   readonly version: string;
+  /** The SBOM worker's layer cache; undefined keeps none. */
+  readonly cacheDir?: string;
+  /** Background SBOM generation after each push (default on). */
+  readonly sbom?: boolean;
 }
 
 export interface Registry {
@@ -66,6 +72,9 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     timer.unref();
   }
 
+  const sbom = new SbomService({ meta, blobs, log: log.child({ component: 'sbom' }), now, version: deps.version, cacheDir: deps.cacheDir });
+  if (deps.sbom !== false) sbom.start();
+
   const distribution = createDistributionHandler({
     meta,
     blobs,
@@ -74,6 +83,11 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     now,
     log: log.child({ component: 'distribution' }),
     options: { service: config.auth.service, realm: config.externalUrl === undefined ? undefined : `${config.externalUrl.replace(/\/$/, '')}/service/token`, maxBlobBytes: config.registry.maxBlobSize, touchAfterMs: config.gc.grace / 2, trustProxy: config.auth.trustProxy },
+    // A failure to queue must not fail the push: the image is stored; its SBOM can be asked for later.
+    onImagePushed: (repository, digest) => {
+      if (deps.sbom === false) return;
+      sbom.enqueue(repository, digest).catch((err: unknown) => log.error({ err, repository, digest }, 'could not queue the SBOM job'));
+    },
   });
 
   return {
@@ -89,6 +103,7 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
         log: log.child({ component: 'api' }),
         options: { service: config.auth.service, projectCreation: config.projects.creation, trustProxy: config.auth.trustProxy, version: deps.version },
         runGc,
+        sbom,
       }),
     async bootstrapAdmin(password) {
       if ((await meta.users.count()) > 0) return undefined;
@@ -106,6 +121,7 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     runGc,
     async close() {
       if (timer !== undefined) clearInterval(timer);
+      await sbom.stop();
       await running?.catch(() => undefined);
     },
   };

@@ -245,6 +245,40 @@ export interface SettingsStore {
   put(key: string, value: string): Promise<void>;
 }
 
+export type JobState = 'queued' | 'running' | 'done' | 'failed';
+
+export interface JobRecord {
+  readonly id: number;
+  /** What to do: `sbom`, later `scan`, ... */
+  readonly kind: string;
+  /** What it is about, unique per kind: `repository@digest`. */
+  readonly key: string;
+  readonly payload: string;
+  readonly state: JobState;
+  readonly attempts: number;
+  readonly runAfter: number;
+  readonly error: string | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/**
+ * A durable work queue in the metadata store: jobs survive restarts, any replica may claim one,
+ * and a claim is a lease (a worker that dies leaves its job to be claimed again once it lapses).
+ */
+export interface JobStore {
+  /** Adds a job unless one of this kind and key exists (in any state); true when added. */
+  enqueue(kind: string, key: string, payload: string, now: number): Promise<boolean>;
+  /** Takes the oldest ready job of these kinds: queued and due, or running with a lapsed lease. */
+  claim(kinds: readonly string[], now: number, leaseMs: number): Promise<JobRecord | undefined>;
+  complete(id: number, now: number): Promise<void>;
+  /** Records a failure: back to the queue at `retryAt`, or failed for good when it is null. */
+  fail(id: number, error: string, now: number, retryAt: number | null): Promise<void>;
+  get(kind: string, key: string): Promise<JobRecord | undefined>;
+  /** Counts per state, for health and tests. */
+  counts(kind: string): Promise<Record<JobState, number>>;
+}
+
 export interface MetadataStore {
   readonly users: UserStore;
   readonly projects: ProjectStore;
@@ -254,6 +288,7 @@ export interface MetadataStore {
   readonly uploads: UploadIndex;
   readonly gc: GcIndex;
   readonly settings: SettingsStore;
+  readonly jobs: JobStore;
   /** Answers whether the backend is reachable (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1108,6 +1108,63 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
       });
     });
 
+    // ------------------------------------------------------------ jobs
+    describe('jobs', () => {
+      test('enqueue is idempotent per kind and key; claim takes the oldest due job and leases it', async (t) => {
+        const s = await fresh(t);
+        assert.equal(await s.jobs.enqueue('sbom', 'a/b@sha256:1', '{"n":1}', 1000), true);
+        assert.equal(await s.jobs.enqueue('sbom', 'a/b@sha256:1', '{"n":2}', 1001), false, 'the same key is queued once');
+        assert.equal(await s.jobs.enqueue('scan', 'a/b@sha256:1', '{}', 1002), true, 'another kind is another job');
+        assert.equal(await s.jobs.enqueue('sbom', 'a/b@sha256:2', '{"n":3}', 1003), true);
+        assert.equal(await s.jobs.claim(['sbom'], 999, 60_000), undefined, 'nothing is due before its time');
+        const first = await s.jobs.claim(['sbom'], 2000, 60_000);
+        assert.equal(first?.key, 'a/b@sha256:1');
+        assert.equal(first?.payload, '{"n":1}');
+        assert.equal(first?.state, 'running');
+        assert.equal(first?.attempts, 1);
+        const second = await s.jobs.claim(['sbom'], 2000, 60_000);
+        assert.equal(second?.key, 'a/b@sha256:2', 'a leased job is not claimed twice');
+        assert.equal(await s.jobs.claim(['sbom'], 2000, 60_000), undefined);
+        await s.jobs.complete(first!.id, 3000);
+        assert.equal((await s.jobs.get('sbom', 'a/b@sha256:1'))?.state, 'done');
+        assert.deepEqual(await s.jobs.counts('sbom'), { queued: 0, running: 1, done: 1, failed: 0 });
+      });
+
+      test('a lapsed lease (the worker died) makes the job claimable again', async (t) => {
+        const s = await fresh(t);
+        await s.jobs.enqueue('sbom', 'k', '{}', 0);
+        const a = await s.jobs.claim(['sbom'], 10, 1000);
+        assert.equal(await s.jobs.claim(['sbom'], 500, 1000), undefined);
+        const b = await s.jobs.claim(['sbom'], 1011, 1000);
+        assert.equal(b?.id, a?.id);
+        assert.equal(b?.attempts, 2);
+      });
+
+      test('fail with a retry time requeues; without one it is failed for good, with its error', async (t) => {
+        const s = await fresh(t);
+        await s.jobs.enqueue('sbom', 'k', '{}', 0);
+        const j = await s.jobs.claim(['sbom'], 1, 1000);
+        await s.jobs.fail(j!.id, 'layer missing', 2, 5000);
+        assert.equal(await s.jobs.claim(['sbom'], 4999, 1000), undefined);
+        const again = await s.jobs.claim(['sbom'], 5000, 1000);
+        assert.equal(again?.id, j?.id);
+        await s.jobs.fail(again!.id, 'still missing', 5001, null);
+        const rec = await s.jobs.get('sbom', 'k');
+        assert.equal(rec?.state, 'failed');
+        assert.equal(rec?.error, 'still missing');
+        assert.equal(await s.jobs.claim(['sbom'], 1e12, 1000), undefined);
+      });
+
+      test('concurrent claims never hand one job to two workers', async (t) => {
+        const s = await fresh(t);
+        for (let i = 0; i < 20; i++) await s.jobs.enqueue('sbom', `k${i}`, '{}', 0);
+        const claims = await Promise.all(Array.from({ length: 30 }, () => s.jobs.claim(['sbom'], 1, 60_000)));
+        const ids = claims.filter((c) => c !== undefined).map((c) => c.id);
+        assert.equal(ids.length, 20);
+        assert.equal(new Set(ids).size, 20);
+      });
+    });
+
     // ------------------------------------------------------------ settings
     describe('settings', () => {
       test('putIfAbsent keeps the first value; put overwrites', async (t) => {

@@ -27,6 +27,8 @@ export interface DistributionDeps {
   readonly now: () => number;
   readonly log: Logger;
   readonly options: DistributionOptions;
+  /** Told of every container image stored (not of artifacts): the SBOM queue listens. */
+  readonly onImagePushed?: (repository: string, digest: string) => void;
 }
 
 /** Who sent the request, as far as its credentials tell. */

@@ -1,3 +1,4 @@
+import { isContainerImage } from '../sbom.js';
 import {
   MAX_MANIFEST_BYTES,
   MediaType,
@@ -86,6 +87,7 @@ export async function putManifest(ctx: RequestContext, name: string, reference: 
     throw new OciError(first!.code, first!.message, { ...(first!.detail ? { detail: { ...first!.detail } } : {}), related: rest });
   }
   deps.log.info({ repository: name, digest, tag: ref.kind === 'tag' ? ref.tag : undefined, mediaType: manifest.mediaType }, 'manifest stored');
+  if (isContainerImage(manifest)) deps.onImagePushed?.(name, digest);
   const headers: Record<string, string | number> = { Location: `/v2/${name}/manifests/${digest}`, 'Docker-Content-Digest': digest, 'Content-Length': 0 };
   if (manifest.subject !== undefined) headers['OCI-Subject'] = manifest.subject.digest;
   return { status: 201, headers };

@@ -25,6 +25,8 @@ export interface ManagementDeps {
   };
   /** Runs one garbage collection at a time; rejects with CONFLICT while one runs. */
   readonly runGc: (options: Pick<GcOptions, 'dryRun' | 'deleteUntagged'>) => Promise<GcReport>;
+  /** Queues the SBOM of an image (one pushed before SBOMs existed, or whose job failed for good). */
+  readonly sbom: { enqueue(repository: string, digest: string): Promise<void> };
 }
 
 declare module 'fastify' {

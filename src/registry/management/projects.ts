@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { isProjectName } from '../../oci/index.js';
+import { MediaType, isProjectName, type Digest } from '../../oci/index.js';
 import { PROJECT_ROLES, type ArtifactRecord, type ProjectRecord, type RepositoryRecord } from '../../storage/index.js';
+import { SBOM_ARTIFACT_TYPES, SBOM_JOB } from '../sbom.js';
 import { ApiError } from './errors.js';
 import { demand, isAdmin, parse, projectAccess, repositoryName, requireSignedIn, storageToApi, type ManagementDeps } from './context.js';
 
@@ -153,6 +154,38 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
     const referrers = await meta.artifacts.referrers(name, artifact.digest, null);
     return { ...toArtifactJson(artifact), referrers: referrers.map((r) => ({ digest: r.digest, mediaType: r.mediaType, artifactType: r.artifactType, size: r.size })) };
   });
+
+  // The SBOM of an image, as stored by the SBOM worker (a referrer of the image).
+  app.get<{ Params: { project: string; repo: string; reference: string }; Querystring: { format?: string } }>(
+    '/api/v1/projects/:project/repositories/:repo/artifacts/:reference/sbom',
+    async (req, reply) => {
+      const access = await projectAccess(deps, req, req.params.project);
+      demand(req, access, 'pull');
+      const format = req.query.format ?? 'cyclonedx-json';
+      if (format !== 'cyclonedx-json' && format !== 'spdx-json') throw new ApiError('BAD_REQUEST', `format "${format.slice(0, 40)}" is not one of cyclonedx-json, spdx-json`);
+      const name = repositoryName(access.project.name, req.params.repo);
+      const artifact = await meta.artifacts.getArtifact(name, req.params.reference);
+      if (artifact === undefined) throw new ApiError('NOT_FOUND', `artifact ${name}:${req.params.reference} not found`);
+      const artifactType = SBOM_ARTIFACT_TYPES[format];
+      const stored = (await meta.artifacts.referrers(name, artifact.digest, artifactType)).sort((a, b) => (a.annotations?.['org.opencontainers.image.created'] ?? '').localeCompare(b.annotations?.['org.opencontainers.image.created'] ?? ''));
+      const newest = stored[stored.length - 1];
+      if (newest !== undefined) {
+        const m = await meta.artifacts.getManifest(name, newest.digest, true);
+        const layer = m?.content !== undefined ? (JSON.parse(m.content.toString('utf8')) as { layers?: { digest?: string }[] }).layers?.[0]?.digest : undefined;
+        const body = layer !== undefined ? await deps.blobs.open(layer as Digest) : undefined;
+        if (body === undefined) throw new ApiError('NOT_FOUND', `the SBOM of ${name}@${artifact.digest} is listed but its content is gone`);
+        return reply.header('Content-Type', artifactType).header('Docker-Content-Digest', layer).send(body);
+      }
+      const job = await meta.jobs.get(SBOM_JOB, `${name}@${artifact.digest}`);
+      if (job === undefined || job.state === 'failed') {
+        const image = artifact.artifactType === MediaType.OciConfig || artifact.artifactType === MediaType.DockerConfig;
+        if (!image) throw new ApiError('NOT_FOUND', `${name}@${artifact.digest} is not a container image: it has no SBOM`);
+        if (job?.state === 'failed') throw new ApiError('NOT_FOUND', `the SBOM of ${name}@${artifact.digest} could not be built: ${job.error ?? 'unknown error'}`);
+        await deps.sbom.enqueue(name, artifact.digest);
+      }
+      return reply.code(202).header('Retry-After', '5').send({ status: job?.state ?? 'queued', attempts: job?.attempts ?? 0, ...(job?.error !== null && job?.error !== undefined ? { lastError: job.error } : {}) });
+    },
+  );
 
   app.delete<{ Params: { project: string; repo: string; reference: string } }>('/api/v1/projects/:project/repositories/:repo/artifacts/:reference', async (req, reply) => {
     const access = await projectAccess(deps, req, req.params.project);

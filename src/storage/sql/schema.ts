@@ -130,6 +130,23 @@ CREATE TABLE settings (
   value TEXT NOT NULL
 );
 `,
+  (t) => `
+CREATE TABLE jobs (
+  id ${t.id},
+  kind TEXT NOT NULL,
+  job_key TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  run_after BIGINT NOT NULL,
+  locked_until BIGINT,
+  error TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (kind, job_key)
+);
+CREATE INDEX jobs_ready ON jobs(state, run_after);
+`,
 ];
 
 export function migrationSql(dialect: SqlDialect, index: number): string {

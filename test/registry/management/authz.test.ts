@@ -135,6 +135,8 @@ function rowsFor(w: World, project: string): Row[] {
       row('DELETE', '/api/v1/projects/:project/repositories/:repo', '', async () => ({ path: `${P}/repositories/${await freshRepo()}` }), [401, 403, 403, 403, 204, 204, 403, 204]),
       row('GET', '/api/v1/projects/:project/repositories/:repo/artifacts', '', () => ({ path: `${P}/repositories/app/artifacts` }), [200, 200, 200, 200, 200, 200, 200, 200]),
       row('GET', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference', '', () => ({ path: `${P}/repositories/app/artifacts/latest` }), [200, 200, 200, 200, 200, 200, 200, 200]),
+      // SBOMs are off in this server: the request queues one and answers 202.
+      row('GET', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference/sbom', '', () => ({ path: `${P}/repositories/app/artifacts/latest/sbom` }), [202, 202, 202, 202, 202, 202, 202, 202]),
       row('DELETE', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference', '', async () => ({ path: `${P}/repositories/${await freshRepo()}/artifacts/latest` }), [401, 403, 403, 403, 204, 204, 403, 204]),
     ];
   }
@@ -207,6 +209,7 @@ function rowsFor(w: World, project: string): Row[] {
     row('DELETE', '/api/v1/projects/:project/repositories/:repo', '', async () => ({ path: `${P}/repositories/${await freshRepo()}` }), [401, 404, 403, 403, 204, 204, 403, 204]),
     row('GET', '/api/v1/projects/:project/repositories/:repo/artifacts', '', () => ({ path: `${P}/repositories/app/artifacts` }), [401, 404, 200, 200, 200, 200, 200, 200]),
     row('GET', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference', '', () => ({ path: `${P}/repositories/app/artifacts/latest` }), [401, 404, 200, 200, 200, 200, 200, 200]),
+    row('GET', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference/sbom', '', () => ({ path: `${P}/repositories/app/artifacts/latest/sbom` }), [401, 404, 202, 202, 202, 202, 202, 202]),
     row('DELETE', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference', '', async () => ({ path: `${P}/repositories/${await freshRepo()}/artifacts/latest` }), [401, 404, 403, 403, 204, 204, 403, 204]),
 
     row('GET', '/api/v1/robots', '', () => ({ path: '/api/v1/robots' }), /*                                               */ [401, 200, 200, 200, 200, 200, 403, 200]),

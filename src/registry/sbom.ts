@@ -1,0 +1,205 @@
+/**
+ * SBOMs in the registry: every image pushed gets a job in the durable queue; a worker (in every
+ * replica) claims jobs, reads the image straight from the stores, and keeps its SBOM as OCI
+ * artifacts whose `subject` is the image (one CycloneDX 1.6, one SPDX 2.3), so the referrers API
+ * finds them and garbage collection keeps them while the image lives.
+ */
+import { Readable } from 'node:stream';
+import { FsLayerCache, NO_CACHE, openImage, type ContentSource, type LayerCache } from '../image/index.js';
+import { MediaType, digestOf, isDigest, type Digest } from '../oci/index.js';
+import { ALL_CATALOGERS, catalogImage, formatInventory } from '../sbom/index.js';
+import type { Logger } from '../shared/index.js';
+import type { BlobStore, JobRecord, MetadataStore } from '../storage/index.js';
+
+export const SBOM_JOB = 'sbom';
+
+/** The artifact types of the stored SBOMs, per output format. */
+export const SBOM_ARTIFACT_TYPES = {
+  'cyclonedx-json': 'application/vnd.cyclonedx+json',
+  'spdx-json': 'application/spdx+json',
+} as const;
+export type StoredSbomFormat = keyof typeof SBOM_ARTIFACT_TYPES;
+
+const EMPTY_CONFIG = Buffer.from('{}');
+const EMPTY_DIGEST = digestOf(EMPTY_CONFIG);
+const MAX_ATTEMPTS = 3;
+
+export interface SbomServiceDeps {
+  readonly meta: MetadataStore;
+  readonly blobs: BlobStore;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly version: string;
+  /** Layer cache directory; undefined keeps nothing between jobs. */
+  readonly cacheDir: string | undefined;
+  /** Where large files of a layer are spooled while it is read. */
+  readonly tmpDir?: string;
+  /** How often an idle worker looks for jobs other replicas queued. */
+  readonly pollMs?: number;
+  /** How long a claim holds a job before another worker may take it over. */
+  readonly leaseMs?: number;
+}
+
+export class SbomService {
+  private readonly cache: LayerCache;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+  private wakeAgain = false;
+
+  constructor(private readonly deps: SbomServiceDeps) {
+    this.cache = deps.cacheDir === undefined ? NO_CACHE : new FsLayerCache(deps.cacheDir);
+  }
+
+  /** Queues the SBOM of an image just pushed; a repeated push of the same digest adds nothing. */
+  async enqueue(repository: string, digest: string): Promise<void> {
+    await this.deps.meta.jobs.enqueue(SBOM_JOB, `${repository}@${digest}`, JSON.stringify({ repository, digest }), this.deps.now());
+    this.wake();
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.timer = setInterval(() => this.wake(), this.deps.pollMs ?? 2000);
+    this.timer.unref();
+    this.wake();
+  }
+
+  /** Stops claiming; resolves when the job in hand (if any) has ended. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Runs jobs until none is due. One at a time per process: a push must not starve the API. */
+  private wake(): void {
+    if (this.stopped) return;
+    if (this.running !== undefined) {
+      this.wakeAgain = true;
+      return;
+    }
+    this.running = this.drain()
+      .catch((err: unknown) => this.deps.log.error({ err }, 'the SBOM worker failed'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.wakeAgain) {
+          this.wakeAgain = false;
+          this.wake();
+        }
+      });
+  }
+
+  private async drain(): Promise<void> {
+    const leaseMs = this.deps.leaseMs ?? 30 * 60_000;
+    while (!this.stopped) {
+      const job = await this.deps.meta.jobs.claim([SBOM_JOB], this.deps.now(), leaseMs);
+      if (job === undefined) return;
+      await this.run(job);
+    }
+  }
+
+  private async run(job: JobRecord): Promise<void> {
+    const { log, now } = this.deps;
+    let target: { repository: string; digest: string };
+    try {
+      target = JSON.parse(job.payload) as { repository: string; digest: string };
+      if (typeof target.repository !== 'string' || !isDigest(target.digest)) throw new Error('bad payload');
+    } catch {
+      await this.deps.meta.jobs.fail(job.id, 'the job payload is not {repository, digest}', now(), null);
+      return;
+    }
+    const started = now();
+    try {
+      const stored = await this.build(target.repository, target.digest);
+      await this.deps.meta.jobs.complete(job.id, now());
+      log.info({ repository: target.repository, digest: target.digest, packages: stored.packages, ms: now() - started }, 'SBOM stored');
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const retry = job.attempts < MAX_ATTEMPTS ? now() + 30_000 * job.attempts : null;
+      await this.deps.meta.jobs.fail(job.id, message, now(), retry);
+      log.warn({ repository: target.repository, digest: target.digest, attempt: job.attempts, err: message, retrying: retry !== null }, 'SBOM generation failed');
+    }
+  }
+
+  /** Reads the image from the stores, catalogs it, and stores both SBOM artifacts. */
+  async build(repository: string, digest: string): Promise<{ packages: number }> {
+    const { meta, blobs } = this.deps;
+    const source: ContentSource = {
+      async manifest(reference) {
+        const m = await meta.artifacts.getManifest(repository, reference, true);
+        if (m?.content === undefined || m.content === null) throw new Error(`manifest ${reference} is no longer in ${repository}`);
+        return { bytes: m.content, mediaType: m.mediaType };
+      },
+      async blob(d) {
+        const stream = await blobs.open(d.digest as Digest);
+        if (stream === undefined) throw new Error(`blob ${d.digest} is missing from the blob store`);
+        return stream;
+      },
+      close: () => Promise.resolve(),
+    };
+    const image = await openImage(source, digest, { reference: `${repository}@${digest}`, name: repository });
+    let inventory;
+    try {
+      inventory = await catalogImage(image, { catalogers: ALL_CATALOGERS, cache: this.cache, concurrency: 1, ...(this.deps.tmpDir !== undefined ? { tmpDir: this.deps.tmpDir } : {}) });
+    } finally {
+      await image.close();
+    }
+    const subject = { mediaType: image.manifest.mediaType, digest: image.digest, size: image.manifestBytes.byteLength };
+    for (const format of Object.keys(SBOM_ARTIFACT_TYPES) as StoredSbomFormat[]) {
+      const doc = Buffer.from(formatInventory(inventory, format, { toolVersion: this.deps.version, timestamp: new Date(this.deps.now()) }));
+      await this.storeArtifact(repository, SBOM_ARTIFACT_TYPES[format], doc, format === 'cyclonedx-json' ? 'sbom.cdx.json' : 'sbom.spdx.json', subject);
+    }
+    return { packages: inventory.packages.length };
+  }
+
+  private async storeArtifact(repository: string, artifactType: string, doc: Buffer, title: string, subject: { mediaType: string; digest: string; size: number }): Promise<void> {
+    const docDigest = digestOf(doc);
+    await this.storeBlob(repository, EMPTY_DIGEST, EMPTY_CONFIG);
+    await this.storeBlob(repository, docDigest, doc);
+    const created = new Date(this.deps.now()).toISOString();
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciManifest,
+        artifactType,
+        config: { mediaType: MediaType.OciEmpty, digest: EMPTY_DIGEST, size: EMPTY_CONFIG.byteLength },
+        layers: [{ mediaType: artifactType, digest: docDigest, size: doc.byteLength, annotations: { 'org.opencontainers.image.title': title } }],
+        subject,
+        annotations: { 'org.opencontainers.image.created': created, 'dev.portcullis.generator': `portcullis ${this.deps.version}` },
+      }),
+    );
+    const result = await this.deps.meta.artifacts.putManifest({
+      repository,
+      digest: digestOf(manifest),
+      mediaType: MediaType.OciManifest,
+      content: manifest,
+      artifactType,
+      subject: subject.digest as Digest,
+      annotations: { 'org.opencontainers.image.created': created },
+      blobs: [EMPTY_DIGEST, docDigest],
+      blobBytes: EMPTY_CONFIG.byteLength + doc.byteLength,
+      children: [],
+      tag: null,
+      now: this.deps.now(),
+    });
+    if (result.kind === 'missing') throw new Error(`storing the ${artifactType} artifact: blobs ${result.blobs.join(', ')} vanished (a concurrent collection); will retry`);
+  }
+
+  /** The same protocol as a push: reserve (so GC leaves it), place, link to the repository. */
+  private async storeBlob(repository: string, digest: Digest, bytes: Buffer): Promise<void> {
+    const { meta, blobs, now } = this.deps;
+    for (let i = 0; ; i++) {
+      if ((await meta.blobs.reserve(digest, now())) === 'reserved') break;
+      if (i >= 100) throw new Error(`blob ${digest} is being garbage-collected; will retry`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await blobs.put(digest, Readable.from([bytes]));
+    if (!(await meta.blobs.link(repository, digest, bytes.byteLength, now()))) throw new Error(`blob ${digest} was removed while it was stored; will retry`);
+  }
+}
+
+/** Whether a pushed manifest is a container image (and not an artifact: signatures, SBOMs). */
+export function isContainerImage(manifest: { kind: string; config?: { mediaType: string } }): boolean {
+  return manifest.kind === 'image' && (manifest.config?.mediaType === MediaType.OciConfig || manifest.config?.mediaType === MediaType.DockerConfig);
+}
