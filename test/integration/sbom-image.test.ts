@@ -5,12 +5,13 @@
  * package, assembled by umoci into an OCI layout. The rootfs is cached between runs.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { requireTools, tempDir } from '../helpers/env.js';
+import { ADMIN_PASSWORD, createProject, startTestServer } from '../helpers/server.js';
 
 const ROOT = resolve(new URL('.', import.meta.url).pathname, '../../..');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -46,6 +47,15 @@ interface JsonInventory {
 function runSbom(args: string[]): { stdout: string; stderr: string; status: number | null } {
   const r = spawnSync(process.execPath, [CLI, 'sbom', ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env: { ...process.env, CI: 'true' } });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
+
+/** The CLI without blocking this process (the registry it reads may run in it). */
+function runAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string; status: number }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env }, (err, stdout, stderr) => {
+      resolve({ stdout, stderr, status: err === null ? 0 : typeof err.code === 'number' ? err.code : 1 });
+    });
+  });
 }
 
 /** name@version of every package `npm ls --all --json` shows (deduped entries included once). */
@@ -168,5 +178,26 @@ describe('portcullis sbom on a debootstrap + npm image built by umoci', () => {
     assert.equal(r.status, 0, r.stderr);
     const inv = JSON.parse(r.stdout) as JsonInventory;
     assert.deepEqual(inv.packages.filter((p) => p.type === 'deb').map((p) => `${p.name}@${p.version}`).sort(), [...expectedDeb].sort());
+  });
+
+  test('the same image pushed to Portcullis by skopeo, read back through token auth with Docker config credentials', async (t) => {
+    if (!requireTools(t, ...TOOLS, 'skopeo')) return;
+    if (!ready) return t.skip('needs root for debootstrap');
+    const s = await startTestServer(t);
+    await createProject(s, 'team');
+    const copy = await runAsync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', `admin:${ADMIN_PASSWORD}`, `oci:${layout}:test`, `docker://${s.host}/team/app:1.0`], process.env);
+    assert.equal(copy.status, 0, copy.stderr);
+    const dockerConfig = tempDir(t);
+    writeFileSync(join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [s.host]: { auth: Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64') } } }));
+    const env = { ...process.env, CI: 'true', DOCKER_CONFIG: dockerConfig };
+    const viaRegistry = await runAsync(process.execPath, [CLI, 'sbom', `${s.host}/team/app:1.0`, '--insecure', '-o', 'json', '--no-cache'], env);
+    assert.equal(viaRegistry.status, 0, viaRegistry.stderr);
+    const local = runSbom([`oci-dir:${layout}:test`, '-o', 'json', '--no-cache']);
+    const purls = (out: string): string[] => (JSON.parse(out) as JsonInventory).packages.map((p) => p.purl).sort();
+    assert.deepEqual(purls(viaRegistry.stdout), purls(local.stdout));
+    // Without credentials the private project answers with a way out, and a non-zero exit.
+    const anonymous = await runAsync(process.execPath, [CLI, 'sbom', `${s.host}/team/app:1.0`, '--insecure', '--no-cache'], { ...process.env, DOCKER_CONFIG: tempDir(t) });
+    assert.equal(anonymous.status, 1);
+    assert.match(anonymous.stderr, /portcullis login|docker login/);
   });
 });
