@@ -2,12 +2,12 @@
  * `portcullis sbom SOURCE`: the inventory of an image (or a directory) as CycloneDX, SPDX, JSON
  * or a table. Shared options for reading images live here too, for the commands that read images.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { defaultCacheDir, FsLayerCache, ImageError, NO_CACHE, openImageSource, parsePlatform, parseSource, type Credentials, type LayerCache } from '../image/index.js';
-import { ALL_CATALOGERS, catalogDirectory, catalogImage, formatInventory, SBOM_FORMATS, type CatalogProgress, type Inventory, type SbomFormat } from '../sbom/index.js';
+import { defaultCacheDir, FsLayerCache, ImageError, NO_CACHE, openImageSource, parsePlatform, parseSource, type Credentials, type Image, type LayerCache } from '../image/index.js';
+import { ALL_CATALOGERS, catalogDirectory, catalogImage, formatInventory, imageResultKey, SBOM_FORMATS, type CatalogProgress, type Inventory, type SbomFormat } from '../sbom/index.js';
 import { packageVersion } from './version.js';
 import { lookupCredentials } from './docker-config.js';
 import { CliError } from './errors.js';
@@ -73,53 +73,87 @@ function mb(n: number): string {
 const STAMP_TIME = new Date(0);
 const STAMP_NAMESPACE = '00000000-0000-4000-8000-000000000000';
 
-/**
- * Renders an SBOM, reusing an earlier rendering of the same inventory: serializing thousands of
- * components through the CycloneDX library costs more than everything else of a warm run. The
- * cached text carries a fixed timestamp (and SPDX namespace) that are replaced with fresh ones.
- */
-export async function renderSbom(inventory: Inventory, format: SbomFormat, cache: LayerCache): Promise<string> {
-  const toolVersion = packageVersion();
-  if (format !== 'cyclonedx-json' && format !== 'spdx-json') return formatInventory(inventory, format, { toolVersion });
-  const key = `sbom-render:${format}:${toolVersion}:${createHash('sha256').update(JSON.stringify(inventory)).digest('hex')}`;
-  let text = (await cache.get(key)) as string | undefined;
-  if (typeof text !== 'string') {
-    text = formatInventory(inventory, format, { toolVersion, timestamp: STAMP_TIME, namespaceId: STAMP_NAMESPACE });
-    await cache.put(key, text);
-  }
-  const now = new Date();
-  if (format === 'cyclonedx-json') return text.replace(`"${STAMP_TIME.toISOString()}"`, JSON.stringify(now.toISOString()));
-  return text.replace(`"${STAMP_TIME.toISOString().replace(/\.\d{3}Z$/, 'Z')}"`, JSON.stringify(now.toISOString().replace(/\.\d{3}Z$/, 'Z'))).replace(STAMP_NAMESPACE, randomUUID());
+export interface RenderedSbom {
+  readonly text: string;
+  readonly warnings: readonly string[];
 }
 
-/** Reads a source into an inventory: the one path `sbom` (and later `scan`) take. */
-export async function inventoryOf(io: CliIo, sourceText: string, o: ImageReadOptions): Promise<Inventory> {
+function stampable(format: SbomFormat): boolean {
+  return format === 'cyclonedx-json' || format === 'spdx-json';
+}
+
+/** A cached document with the current time (and, for SPDX, a new document namespace). */
+function restamp(text: string, format: SbomFormat): string {
+  const now = new Date();
+  if (format === 'cyclonedx-json') return text.replace(`"${STAMP_TIME.toISOString()}"`, JSON.stringify(now.toISOString()));
+  const second = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return text.replace(`"${second(STAMP_TIME)}"`, JSON.stringify(second(now))).replace(STAMP_NAMESPACE, randomUUID());
+}
+
+/**
+ * Renders an SBOM, or reuses the rendering cached under `key`: serializing thousands of components
+ * through the CycloneDX library costs more than the rest of a warm run, and with the key known
+ * before the image is read, a warm run reads neither a layer nor the inventory. The cached text
+ * carries a fixed timestamp (and SPDX namespace) that are replaced with fresh ones.
+ */
+export async function renderCached(format: SbomFormat, cache: LayerCache, key: string | undefined, build: () => Promise<Inventory>): Promise<RenderedSbom> {
+  const toolVersion = packageVersion();
+  if (key === undefined || !stampable(format)) {
+    const inventory = await build();
+    return { text: formatInventory(inventory, format, { toolVersion }), warnings: inventory.warnings };
+  }
+  const fullKey = `sbom-render:${format}:${toolVersion}:${key}`;
+  const hit = (await cache.get(fullKey)) as { text?: unknown; warnings?: unknown } | undefined;
+  if (typeof hit?.text === 'string' && Array.isArray(hit.warnings)) return { text: restamp(hit.text, format), warnings: hit.warnings as string[] };
+  const inventory = await build();
+  const text = formatInventory(inventory, format, { toolVersion, timestamp: STAMP_TIME, namespaceId: STAMP_NAMESPACE });
+  await cache.put(fullKey, { text, warnings: inventory.warnings });
+  return { text: restamp(text, format), warnings: inventory.warnings };
+}
+
+type OpenedSource = { readonly kind: 'dir'; readonly path: string; readonly text: string } | { readonly kind: 'image'; readonly image: Image };
+
+/** Opens a source (usage errors for bad syntax) and hands it to `use`, closing it after. */
+async function withSource<T>(io: CliIo, sourceText: string, o: ImageReadOptions, use: (source: OpenedSource) => Promise<T>): Promise<T> {
   let spec;
   try {
     spec = parseSource(sourceText);
   } catch (err) {
     throw usageIfSource(err);
   }
-  const progress = progressReporter(process.stderr.isTTY === true && io.env['CI'] !== 'true');
+  if (spec.kind === 'dir') return use({ kind: 'dir', path: resolve(io.cwd, spec.path), text: spec.text });
+  let platform;
   try {
-    if (spec.kind === 'dir') return await catalogDirectory(resolve(io.cwd, spec.path), spec.text, { catalogers: ALL_CATALOGERS });
-    const platform = (() => {
-      try {
-        return parsePlatform(o.platform ?? 'linux/amd64');
-      } catch (err) {
-        throw usageIfSource(err);
-      }
-    })();
-    const resolved = spec.kind === 'registry' ? spec : { ...spec, path: resolve(io.cwd, spec.path) };
-    const image = await openImageSource(resolved, { platform, insecure: o.insecure === true, credentials: credentialsFor, userAgent: `portcullis/${packageVersion()}` });
-    try {
-      return await catalogImage(image, { catalogers: ALL_CATALOGERS, cache: cacheOf(io, o), onProgress: progress.report });
-    } finally {
-      await image.close();
-    }
-  } finally {
-    progress.done();
+    platform = parsePlatform(o.platform ?? 'linux/amd64');
+  } catch (err) {
+    throw usageIfSource(err);
   }
+  const resolved = spec.kind === 'registry' ? spec : { ...spec, path: resolve(io.cwd, spec.path) };
+  const image = await openImageSource(resolved, { platform, insecure: o.insecure === true, credentials: credentialsFor, userAgent: `portcullis/${packageVersion()}` });
+  try {
+    return await use({ kind: 'image', image });
+  } finally {
+    await image.close();
+  }
+}
+
+function catalog(io: CliIo, source: OpenedSource, o: ImageReadOptions): Promise<Inventory> {
+  if (source.kind === 'dir') return catalogDirectory(source.path, source.text, { catalogers: ALL_CATALOGERS });
+  const progress = progressReporter(process.stderr.isTTY === true && io.env['CI'] !== 'true');
+  return catalogImage(source.image, { catalogers: ALL_CATALOGERS, cache: cacheOf(io, o), onProgress: progress.report }).finally(() => progress.done());
+}
+
+/** Reads a source into an inventory: the one path `sbom` (and later `scan`) take. */
+export function inventoryOf(io: CliIo, sourceText: string, o: ImageReadOptions): Promise<Inventory> {
+  return withSource(io, sourceText, o, (source) => catalog(io, source, o));
+}
+
+/** The SBOM of a source in a format, through the rendering cache when the source is an image. */
+export function sbomOf(io: CliIo, sourceText: string, o: ImageReadOptions, format: SbomFormat): Promise<RenderedSbom> {
+  return withSource(io, sourceText, o, (source) => {
+    const key = source.kind === 'image' ? `${imageResultKey(source.image, ALL_CATALOGERS)}:${JSON.stringify([source.image.reference, source.image.name ?? null, source.image.tag ?? null])}` : undefined;
+    return renderCached(format, source.kind === 'image' ? cacheOf(io, o) : NO_CACHE, key, () => catalog(io, source, o));
+  });
 }
 
 function usageIfSource(err: unknown): unknown {
@@ -147,9 +181,8 @@ export function registerSbom(program: Command, io: CliIo): void {
       .addOption(new Option('-o, --output <format>', 'output format').choices([...SBOM_FORMATS]).default('table'))
       .option('--file <path>', 'write the SBOM to PATH instead of stdout'),
   ).action(async (source: string, o: ImageReadOptions & { output: SbomFormat; file?: string }) => {
-    const inventory = await inventoryOf(io, source, o);
-    for (const w of inventory.warnings) process.stderr.write(`warning: ${w}\n`);
-    const text = await renderSbom(inventory, o.output, cacheOf(io, o));
+    const { text, warnings } = await sbomOf(io, source, o, o.output);
+    for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
     if (o.file !== undefined) writeResultFile(resolve(io.cwd, o.file), text);
     else process.stdout.write(text);
   });

@@ -12,8 +12,12 @@ import { readTar, type EntrySink, type TarHeader, type TarReadResult } from './t
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
-/** Inflate chunk size: 256 KiB buffers inflate about twice as fast as zlib's default 16 KiB. */
-const INFLATE_CHUNK = 256 * 1024;
+/**
+ * Inflate output size: larger buffers mean fewer round trips to the thread pool. On the 900 MB
+ * bench image 1 MiB took a cold SBOM from ~5.2 s (256 KiB) to ~4.2 s; zlib's default 16 KiB is
+ * slower still.
+ */
+const INFLATE_CHUNK = 1024 * 1024;
 
 export function compressionOf(head: Uint8Array): Compression {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';

@@ -48,6 +48,11 @@ export function catalogersKey(catalogers: readonly Cataloger[]): string {
     .join(',');
 }
 
+/** The cache key of an image's whole result: its manifest digest, the catalogers, the record shape. */
+export function imageResultKey(image: Pick<Image, 'digest'>, catalogers: readonly Cataloger[]): string {
+  return `sbom-image:${RECORD_VERSION}:${image.digest}:${catalogersKey(catalogers)}`;
+}
+
 export async function catalogImage(image: Image, options: CatalogOptions): Promise<Inventory> {
   const tmp = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'portcullis-catalog-'));
   try {
@@ -62,7 +67,7 @@ export async function catalogImage(image: Image, options: CatalogOptions): Promi
     };
     // The whole image's result, by manifest digest: a warm run rebuilds no tree at all. The
     // subject is the caller's (the same image may be named by another reference).
-    const imageKey = `sbom-image:${RECORD_VERSION}:${image.digest}:${key}`;
+    const imageKey = imageResultKey(image, options.catalogers);
     const hit = (await options.cache.get(imageKey)) as Omit<Inventory, 'subject'> | undefined;
     if (hit !== undefined && Array.isArray(hit.packages) && Array.isArray(hit.warnings)) {
       image.layers.forEach((l, i) => options.onProgress?.({ layer: i, layers: image.layers.length, digest: l.digest, state: 'cached' }));
