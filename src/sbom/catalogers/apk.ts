@@ -7,7 +7,7 @@
 import { textOf, type Cataloger } from '../cataloger.js';
 import { isSpdxExpression, normalizeLicense, toSpdxId } from '../licenses.js';
 import type { Finding, RawPackage } from '../model.js';
-import { cappedWarnings } from './os-warnings.js';
+import { cappedWarnings } from './common.js';
 
 const INSTALLED = 'lib/apk/db/installed';
 /** The package-level keys kept; the file lists repeat their keys and are not needed here. */

@@ -6,7 +6,7 @@ import { textOf, type Cataloger } from '../cataloger.js';
 import { normalizeLicenses, toSpdxId } from '../licenses.js';
 import type { Finding, RawPackage } from '../model.js';
 import { parseDeb822 } from './deb822.js';
-import { cappedWarnings } from './os-warnings.js';
+import { cappedWarnings } from './common.js';
 
 const STATUS = 'var/lib/dpkg/status';
 const STATUS_D = 'var/lib/dpkg/status.d/';

@@ -24,6 +24,7 @@ import type { CatalogContext, Cataloger, CatalogFile } from '../cataloger.js';
 import { textOf } from '../cataloger.js';
 import { normalizeLicenses } from '../licenses.js';
 import { packageKey, type Finding, type RawPackage } from '../model.js';
+import { isRecord, limitedWarnings, reachable, type Json } from './common.js';
 
 // yaml is loaded on the first YAML lockfile only: most images have none, and start-up counts.
 const requireLazy = createRequire(import.meta.url);
@@ -35,14 +36,7 @@ function parseYaml(text: string, options: { schema: 'failsafe'; maxAliasCount: n
 
 /** Deeper lockfile v1 nesting than any real tree has; the bound keeps dependency resolution linear. */
 const MAX_V1_DEPTH = 256;
-/** Warnings per file: one broken record is worth telling, ten thousand are one problem. */
-const MAX_WARNINGS = 20;
 
-type Json = Record<string, unknown>;
-
-function isRecord(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
@@ -63,19 +57,6 @@ function isDebianNodePath(dir: string): boolean {
 
 function insideNodeModules(path: string): boolean {
   return path.startsWith('node_modules/') || path.includes('/node_modules/') || path.startsWith('usr/share/nodejs/') || path.startsWith('usr/lib/nodejs/') || (path.startsWith('usr/lib/') && path.includes('/nodejs/'));
-}
-
-/** A ctx.warn that stops after MAX_WARNINGS and says how many more there were. */
-function limitedWarnings(ctx: CatalogContext): { warn(message: string): void; done(): void } {
-  let count = 0;
-  return {
-    warn(message) {
-      if (++count <= MAX_WARNINGS) ctx.warn(message);
-    },
-    done() {
-      if (count > MAX_WARNINGS) ctx.warn(`${count - MAX_WARNINGS} more problems of the same kind not shown`);
-    },
-  };
 }
 
 /** License statements of a package.json or lockfile entry: `license` (string or legacy {type}) and legacy `licenses[]`. */
@@ -674,13 +655,3 @@ function readPnpmLock(doc: Json, warnings: { warn(m: string): void }): LockPacka
   return out;
 }
 
-function reachable(roots: readonly string[], edges: ReadonlyMap<string, readonly string[]>): Set<string> {
-  const seen = new Set<string>();
-  const stack = [...roots];
-  for (let k = stack.pop(); k !== undefined; k = stack.pop()) {
-    if (seen.has(k)) continue;
-    seen.add(k);
-    for (const n of edges.get(k) ?? []) if (!seen.has(n)) stack.push(n);
-  }
-  return seen;
-}

@@ -13,14 +13,8 @@ import type { CatalogContext, Cataloger, CatalogFile } from '../cataloger.js';
 import { textOf } from '../cataloger.js';
 import { normalizeLicenses } from '../licenses.js';
 import { packageKey, type Finding, type RawPackage } from '../model.js';
+import { isRecord, MAX_WARNINGS, type Json } from './common.js';
 
-const MAX_WARNINGS = 20;
-
-type Json = Record<string, unknown>;
-
-function isRecord(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;

@@ -18,19 +18,14 @@ import type { CatalogContext, Cataloger, CatalogFile } from '../cataloger.js';
 import { textOf } from '../cataloger.js';
 import { isSpdxExpression, normalizeLicense, normalizeLicenses } from '../licenses.js';
 import { packageKey, type Finding, type RawPackage } from '../model.js';
+import { isRecord, limitedWarnings, reachable, type Json } from './common.js';
 
 /** METADATA headers are a few KiB; the description after them can be anything, even gigabytes. */
 export const HEAD_BYTES = 256 * 1024;
 /** A License header longer than this is the license text pasted in, not a name. */
 const MAX_LICENSE_NAME = 200;
-const MAX_WARNINGS = 20;
 const MAX_VERSIONS_PER_NAME = 16;
 
-type Json = Record<string, unknown>;
-
-function isRecord(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
@@ -59,18 +54,6 @@ function pypiPackage(name: string, version: string, extra: Partial<Pick<RawPacka
 
 function pypiKey(name: string, version: string): string {
   return packageKey({ type: 'pypi', name, version });
-}
-
-function limitedWarnings(ctx: CatalogContext): { warn(message: string): void; done(): void } {
-  let count = 0;
-  return {
-    warn(message) {
-      if (++count <= MAX_WARNINGS) ctx.warn(message);
-    },
-    done() {
-      if (count > MAX_WARNINGS) ctx.warn(`${count - MAX_WARNINGS} more problems of the same kind not shown`);
-    },
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -289,17 +272,6 @@ function readUvLock(doc: Json, warnings: Warn): Finding[] {
     const dev = !r.project && devOnly.has(key) && !prod.has(key);
     return [{ kind: 'package', package: pypiPackage(r.name, r.version, { dependsOn, root: r.root, ...(dev ? { properties: { dev: 'true' } } : {}) }) }];
   });
-}
-
-function reachable(roots: readonly string[], edges: ReadonlyMap<string, readonly string[]>): Set<string> {
-  const seen = new Set<string>();
-  const stack = [...roots];
-  for (let k = stack.pop(); k !== undefined; k = stack.pop()) {
-    if (seen.has(k)) continue;
-    seen.add(k);
-    for (const n of edges.get(k) ?? []) if (!seen.has(n)) stack.push(n);
-  }
-  return seen;
 }
 
 /** Pipfile.lock: `default` and `develop` maps of name → { version: "==1.2.3", hashes, markers }. */

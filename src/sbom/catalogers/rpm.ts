@@ -8,7 +8,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { bytesOf, type Cataloger } from '../cataloger.js';
 import { normalizeLicenses } from '../licenses.js';
 import type { Finding, RawPackage } from '../model.js';
-import { cappedWarnings } from './os-warnings.js';
+import { cappedWarnings } from './common.js';
 import { bdbHashPairs } from './rpm-bdb.js';
 import { readRpmHeader } from './rpm-header.js';
 import { ndbBlobs } from './rpm-ndb.js';
