@@ -41,6 +41,23 @@ export function requireTools(t: TestContext, ...tools: string[]): boolean {
   return false;
 }
 
+/**
+ * Like requireTools, for a module of a Python interpreter (Debian's /usr/bin/python3 holds the
+ * python3-* packages; the python3 on PATH may be another build without them).
+ */
+export function requirePythonModule(t: TestContext, python: string, module: string, aptPackage: string): boolean {
+  if (!requireTools(t, python)) return false;
+  try {
+    execFileSync(python, ['-c', `import ${module}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    const msg = `${python} cannot import ${module}: install with apt-get install -y ${aptPackage}`;
+    if (process.env['CI'] === 'true') throw new Error(msg);
+    t.skip(msg);
+    return false;
+  }
+}
+
 /** A fresh temporary directory removed when the test ends. */
 export function tempDir(t: TestContext, prefix = 'portcullis-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));

@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { compareDpkg, isValidDpkgVersion, parseDpkgVersion } from '../../../src/vuln/version/index.js';
-import { requireTools } from '../../helpers/env.js';
+import { requirePythonModule, requireTools } from '../../helpers/env.js';
 
 const PYTHON = '/usr/bin/python3'; // Debian's python, which has apt_pkg (python3 on PATH may not)
 
@@ -110,20 +110,6 @@ function pairs(seed: number, n: number): Array<[string, string]> {
   return out;
 }
 
-/** Skips (or fails under CI=true) when /usr/bin/python3 cannot import the module. */
-function requirePythonModule(t: TestContext, module: string, aptPackage: string): boolean {
-  if (!requireTools(t, PYTHON)) return false;
-  try {
-    execFileSync(PYTHON, ['-c', `import ${module}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    const msg = `${PYTHON} cannot import ${module}: install with apt-get install -y ${aptPackage}`;
-    if (process.env['CI'] === 'true') throw new Error(msg);
-    t.skip(msg);
-    return false;
-  }
-}
-
 const APT_SCRIPT = `
 import apt_pkg, sys
 apt_pkg.init_system()
@@ -173,7 +159,7 @@ test('invalid versions compare leniently and never throw', () => {
 });
 
 test('agrees with python3-apt on thousands of generated pairs', (t) => {
-  if (!requirePythonModule(t, 'apt_pkg', 'python3-apt')) return;
+  if (!requirePythonModule(t, PYTHON, 'apt_pkg', 'python3-apt')) return;
   const ps = pairs(0xdeb, 6000);
   const out = execFileSync(PYTHON, ['-c', APT_SCRIPT], { input: ps.map(([a, b]) => `${a}\t${b}`).join('\n'), encoding: 'utf8' }).trim().split('\n');
   assert.equal(out.length, ps.length);

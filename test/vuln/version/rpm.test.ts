@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { compareRpm, compareRpmEvr, compareRpmEvrString, isValidRpmEvr, isValidRpmVersion, parseRpmEvr, type RpmEvr } from '../../../src/vuln/version/index.js';
-import { requireTools } from '../../helpers/env.js';
+import { requirePythonModule, requireTools } from '../../helpers/env.js';
 
 const PYTHON = '/usr/bin/python3'; // Debian's python, which has the rpm module (python3 on PATH may not)
 
@@ -100,20 +100,6 @@ function generator(seed: number, seps: readonly string[]) {
   return { evr, mutate, str, tweak, r };
 }
 
-/** Skips (or fails under CI=true) when /usr/bin/python3 cannot import the module. */
-function requirePythonModule(t: TestContext, module: string, aptPackage: string): boolean {
-  if (!requireTools(t, PYTHON)) return false;
-  try {
-    execFileSync(PYTHON, ['-c', `import ${module}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    const msg = `${PYTHON} cannot import ${module}: install with apt-get install -y ${aptPackage}`;
-    if (process.env['CI'] === 'true') throw new Error(msg);
-    t.skip(msg);
-    return false;
-  }
-}
-
 const RPM_SCRIPT = `
 import rpm, sys
 out = []
@@ -179,7 +165,7 @@ test('EVR parsing and comparison', () => {
 });
 
 test('agrees with python3-rpm labelCompare on thousands of generated EVRs', (t) => {
-  if (!requirePythonModule(t, 'rpm', 'python3-rpm')) return;
+  if (!requirePythonModule(t, PYTHON, 'rpm', 'python3-rpm')) return;
   const g = generator(0x59a, ['.', '.', '.', '_', '+', '~', '~', '^', '^']);
   const ps: Array<[Evr, Evr]> = [];
   while (ps.length < 6000) {
