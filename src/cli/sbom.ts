@@ -143,11 +143,6 @@ function catalog(io: CliIo, source: OpenedSource, o: ImageReadOptions): Promise<
   return catalogImage(source.image, { catalogers: ALL_CATALOGERS, cache: cacheOf(io, o), onProgress: progress.report }).finally(() => progress.done());
 }
 
-/** Reads a source into an inventory: the one path `sbom` (and later `scan`) take. */
-export function inventoryOf(io: CliIo, sourceText: string, o: ImageReadOptions): Promise<Inventory> {
-  return withSource(io, sourceText, o, (source) => catalog(io, source, o));
-}
-
 /** The SBOM of a source in a format, through the rendering cache when the source is an image. */
 export function sbomOf(io: CliIo, sourceText: string, o: ImageReadOptions, format: SbomFormat): Promise<RenderedSbom> {
   return withSource(io, sourceText, o, (source) => {

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { fileFromBytes, packageKey, type Cataloger, type RawPackage } from '../../../src/sbom/index.js';
 import { npmLockCataloger, npmPackageCataloger, pnpmLockCataloger, yarnLockCataloger } from '../../../src/sbom/catalogers/npm.js';
-import { requireTools } from '../../helpers/env.js';
+import { filesBelow, requireTools } from '../../helpers/env.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 /** Lockfiles written by real npm, pnpm and yarn releases for one package.json: see the README there. */
@@ -72,22 +72,12 @@ async function runNpmLs(): Promise<ReturnType<typeof flattenLs> & { root: string
   return { ...flattenLs(tree), root: `${tree.name}@${tree.version}` };
 }
 
-function walk(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const st = lstatSync(p);
-    if (st.isDirectory()) walk(p, out);
-    else if (st.isFile()) out.push(p);
-  }
-  return out;
-}
-
 test('installed packages in this project’s node_modules are exactly what npm ls reports', async (t) => {
   if (!requireTools(t, 'npm')) return;
   const ls = await npmLs();
   const found = new Set<string>();
   const warnings: string[] = [];
-  for (const abs of walk(join(ROOT, 'node_modules'))) {
+  for (const abs of filesBelow(join(ROOT, 'node_modules'))) {
     const path = relative(ROOT, abs);
     const st = lstatSync(abs);
     if (!npmPackageCataloger.wants(path, st.size, st.mode & 0o7777)) continue;

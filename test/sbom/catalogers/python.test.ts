@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { fileFromBytes, type CatalogFile, type Cataloger, type RawPackage } from '../../../src/sbom/index.js';
 import { HEAD_BYTES, pythonLockCataloger, pythonPackageCataloger, pythonRequirementsCataloger } from '../../../src/sbom/catalogers/python.js';
+import { filesBelow } from '../../helpers/env.js';
 
 /** Hand-written in the formats of Poetry 1.4 and 2.1, pipenv and uv (lock revision 3): see the README there. */
 const FIXTURES = fileURLToPath(new URL('../../../../test/fixtures/sbom/lang/python/', import.meta.url));
@@ -43,22 +44,12 @@ function pipList(t: TestContext): { name: string; version: string }[] | undefine
   }
 }
 
-function walk(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const st = lstatSync(p);
-    if (st.isDirectory()) walk(p, out);
-    else if (st.isFile()) out.push(p);
-  }
-  return out;
-}
-
 test("Debian's dist-packages: exactly the names and versions pip list reports", async (t) => {
   const pip = pipList(t);
   if (pip === undefined) return;
   const found = new Set<string>();
   const warnings: string[] = [];
-  for (const abs of walk(DIST)) {
+  for (const abs of filesBelow(DIST)) {
     const path = relative('/', abs);
     const st = lstatSync(abs);
     if (!pythonPackageCataloger.wants(path, st.size, st.mode & 0o7777)) continue;

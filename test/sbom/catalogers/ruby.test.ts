@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { fileFromBytes, type Cataloger, type RawPackage } from '../../../src/sbom/index.js';
 import { gemfileLockCataloger, gemspecCataloger } from '../../../src/sbom/catalogers/ruby.js';
-import { requireTools, tempDir } from '../../helpers/env.js';
+import { filesBelow, requireTools, tempDir } from '../../helpers/env.js';
 
 /** Gemspecs RubyGems 3.3.15 wrote on install and lockfiles Bundler 2.3.27 wrote: see the README there. */
 const FIXTURES = fileURLToPath(new URL('../../../../test/fixtures/sbom/lang/ruby/', import.meta.url));
@@ -26,16 +26,6 @@ function summary(packages: readonly RawPackage[]): string[] {
       return `${p.name}@${p.version}${platform === undefined ? '' : ` ${platform}`} -> ${deps.join(' ')}`.trimEnd();
     })
     .sort();
-}
-
-function walk(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const st = lstatSync(p);
-    if (st.isDirectory()) walk(p, out);
-    else if (st.isFile()) out.push(p);
-  }
-  return out;
 }
 
 test('installed gemspecs on every gem path are exactly what gem list --local reports', async (t) => {
@@ -59,7 +49,7 @@ test('installed gemspecs on every gem path are exactly what gem list --local rep
   const warnings: string[] = [];
   for (const dir of gemPath) {
     if (!existsSync(join(dir, 'specifications'))) continue;
-    for (const abs of walk(join(dir, 'specifications'))) {
+    for (const abs of filesBelow(join(dir, 'specifications'))) {
       const path = relative('/', abs);
       if (!gemspecCataloger.wants(path, lstatSync(abs).size, 0o644)) continue;
       const result = await catalog(gemspecCataloger, path, readFileSync(abs));

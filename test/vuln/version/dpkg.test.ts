@@ -8,19 +8,14 @@ import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { compareDpkg, isValidDpkgVersion, parseDpkgVersion } from '../../../src/vuln/version/index.js';
 import { requirePythonModule, requireTools } from '../../helpers/env.js';
+import { Rng } from './lang-oracle.js';
 
 const PYTHON = '/usr/bin/python3'; // Debian's python, which has apt_pkg (python3 on PATH may not)
 
-/** Small deterministic PRNG (mulberry32) so failures reproduce. */
+/** The shared seeded PRNG (lang-oracle's mulberry32), so failures reproduce. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 function generator(seed: number) {
