@@ -29,3 +29,18 @@ export {
   type DpkgVersion,
   type RpmEvr,
 } from './version/index.js';
+export {
+  SEVERITIES,
+  VULN_STATUSES,
+  type AffectedRange,
+  type AffectedRecord,
+  type CvssScore,
+  type Ecosystem,
+  type FeedRecords,
+  type RangeEvent,
+  type Severity,
+  type VulnerabilityRecord,
+  type VulnStatus,
+} from './model.js';
+export { VulnError, type VulnErrorCode } from './errors.js';
+export { cvssScore, severityOfScore, severityOfWord, severityRank } from './severity.js';
