@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileTree, indexDirectory, indexLayer, type Capture, type CapturedFile, type FileVisitor, type Image, type LayerCache, type LayerIndex } from '../image/index.js';
 import { assembleInventory, type LocatedFindings } from './assemble.js';
-import { DEFAULT_MAX_BYTES, type Cataloger } from './cataloger.js';
+import { DEFAULT_MAX_BYTES, type CatalogFile, type Cataloger } from './cataloger.js';
 import type { Finding, ImageSubject, Inventory } from './model.js';
 
 export interface CatalogProgress {
@@ -21,8 +21,26 @@ export interface CatalogProgress {
   readonly size?: number;
 }
 
+/**
+ * A reader of files that is not a cataloger: it sees every file of every layer, deleted ones too
+ * (secrets in a file a later layer removed still ship), and its results are returned per layer,
+ * unsquashed. Results must be JSON values: they are cached with the layer.
+ */
+export interface FileAnalyzer {
+  readonly id: string;
+  /** Part of the layer-cache key. */
+  readonly version: number;
+  wants(path: string, size: number, mode: number): boolean;
+  readonly maxBytes: number;
+  analyze(file: CatalogFile): Promise<readonly unknown[]>;
+}
+
+/** What the analyzers found in one layer: per analyzer id, per path, the results. */
+export type AnalyzerResults = readonly (readonly [analyzer: string, path: string, results: readonly unknown[]])[];
+
 export interface CatalogOptions {
   readonly catalogers: readonly Cataloger[];
+  readonly analyzers?: readonly FileAnalyzer[];
   readonly cache: LayerCache;
   /** Where large captured files are spooled; a private directory is made inside it. */
   readonly tmpDir?: string;
@@ -36,16 +54,25 @@ interface LayerRecord {
   readonly index: LayerIndex;
   readonly findings: [string, Finding[]][];
   readonly warnings: string[];
+  readonly analyzed?: AnalyzerResults;
+}
+
+/** An image read whole: its inventory, the squashed tree and each layer's analyzer results. */
+export interface ImageAnalysis {
+  readonly inventory: Inventory;
+  readonly tree: FileTree;
+  readonly layers: readonly { readonly digest: string; readonly diffId?: string; readonly analyzed: AnalyzerResults }[];
 }
 
 /** Bump when LayerRecord's shape or the reading of layers changes. */
 const RECORD_VERSION = 1;
 
-export function catalogersKey(catalogers: readonly Cataloger[]): string {
-  return catalogers
+export function catalogersKey(catalogers: readonly Cataloger[], analyzers: readonly FileAnalyzer[] = []): string {
+  const key = catalogers
     .map((c) => `${c.id}@${c.version}`)
     .sort()
     .join(',');
+  return analyzers.length === 0 ? key : `${key}+${analyzers.map((a) => `${a.id}@${a.version}`).sort().join(',')}`;
 }
 
 /** The cache key of an image's whole result: its manifest digest, the catalogers, the record shape. */
@@ -54,25 +81,43 @@ export function imageResultKey(image: Pick<Image, 'digest'>, catalogers: readonl
 }
 
 export async function catalogImage(image: Image, options: CatalogOptions): Promise<Inventory> {
+  const subject = subjectOf(image);
+  // The whole image's result, by manifest digest: a warm run rebuilds no tree at all. The
+  // subject is the caller's (the same image may be named by another reference).
+  const imageKey = imageResultKey(image, options.catalogers);
+  const hit = (await options.cache.get(imageKey)) as Omit<Inventory, 'subject'> | undefined;
+  if (hit !== undefined && Array.isArray(hit.packages) && Array.isArray(hit.warnings)) {
+    image.layers.forEach((l, i) => options.onProgress?.({ layer: i, layers: image.layers.length, digest: l.digest, state: 'cached' }));
+    return { ...hit, subject };
+  }
+  const { inventory } = await analyzeImage(image, { ...options, analyzers: [] });
+  const { subject: _subject, ...rest } = inventory;
+  void _subject;
+  await options.cache.put(imageKey, rest);
+  return inventory;
+}
+
+function subjectOf(image: Image): ImageSubject {
+  return {
+    reference: image.reference,
+    ...(image.name !== undefined ? { name: image.name } : {}),
+    ...(image.tag !== undefined ? { tag: image.tag } : {}),
+    digest: image.digest,
+    platform: image.platform,
+    layers: image.layers.map((l) => ({ digest: l.digest, size: l.size, ...(l.diffId !== undefined ? { diffId: l.diffId } : {}) })),
+  };
+}
+
+/**
+ * Reads every layer (or takes it from the layer cache) with the catalogers and the analyzers, and
+ * squashes them: the inventory, the final file tree, and each layer's analyzer results.
+ */
+export async function analyzeImage(image: Image, options: CatalogOptions): Promise<ImageAnalysis> {
   const tmp = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'portcullis-catalog-'));
   try {
-    const key = catalogersKey(options.catalogers);
-    const subject: ImageSubject = {
-      reference: image.reference,
-      ...(image.name !== undefined ? { name: image.name } : {}),
-      ...(image.tag !== undefined ? { tag: image.tag } : {}),
-      digest: image.digest,
-      platform: image.platform,
-      layers: image.layers.map((l) => ({ digest: l.digest, size: l.size, ...(l.diffId !== undefined ? { diffId: l.diffId } : {}) })),
-    };
-    // The whole image's result, by manifest digest: a warm run rebuilds no tree at all. The
-    // subject is the caller's (the same image may be named by another reference).
-    const imageKey = imageResultKey(image, options.catalogers);
-    const hit = (await options.cache.get(imageKey)) as Omit<Inventory, 'subject'> | undefined;
-    if (hit !== undefined && Array.isArray(hit.packages) && Array.isArray(hit.warnings)) {
-      image.layers.forEach((l, i) => options.onProgress?.({ layer: i, layers: image.layers.length, digest: l.digest, state: 'cached' }));
-      return { ...hit, subject };
-    }
+    const analyzers = options.analyzers ?? [];
+    const key = catalogersKey(options.catalogers, analyzers);
+    const subject = subjectOf(image);
     const records: LayerRecord[] = new Array<LayerRecord>(image.layers.length);
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -87,7 +132,7 @@ export async function catalogImage(image: Image, options: CatalogOptions): Promi
           continue;
         }
         options.onProgress?.({ layer: i, layers: image.layers.length, digest: layer.digest, state: 'reading', bytes: 0, size: layer.size });
-        const record = await readLayer(await counted(await layer.open(), (bytes) => options.onProgress?.({ layer: i, layers: image.layers.length, digest: layer.digest, state: 'reading', bytes, size: layer.size })), options.catalogers, tmp, `layer ${i + 1} (${layer.digest.slice(0, 19)})`);
+        const record = await readLayer(await counted(await layer.open(), (bytes) => options.onProgress?.({ layer: i, layers: image.layers.length, digest: layer.digest, state: 'reading', bytes, size: layer.size })), options.catalogers, analyzers, tmp, `layer ${i + 1} (${layer.digest.slice(0, 19)})`);
         records[i] = record;
         await options.cache.put(cacheKey, record);
         options.onProgress?.({ layer: i, layers: image.layers.length, digest: layer.digest, state: 'done' });
@@ -95,11 +140,12 @@ export async function catalogImage(image: Image, options: CatalogOptions): Promi
     };
     const n = Math.max(1, Math.min(options.concurrency ?? 2, image.layers.length));
     await Promise.all(Array.from({ length: n }, () => worker()));
-    const inventory = squash(subject, records, image.layers.map((l) => l.digest));
-    const { subject: _subject, ...rest } = inventory;
-    void _subject;
-    await options.cache.put(imageKey, rest);
-    return inventory;
+    const { inventory, tree } = squash(subject, records, image.layers.map((l) => l.digest));
+    return {
+      inventory,
+      tree,
+      layers: image.layers.map((l, i) => ({ digest: l.digest, ...(l.diffId !== undefined ? { diffId: l.diffId } : {}), analyzed: records[i]?.analyzed ?? [] })),
+    };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
@@ -107,12 +153,18 @@ export async function catalogImage(image: Image, options: CatalogOptions): Promi
 
 /** A directory taken as an image root: one layer, never cached (its content has no digest). */
 export async function catalogDirectory(path: string, reference: string, options: Omit<CatalogOptions, 'cache'>): Promise<Inventory> {
-  const { visitor, findings, warnings } = cataloguingVisitor(options.catalogers, 'the directory');
-  const index = await indexDirectory(path, visitor);
-  return squash({ reference, name: path, layers: [] }, [{ index, findings: [...findings], warnings }], []);
+  return (await analyzeDirectory(path, reference, options)).inventory;
 }
 
-function squash(subject: ImageSubject, records: readonly LayerRecord[], digests: readonly string[]): Inventory {
+/** A directory read as one layer with the catalogers and the analyzers. */
+export async function analyzeDirectory(path: string, reference: string, options: Omit<CatalogOptions, 'cache'>): Promise<ImageAnalysis> {
+  const { visitor, findings, warnings, analyzed } = cataloguingVisitor(options.catalogers, options.analyzers ?? [], 'the directory');
+  const index = await indexDirectory(path, visitor);
+  const { inventory, tree } = squash({ reference, name: path, layers: [] }, [{ index, findings: [...findings], warnings }], []);
+  return { inventory, tree, layers: [{ digest: '', analyzed }] };
+}
+
+function squash(subject: ImageSubject, records: readonly LayerRecord[], digests: readonly string[]): { inventory: Inventory; tree: FileTree } {
   const tree = new FileTree();
   records.forEach((r, i) => tree.apply(i, r.index));
   const byLayer = records.map((r) => new Map(r.findings));
@@ -125,18 +177,24 @@ function squash(subject: ImageSubject, records: readonly LayerRecord[], digests:
     located.push({ location: layer !== undefined ? { path: node.path, layer } : { path: node.path }, findings });
   }
   const warnings = records.flatMap((r) => r.warnings);
-  return assembleInventory(subject, located, warnings);
+  return { inventory: assembleInventory(subject, located, warnings), tree };
 }
 
-async function readLayer(blob: AsyncIterable<Uint8Array>, catalogers: readonly Cataloger[], tmp: string, label: string): Promise<LayerRecord> {
-  const { visitor, findings, warnings } = cataloguingVisitor(catalogers, label);
+async function readLayer(blob: AsyncIterable<Uint8Array>, catalogers: readonly Cataloger[], analyzers: readonly FileAnalyzer[], tmp: string, label: string): Promise<LayerRecord> {
+  const { visitor, findings, warnings, analyzed } = cataloguingVisitor(catalogers, analyzers, label);
   const index = await indexLayer(blob, visitor, tmp);
-  return { index, findings: [...findings], warnings };
+  return analyzers.length > 0 ? { index, findings: [...findings], warnings, analyzed } : { index, findings: [...findings], warnings };
 }
 
 /** The bridge from the image reader to the catalogers: which files to capture, and what they hold. */
-function cataloguingVisitor(catalogers: readonly Cataloger[], label: string): { visitor: FileVisitor; findings: Map<string, Finding[]>; warnings: string[] } {
+function cataloguingVisitor(
+  catalogers: readonly Cataloger[],
+  analyzers: readonly FileAnalyzer[],
+  label: string,
+): { visitor: FileVisitor; findings: Map<string, Finding[]>; warnings: string[]; analyzed: [string, string, readonly unknown[]][] } {
   const findings = new Map<string, Finding[]>();
+  const analyzed: [string, string, readonly unknown[]][] = [];
+  const wantedBy = new Map<string, FileAnalyzer[]>();
   const warnings: string[] = [];
   const wanted = new Map<string, Cataloger[]>();
   const MAX_WARNINGS = 200;
@@ -150,13 +208,36 @@ function cataloguingVisitor(catalogers: readonly Cataloger[], label: string): { 
       for (const c of catalogers) {
         if (c.wants(path, size, mode)) (matched ??= []).push(c);
       }
-      if (matched === undefined) return undefined;
+      let byAnalyzers: FileAnalyzer[] | undefined;
+      for (const a of analyzers) {
+        if (size <= a.maxBytes && a.wants(path, size, mode)) (byAnalyzers ??= []).push(a);
+      }
+      if (byAnalyzers !== undefined) wantedBy.set(path, byAnalyzers);
+      if (matched === undefined) {
+        if (byAnalyzers === undefined) return undefined;
+        return { maxBytes: Math.max(...byAnalyzers.map((a) => a.maxBytes)) };
+      }
       wanted.set(path, matched);
-      return captureFor(matched);
+      const capture = captureFor(matched);
+      // Analyzers read whole files: the catalogers' head-only or sniffed capture would cut them short.
+      return byAnalyzers === undefined ? capture : { maxBytes: Math.max(capture.maxBytes, ...byAnalyzers.map((a) => a.maxBytes)) };
     },
     async visit(file: CapturedFile) {
+      const forAnalyzers = wantedBy.get(file.path);
+      if (forAnalyzers !== undefined) {
+        wantedBy.delete(file.path);
+        for (const a of forAnalyzers) {
+          try {
+            const results = await a.analyze(file);
+            if (results.length > 0) analyzed.push([a.id, file.path, results]);
+          } catch (err) {
+            warn(`/${file.path}: ${a.id}: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        }
+      }
       const matched = wanted.get(file.path) ?? [];
       wanted.delete(file.path);
+      if (matched.length === 0) return;
       const head = matched.some((c) => c.sniff !== undefined) ? await file.read(0, 64) : undefined;
       for (const c of matched) {
         if (c.sniff !== undefined && head !== undefined && !c.sniff(head)) continue;
@@ -170,7 +251,7 @@ function cataloguingVisitor(catalogers: readonly Cataloger[], label: string): { 
     },
     warn,
   };
-  return { visitor, findings, warnings };
+  return { visitor, findings, warnings, analyzed };
 }
 
 function captureFor(matched: readonly Cataloger[]): Capture {
