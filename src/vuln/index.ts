@@ -44,3 +44,17 @@ export {
 } from './model.js';
 export { VulnError, type VulnErrorCode } from './errors.js';
 export { cvssScore, severityOfScore, severityOfWord, severityRank } from './severity.js';
+export {
+  chooseSeverity,
+  comparatorOf,
+  distroEcosystem,
+  inRange,
+  lookupKey,
+  matchInventory,
+  recordAffects,
+  type AdvisoryLookup,
+  type MergedVulnerability,
+  type VulnerabilityMatch,
+} from './match.js';
+export { AdvisoryDb, buildAdvisoryDb, DB_SCHEMA_VERSION, type BuildOptions, type DbInfo, type DbSourceInfo, type FeedInput } from './db.js';
+export { classifyFeedDocument, detectFeedFormat, readFeeds, type FeedFile, type FeedFormat, type ReadFeedsOptions } from './feed-files.js';

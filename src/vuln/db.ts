@@ -1,0 +1,362 @@
+/**
+ * The advisory DB: one SQLite file holding every feed's records, merged by CVE id and aliases,
+ * with a schema version and metadata. Built whole into a temporary file, then renamed into place:
+ * a scanner never sees half a DB. Opened read-only to scan.
+ */
+import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { VulnError } from './errors.js';
+import type { AdvisoryLookup, MergedVulnerability } from './match.js';
+import type { AffectedRecord, CvssScore, FeedRecords, Severity, VulnerabilityRecord } from './model.js';
+
+/** Bump on any change of the tables or of what their JSON holds; a scanner refuses other versions. */
+export const DB_SCHEMA_VERSION = 1;
+/** SQLite's application_id: marks the file as a Portcullis advisory DB ("PcAd"). */
+const APPLICATION_ID = 0x50634164;
+
+export interface DbSourceInfo {
+  /** The feed as given on the command line (path or URL). */
+  readonly feed: string;
+  readonly files: number;
+  readonly vulnerabilities: number;
+  readonly affected: number;
+  readonly errors: number;
+}
+
+export interface DbInfo {
+  readonly schemaVersion: number;
+  readonly builtAt: string;
+  readonly sources: readonly DbSourceInfo[];
+  readonly counts: { readonly vulnerabilities: number; readonly affected: number; readonly aliases: number; readonly ecosystems: Readonly<Record<string, number>> };
+}
+
+export interface FeedInput {
+  readonly feed: string;
+  readonly files: AsyncIterable<{ readonly file: string; readonly records: FeedRecords }>;
+}
+
+export interface BuildOptions {
+  readonly now?: Date;
+  /** Each skipped record's error line, as it is met. */
+  readonly onError?: (line: string) => void;
+  readonly onFile?: (file: string, records: FeedRecords) => void;
+}
+
+const SCHEMA = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE vulnerabilities (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE aliases (alias TEXT PRIMARY KEY, id TEXT NOT NULL);
+CREATE TABLE affected (ecosystem TEXT NOT NULL, name TEXT NOT NULL, vuln_id TEXT NOT NULL, data TEXT NOT NULL);
+`;
+
+/**
+ * Builds the DB at `out` from the feeds. Records are staged in the new file as they stream in,
+ * then merged: ids linked by aliases form one vulnerability, named by its CVE when it has exactly
+ * one (two CVEs are never merged into one).
+ */
+export async function buildAdvisoryDb(out: string, inputs: readonly FeedInput[], options: BuildOptions = {}): Promise<DbInfo> {
+  const tmp = join(dirname(out), `.${basename(out)}.${randomUUID()}.tmp`);
+  const db = new Database(tmp);
+  try {
+    db.pragma('journal_mode = OFF');
+    db.pragma('synchronous = OFF');
+    db.exec(SCHEMA);
+    db.exec('CREATE TABLE raw_vulns (id TEXT NOT NULL, data TEXT NOT NULL)');
+    const insertRaw = db.prepare('INSERT INTO raw_vulns (id, data) VALUES (?, ?)');
+    const insertAffected = db.prepare('INSERT INTO affected (ecosystem, name, vuln_id, data) VALUES (?, ?, ?, ?)');
+    const groups = new UnionFind();
+    const sources: DbSourceInfo[] = [];
+    for (const input of inputs) {
+      const info = { feed: input.feed, files: 0, vulnerabilities: 0, affected: 0, errors: 0 };
+      for await (const { file, records } of input.files) {
+        info.files += 1;
+        info.errors += records.errors.length;
+        for (const e of records.errors) options.onError?.(e);
+        options.onFile?.(file, records);
+        db.transaction(() => {
+          for (const v of records.vulnerabilities) {
+            insertRaw.run(v.id, JSON.stringify(v));
+            groups.add(v.id);
+            // An advisory naming several CVEs (a DSA, a USN, an XSA) is about several flaws: it
+            // keeps its own id rather than fusing them into one.
+            if ([v.id, ...v.aliases].filter((x) => CVE.test(x)).length <= 1) for (const a of v.aliases) groups.union(v.id, a);
+            info.vulnerabilities += 1;
+          }
+          for (const a of records.affected) {
+            insertAffected.run(a.ecosystem, a.name, a.vulnId, JSON.stringify(stripAffected(a)));
+            groups.add(a.vulnId);
+            info.affected += 1;
+          }
+        })();
+      }
+      sources.push(info);
+    }
+    db.exec('CREATE INDEX raw_vulns_id ON raw_vulns (id)');
+    const canonical = groups.canonicalIds();
+    const merged = mergeVulnerabilities(db, canonical);
+    db.transaction(() => {
+      const insertVuln = db.prepare('INSERT INTO vulnerabilities (id, data) VALUES (?, ?)');
+      const insertAlias = db.prepare('INSERT OR IGNORE INTO aliases (alias, id) VALUES (?, ?)');
+      for (const v of merged.values()) {
+        insertVuln.run(v.id, JSON.stringify(v));
+        for (const a of v.aliases) insertAlias.run(a, v.id);
+      }
+      const rename = db.prepare('UPDATE affected SET vuln_id = ? WHERE vuln_id = ?');
+      for (const [id, canon] of canonical) if (id !== canon) rename.run(canon, id);
+    })();
+    db.exec('DROP TABLE raw_vulns');
+    db.exec('CREATE INDEX affected_package ON affected (ecosystem, name)');
+    const ecosystems: Record<string, number> = {};
+    for (const row of db.prepare('SELECT ecosystem, COUNT(*) AS n FROM affected GROUP BY ecosystem ORDER BY ecosystem').all() as { ecosystem: string; n: number }[]) ecosystems[row.ecosystem] = row.n;
+    const count = (table: string): number => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    const info: DbInfo = {
+      schemaVersion: DB_SCHEMA_VERSION,
+      builtAt: (options.now ?? new Date()).toISOString(),
+      sources,
+      counts: { vulnerabilities: count('vulnerabilities'), affected: count('affected'), aliases: count('aliases'), ecosystems },
+    };
+    const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+    setMeta.run('schema_version', String(DB_SCHEMA_VERSION));
+    setMeta.run('built_at', info.builtAt);
+    setMeta.run('sources', JSON.stringify(info.sources));
+    setMeta.run('counts', JSON.stringify(info.counts));
+    db.pragma(`application_id = ${APPLICATION_ID}`);
+    db.exec('VACUUM');
+    db.close();
+    const fd = openSync(tmp, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, out);
+    return info;
+  } catch (err) {
+    if (db.open) db.close();
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+function stripAffected(a: AffectedRecord): Omit<AffectedRecord, 'ecosystem' | 'name' | 'vulnId'> {
+  const { ecosystem: _e, name: _n, vulnId: _v, ...rest } = a;
+  void _e;
+  void _n;
+  void _v;
+  return rest;
+}
+
+const CVE = /^CVE-\d{4}-\d+$/;
+
+/** Ids linked by aliases. Two sets that each hold a different CVE stay apart. */
+class UnionFind {
+  private readonly parent = new Map<string, string>();
+  private readonly cve = new Map<string, string | undefined>();
+
+  add(id: string): void {
+    if (this.parent.has(id)) return;
+    this.parent.set(id, id);
+    this.cve.set(id, CVE.test(id) ? id : undefined);
+  }
+
+  find(id: string): string {
+    let root = id;
+    while (this.parent.get(root) !== root) root = this.parent.get(root)!;
+    let x = id;
+    while (x !== root) {
+      const next = this.parent.get(x)!;
+      this.parent.set(x, root);
+      x = next;
+    }
+    return root;
+  }
+
+  union(a: string, b: string): void {
+    this.add(a);
+    this.add(b);
+    const ra = this.find(a);
+    const rb = this.find(b);
+    if (ra === rb) return;
+    const ca = this.cve.get(ra);
+    const cb = this.cve.get(rb);
+    if (ca !== undefined && cb !== undefined && ca !== cb) return;
+    this.parent.set(rb, ra);
+    this.cve.set(ra, ca ?? cb);
+  }
+
+  /** Each id → the canonical id of its set: the set's CVE, else its smallest id by preference. */
+  canonicalIds(): Map<string, string> {
+    const members = new Map<string, string[]>();
+    for (const id of this.parent.keys()) {
+      const r = this.find(id);
+      const list = members.get(r);
+      if (list === undefined) members.set(r, [id]);
+      else list.push(id);
+    }
+    const out = new Map<string, string>();
+    for (const [root, ids] of members) {
+      const name = this.cve.get(root) ?? [...ids].sort((a, b) => idRank(a) - idRank(b) || a.localeCompare(b))[0]!;
+      for (const id of ids) out.set(id, name);
+    }
+    return out;
+  }
+}
+
+/** Which id names a flaw that has no CVE: GitHub's advisory first, then the ecosystem's own databases. */
+function idRank(id: string): number {
+  return id.startsWith('GHSA-') ? 0 : id.startsWith('GO-') ? 1 : id.startsWith('PYSEC-') ? 2 : id.startsWith('RUSTSEC-') ? 3 : 4;
+}
+
+/** Text and scores come from the most trusted source that has them. */
+const TEXT_ORDER = ['nvd', 'ghsa', 'osv', 'go', 'pysec', 'debian-tracker', 'alpine-secdb'];
+
+function mergeVulnerabilities(db: Database.Database, canonical: Map<string, string>): Map<string, MergedVulnerability> {
+  const byId = new Map<string, VulnerabilityRecord[]>();
+  for (const row of db.prepare('SELECT id, data FROM raw_vulns').iterate() as IterableIterator<{ id: string; data: string }>) {
+    const canon = canonical.get(row.id) ?? row.id;
+    const list = byId.get(canon);
+    const rec = JSON.parse(row.data) as VulnerabilityRecord;
+    if (list === undefined) byId.set(canon, [rec]);
+    else list.push(rec);
+  }
+  const members = new Map<string, string[]>();
+  for (const [id, canon] of canonical) {
+    const list = members.get(canon);
+    if (list === undefined) members.set(canon, [id]);
+    else list.push(id);
+  }
+  const out = new Map<string, MergedVulnerability>();
+  for (const [canon, ids] of members) {
+    const recs = (byId.get(canon) ?? []).sort((a, b) => rankOf(a.source) - rankOf(b.source));
+    const pick = <K extends keyof VulnerabilityRecord>(k: K): VulnerabilityRecord[K] | undefined => recs.find((r) => r[k] !== undefined && r[k] !== '')?.[k];
+    const aliases = new Set<string>();
+    for (const id of ids) if (id !== canon) aliases.add(id);
+    for (const r of recs) for (const a of r.aliases) if (a !== canon) aliases.add(a);
+    const cvss: CvssScore[] = [];
+    const seen = new Set<string>();
+    for (const r of recs) {
+      for (const c of r.cvss) {
+        const key = `${c.source}\u0000${c.vector}`;
+        if (!seen.has(key)) {
+          seen.add(key);
+          cvss.push(c);
+        }
+      }
+    }
+    const severities: Record<string, Severity> = {};
+    for (const r of recs) if (r.severity !== undefined) severities[r.severity.source] ??= r.severity.severity;
+    const summary = pick('summary');
+    const details = pick('details');
+    const published = pick('published');
+    const modified = recs.map((r) => r.modified).filter((m): m is string => m !== undefined).sort().pop();
+    out.set(canon, {
+      id: canon,
+      aliases: [...aliases].sort(),
+      ...(summary !== undefined ? { summary } : {}),
+      ...(details !== undefined ? { details } : {}),
+      ...(published !== undefined ? { published } : {}),
+      ...(modified !== undefined ? { modified } : {}),
+      references: [...new Set(recs.flatMap((r) => r.references))],
+      cvss,
+      severities,
+      sources: [...new Set(recs.map((r) => r.source))],
+    });
+  }
+  return out;
+}
+
+function rankOf(source: string): number {
+  const i = TEXT_ORDER.indexOf(source);
+  return i < 0 ? TEXT_ORDER.length : i;
+}
+
+/** An open advisory DB: the lookup the matcher reads, and the DB's metadata. */
+export class AdvisoryDb implements AdvisoryLookup {
+  readonly info: DbInfo;
+  private readonly db: Database.Database;
+  private readonly affectedStmt: Database.Statement<[string, string], { vuln_id: string; data: string }>;
+  private readonly vulnStmt: Database.Statement<[string], { data: string }>;
+  private readonly aliasStmt: Database.Statement<[string], { id: string }>;
+  private readonly affectedCache = new Map<string, readonly AffectedRecord[]>();
+  private readonly vulnCache = new Map<string, MergedVulnerability | undefined>();
+
+  private constructor(db: Database.Database, info: DbInfo) {
+    this.db = db;
+    this.info = info;
+    this.affectedStmt = db.prepare('SELECT vuln_id, data FROM affected WHERE ecosystem = ? AND name = ?');
+    this.vulnStmt = db.prepare('SELECT data FROM vulnerabilities WHERE id = ?');
+    this.aliasStmt = db.prepare('SELECT id FROM aliases WHERE alias = ?');
+  }
+
+  /** Opens a DB read-only; DB_NOT_FOUND, DB_INVALID (not SQLite, not ours, corrupt) or DB_SCHEMA. */
+  static open(path: string): AdvisoryDb {
+    let size: number;
+    try {
+      size = statSync(path).size;
+    } catch {
+      throw new VulnError('DB_NOT_FOUND', `no advisory DB at ${path}: build one with \`portcullis db build --out ${path} FEED...\` or fetch one with \`portcullis db pull\``);
+    }
+    const head = Buffer.alloc(16);
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, head, 0, 16, 0);
+    } finally {
+      closeSync(fd);
+    }
+    if (size < 100 || head.toString('latin1') !== 'SQLite format 3\u0000') throw new VulnError('DB_INVALID', `${path} is not an advisory DB (not an SQLite file)`);
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path, { readonly: true, fileMustExist: true });
+      const appId = db.pragma('application_id', { simple: true }) as number;
+      if (appId !== APPLICATION_ID) throw new VulnError('DB_INVALID', `${path} is an SQLite file but not a Portcullis advisory DB`);
+      const meta = new Map((db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
+      const version = Number(meta.get('schema_version'));
+      if (version !== DB_SCHEMA_VERSION) {
+        throw new VulnError('DB_SCHEMA', `${path} has advisory DB schema ${meta.get('schema_version') ?? '?'}; this scanner reads schema ${DB_SCHEMA_VERSION}: rebuild it with this version's \`portcullis db build\` or pull a matching one`);
+      }
+      const info: DbInfo = {
+        schemaVersion: version,
+        builtAt: meta.get('built_at') ?? '',
+        sources: JSON.parse(meta.get('sources') ?? '[]') as DbSourceInfo[],
+        counts: JSON.parse(meta.get('counts') ?? '{}') as DbInfo['counts'],
+      };
+      return new AdvisoryDb(db, info);
+    } catch (err) {
+      db?.close();
+      if (err instanceof VulnError) throw err;
+      throw new VulnError('DB_INVALID', `${path} is not a readable advisory DB: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  affected(ecosystem: string, name: string): readonly AffectedRecord[] {
+    const key = `${ecosystem}\u0000${name}`;
+    const hit = this.affectedCache.get(key);
+    if (hit !== undefined) return hit;
+    const rows = this.affectedStmt.all(ecosystem, name).map((r) => ({ ...(JSON.parse(r.data) as Omit<AffectedRecord, 'ecosystem' | 'name' | 'vulnId'>), ecosystem, name, vulnId: r.vuln_id }));
+    this.affectedCache.set(key, rows);
+    return rows;
+  }
+
+  vulnerability(id: string): MergedVulnerability | undefined {
+    if (this.vulnCache.has(id)) return this.vulnCache.get(id);
+    const row = this.vulnStmt.get(id) ?? (() => {
+      const alias = this.aliasStmt.get(id);
+      return alias === undefined ? undefined : this.vulnStmt.get(alias.id);
+    })();
+    const v = row === undefined ? undefined : (JSON.parse(row.data) as MergedVulnerability);
+    this.vulnCache.set(id, v);
+    return v;
+  }
+
+  /** The DB's age at `now`, in milliseconds. */
+  ageMs(now: Date = new Date()): number {
+    const built = Date.parse(this.info.builtAt);
+    return Number.isFinite(built) ? now.getTime() - built : Number.POSITIVE_INFINITY;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,349 @@
+/**
+ * The I/O side of feed import: read a feed given as a directory, a file or an http(s) URL, find
+ * out by content what it is, and yield the parsed records file by file. The parsing itself is in
+ * `feeds/` (pure).
+ *
+ * Recognized, by content rather than by name:
+ * - an OSV record (JSON or YAML), a JSON array of OSV records, a zip of OSV JSON records (as
+ *   osv.dev publishes them, `<ecosystem>/all.zip`);
+ * - an Alpine secdb file (`main.json` as served, or the YAML of its git repository);
+ * - the Debian security tracker dump (`tracker/data/json`).
+ * A directory is walked recursively (dot-directories skipped) for `*.json`, `*.yaml`, `*.yml` and
+ * `*.zip` files. A single file of no known format is FEED_INVALID; inside a directory such a file
+ * is reported in its entry's `errors` and the walk goes on (a stray file must not stop an import
+ * of thousands). A malformed record inside a good file is an `errors` line; the rest is imported.
+ * A URL is downloaded to a private temporary directory (size cap, timeout) that is removed when
+ * the iteration ends, then read as a file.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { isScalar, isSeq, parseDocument, visit, type Document } from 'yaml';
+import yauzl from 'yauzl';
+import { VulnError } from './errors.js';
+import { isAlpineSecdb, parseAlpineSecdb } from './feeds/alpine.js';
+import { isDebianTracker, parseDebianTracker } from './feeds/debian.js';
+import { FeedCollector, isOsvRecord, parseOsvInto, type FeedResult } from './feeds/osv.js';
+
+export type FeedFormat = 'osv' | 'osv-list' | 'osv-zip' | 'alpine-secdb' | 'debian-tracker';
+
+export interface FeedFile {
+  /** The file the records come from; for a zip entry `archive.zip!entry.json`, for a URL the URL. */
+  readonly file: string;
+  readonly format: FeedFormat | 'unknown';
+  readonly records: FeedResult;
+}
+
+export interface ReadFeedsOptions {
+  /** Where downloads go (a private directory is made inside it); the OS temp dir by default. */
+  readonly tmpDir?: string;
+  /** The fetch to download with (tests pass their own); the global one by default. */
+  readonly fetch?: typeof fetch;
+  /** The most bytes a download, or one zip entry, may have. Default 1 GiB. */
+  readonly maxBytes?: number;
+  /** How long a download may take in all, in milliseconds. Default 10 minutes. */
+  readonly timeoutMs?: number;
+}
+
+const DEFAULT_MAX_BYTES = 1024 * 1024 * 1024;
+const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
+const FEED_FILE = /\.(json|ya?ml|zip)$/i;
+
+/** What the first bytes of a file say it is: a zip, JSON, YAML, or nothing known. */
+export function detectFeedFormat(head: Uint8Array, name: string): 'zip' | 'json' | 'yaml' | undefined {
+  if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && (head[2] === 3 || head[2] === 5) && (head[3] === 4 || head[3] === 6)) return 'zip';
+  let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0; // UTF-8 BOM
+  while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d)) i++;
+  const c = head[i];
+  if (c === 0x7b || c === 0x5b) return 'json'; // { [
+  if (head.includes(0)) return undefined; // binary
+  const start = new TextDecoder('utf-8', { fatal: false }).decode(head.subarray(i, i + 256));
+  if (/\.ya?ml$/i.test(name) || start.startsWith('---') || /^[A-Za-z_"'][\w"' .-]*:(\s|$)/.test(start)) return 'yaml';
+  return undefined;
+}
+
+/** Which parser a parsed document is for. */
+export function classifyFeedDocument(doc: unknown): Exclude<FeedFormat, 'osv-zip'> | undefined {
+  if (Array.isArray(doc)) return doc.length > 0 && doc.some(isOsvRecord) ? 'osv-list' : undefined;
+  if (isOsvRecord(doc)) return 'osv';
+  if (isAlpineSecdb(doc)) return 'alpine-secdb';
+  if (isDebianTracker(doc)) return 'debian-tracker';
+  return undefined;
+}
+
+/** Reads a feed (directory, file or URL) and yields its records file by file. */
+export async function* readFeeds(input: string, options: ReadFeedsOptions = {}): AsyncGenerator<FeedFile> {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  if (/^https?:\/\//i.test(input)) {
+    const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'portcullis-feed-'));
+    try {
+      const path = join(dir, safeName(input));
+      await download(input, path, options.fetch ?? fetch, maxBytes, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+      yield* readOneFile(path, input, maxBytes, true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    return;
+  }
+  const info = await stat(input).catch((err: unknown) => {
+    throw new VulnError('FEED_UNREADABLE', `${input}: cannot read: ${messageOf(err)}`, { cause: err });
+  });
+  if (!info.isDirectory()) {
+    yield* readOneFile(input, input, maxBytes, true);
+    return;
+  }
+  for await (const path of walk(input)) yield* readOneFile(path, path, maxBytes, false);
+}
+
+async function* walk(dir: string): AsyncGenerator<string> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    throw new VulnError('FEED_UNREADABLE', `${dir}: cannot read the directory: ${messageOf(err)}`, { cause: err });
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue;
+    const path = join(dir, e.name);
+    if (e.isDirectory()) yield* walk(path);
+    else if (e.isFile() && FEED_FILE.test(e.name)) yield path;
+  }
+}
+
+/**
+ * One file: `strict` (a file given by itself) throws FEED_INVALID when it is no feed; inside a
+ * directory the problem becomes the entry's error line.
+ */
+async function* readOneFile(path: string, label: string, maxBytes: number, strict: boolean): AsyncGenerator<FeedFile> {
+  const unknown = (err: unknown): FeedFile => {
+    if (strict || !(err instanceof VulnError) || err.code !== 'FEED_INVALID') throw err;
+    return { file: label, format: 'unknown', records: { vulnerabilities: [], affected: [], errors: [err.message], skipped: {} } };
+  };
+  const kind = detectFeedFormat(await readHead(path, label), label);
+  if (kind === 'zip') {
+    // Zips are read entry by entry from the file, never whole: osv.dev's all.zip runs to gigabytes.
+    try {
+      yield* readZip(path, label, maxBytes);
+    } catch (err) {
+      yield unknown(err);
+    }
+    return;
+  }
+  let result: FeedFile;
+  try {
+    if (kind === undefined) throw new VulnError('FEED_INVALID', `${label}: not an advisory feed (neither JSON, YAML nor zip)`);
+    const doc = parseText(await readWhole(path, label), kind, label);
+    const format = classifyFeedDocument(doc);
+    if (format === undefined) throw new VulnError('FEED_INVALID', `${label}: not an OSV record, an Alpine secdb file or the Debian security tracker dump`);
+    result = { file: label, format, records: parseDocumentAs(format, doc, label) };
+  } catch (err) {
+    result = unknown(err);
+  }
+  yield result;
+}
+
+async function readHead(path: string, label: string): Promise<Buffer> {
+  try {
+    const fh = await open(path, 'r');
+    try {
+      const { buffer, bytesRead } = await fh.read(Buffer.alloc(512), 0, 512, 0);
+      return buffer.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    throw new VulnError('FEED_UNREADABLE', `${label}: cannot read: ${messageOf(err)}`, { cause: err });
+  }
+}
+
+async function readWhole(path: string, label: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new VulnError('FEED_UNREADABLE', `${label}: cannot read: ${messageOf(err)}`, { cause: err });
+  }
+}
+
+function parseDocumentAs(format: Exclude<FeedFormat, 'osv-zip'>, doc: unknown, label: string): FeedResult {
+  switch (format) {
+    case 'alpine-secdb':
+      return parseAlpineSecdb(doc, label);
+    case 'debian-tracker':
+      return parseDebianTracker(doc, label);
+    case 'osv':
+    case 'osv-list': {
+      const out = new FeedCollector();
+      const records = Array.isArray(doc) ? doc : [doc];
+      records.forEach((r, i) => parseOsvInto(r, Array.isArray(doc) ? `${label}[${i}]` : label, out));
+      return out.result();
+    }
+  }
+}
+
+function parseText(text: string, kind: 'json' | 'yaml', label: string): unknown {
+  if (kind === 'json') {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (err) {
+      throw new VulnError('FEED_INVALID', `${label}: not valid JSON: ${messageOf(err)}`, { cause: err });
+    }
+  }
+  let doc = parseDocument(text);
+  if (doc.errors.length > 0 && doc.errors.every((e) => e.code === 'DUPLICATE_KEY')) {
+    doc = parseDocument(text, { uniqueKeys: false });
+    if (doc.errors.length === 0) mergeDuplicateKeys(doc);
+  }
+  if (doc.errors.length > 0) throw new VulnError('FEED_INVALID', `${label}: not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
+  return doc.toJS({ maxAliasCount: 100 }) as unknown;
+}
+
+/**
+ * Hand-kept YAML feeds repeat keys (Alpine secdb lists a fixed version twice with different ids).
+ * YAML forbids that and a plain parse keeps only the last; here two lists under one key are
+ * joined, and for anything else the last value wins, as in a plain parse.
+ */
+function mergeDuplicateKeys(doc: Document): void {
+  visit(doc, {
+    Map(_, map) {
+      const first = new Map<unknown, (typeof map.items)[number]>();
+      map.items = map.items.filter((pair) => {
+        const key = isScalar(pair.key) ? pair.key.value : pair.key;
+        const earlier = first.get(key);
+        if (earlier === undefined || !isScalar(pair.key)) {
+          first.set(key, pair);
+          return true;
+        }
+        if (isSeq(earlier.value) && isSeq(pair.value)) {
+          earlier.value.items.push(...pair.value.items);
+          return false;
+        }
+        earlier.value = pair.value;
+        return false;
+      });
+    },
+  });
+}
+
+/** The OSV JSON (or YAML) records of a zip, one entry at a time. */
+async function* readZip(path: string, label: string, maxBytes: number): AsyncGenerator<FeedFile> {
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
+    yauzl.open(path, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false, decodeStrings: true }, (err, z) => (err ? reject(err) : resolve(z)));
+  }).catch((err: unknown) => {
+    throw new VulnError('FEED_INVALID', `${label}: not a readable zip: ${messageOf(err)}`, { cause: err });
+  });
+  try {
+    for (;;) {
+      const entry = await nextEntry(zip, label);
+      if (entry === undefined) return;
+      if (entry.fileName.endsWith('/') || !/\.(json|ya?ml)$/i.test(entry.fileName)) continue;
+      const file = `${label}!${entry.fileName}`;
+      if (entry.uncompressedSize > maxBytes) {
+        yield { file, format: 'unknown', records: { vulnerabilities: [], affected: [], errors: [`${file}: ${entry.uncompressedSize} bytes, more than the ${maxBytes} allowed: skipped`], skipped: {} } };
+        continue;
+      }
+      const text = (await readEntry(zip, entry, file)).toString('utf8');
+      const out = new FeedCollector();
+      try {
+        const doc = parseText(text, /\.json$/i.test(entry.fileName) ? 'json' : 'yaml', file);
+        const records = Array.isArray(doc) ? doc : [doc];
+        if (!records.every(isOsvRecord)) out.errors.push(`${file}: not an OSV record: skipped`);
+        else records.forEach((r, i) => parseOsvInto(r, Array.isArray(doc) ? `${file}[${i}]` : file, out));
+      } catch (err) {
+        if (!(err instanceof VulnError)) throw err;
+        out.errors.push(err.message);
+      }
+      yield { file, format: 'osv-zip', records: out.result() };
+    }
+  } finally {
+    zip.close();
+  }
+}
+
+function nextEntry(zip: yauzl.ZipFile, label: string): Promise<yauzl.Entry | undefined> {
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      zip.off('entry', onEntry);
+      zip.off('end', onEnd);
+      zip.off('error', onError);
+    };
+    const onEntry = (e: yauzl.Entry): void => (done(), resolve(e));
+    const onEnd = (): void => (done(), resolve(undefined));
+    const onError = (err: Error): void => (done(), reject(new VulnError('FEED_INVALID', `${label}: corrupt zip: ${err.message}`, { cause: err })));
+    zip.on('entry', onEntry);
+    zip.on('end', onEnd);
+    zip.on('error', onError);
+    zip.readEntry();
+  });
+}
+
+function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, file: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    zip.openReadStream(entry, (err, stream) => {
+      if (err) {
+        reject(new VulnError('FEED_INVALID', `${file}: cannot read the zip entry: ${err.message}`, { cause: err }));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('error', (e: Error) => reject(new VulnError('FEED_INVALID', `${file}: corrupt zip entry: ${e.message}`, { cause: e })));
+      stream.on('end', () => resolve(Buffer.concat(chunks)));
+    });
+  });
+}
+
+/** Downloads `url` to `path`, failing with FEED_UNREADABLE on an HTTP error, a timeout or more than `maxBytes`. */
+async function download(url: string, path: string, fetchFn: typeof fetch, maxBytes: number, timeoutMs: number): Promise<void> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  let res: Response;
+  try {
+    res = await fetchFn(url, { signal, redirect: 'follow' });
+  } catch (err) {
+    throw failed(url, err, signal, timeoutMs);
+  }
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new VulnError('FEED_UNREADABLE', `${url}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`, { detail: { url, status: res.status } });
+  }
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge(url, maxBytes);
+  }
+  if (res.body === null) throw new VulnError('FEED_UNREADABLE', `${url}: empty response`);
+  let total = 0;
+  const cap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      total += chunk.length;
+      cb(total > maxBytes ? tooLarge(url, maxBytes) : null, chunk);
+    },
+  });
+  try {
+    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>, { signal }), cap, createWriteStream(path, { mode: 0o600 }));
+  } catch (err) {
+    if (err instanceof VulnError) throw err;
+    throw failed(url, err, signal, timeoutMs);
+  }
+}
+
+function failed(url: string, err: unknown, signal: AbortSignal, timeoutMs: number): VulnError {
+  const why = signal.aborted ? `timed out after ${timeoutMs} ms` : `download failed: ${messageOf(err)}`;
+  return new VulnError('FEED_UNREADABLE', `${url}: ${why}`, { cause: err, detail: { url } });
+}
+
+function tooLarge(url: string, maxBytes: number): VulnError {
+  return new VulnError('FEED_UNREADABLE', `${url}: larger than the ${maxBytes} bytes allowed`, { detail: { url, maxBytes } });
+}
+
+/** A file name for a download that keeps the URL's last path segment (a hint for YAML) and nothing unsafe. */
+function safeName(url: string): string {
+  const last = basename(new URL(url).pathname) || 'feed';
+  return last.replace(/[^A-Za-z0-9._-]/g, '_').slice(-100) || 'feed';
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

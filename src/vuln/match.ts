@@ -1,0 +1,320 @@
+/**
+ * Matching an inventory against advisories. Pure: the advisories come through `AdvisoryLookup`
+ * (the SQLite DB in production, a map in tests).
+ *
+ * - OS packages match through their source package in their distribution's release (`debian:12`,
+ *   `alpine:3.19`): a bookworm package is never judged by bullseye's records. When the
+ *   distribution's own feed (Debian's tracker, Alpine's secdb) speaks about a package, only it is
+ *   used for that package; OSV's copies of distro data fill in otherwise.
+ * - Language packages match OSV ranges (introduced / fixed / last_affected / limit, plus explicit
+ *   `versions`) on normalized names, compared with their ecosystem's own version order.
+ */
+import type { Distro, Inventory, Package, PackageType } from '../sbom/index.js';
+import { normalizePackageName } from './feeds/names.js';
+import type { AffectedRange, AffectedRecord, CvssScore, Severity, VulnStatus } from './model.js';
+import { severityRank } from './severity.js';
+import {
+  compareApk,
+  compareCargo,
+  compareComposer,
+  compareDpkg,
+  compareGem,
+  compareGo,
+  compareMaven,
+  compareNpm,
+  compareNuget,
+  comparePep440,
+  compareRpmEvrString,
+} from './version/index.js';
+
+/** A vulnerability as the DB keeps it once the records of every feed about it are merged. */
+export interface MergedVulnerability {
+  /** The canonical id: the CVE when the flaw has one. */
+  readonly id: string;
+  readonly aliases: readonly string[];
+  readonly summary?: string;
+  readonly details?: string;
+  readonly published?: string;
+  readonly modified?: string;
+  readonly references: readonly string[];
+  readonly cvss: readonly CvssScore[];
+  /** Ratings stated without a vector, per source (ghsa: HIGH, debian: LOW …). */
+  readonly severities: Readonly<Record<string, Severity>>;
+  /** The feeds it came from. */
+  readonly sources: readonly string[];
+}
+
+export interface AdvisoryLookup {
+  /** Affected records of one package in one ecosystem, ids already canonical. */
+  affected(ecosystem: string, name: string): readonly AffectedRecord[];
+  vulnerability(id: string): MergedVulnerability | undefined;
+}
+
+export interface VulnerabilityMatch {
+  readonly package: Package;
+  readonly vulnerability: MergedVulnerability;
+  readonly ecosystem: string;
+  /** The name looked up: the source package for OS packages. */
+  readonly matchedName: string;
+  readonly status: VulnStatus;
+  /** Versions that fix it above the installed one, comma-separated (Trivy's form). */
+  readonly fixedVersion?: string;
+  readonly severity: Severity;
+  readonly severitySource: string;
+  readonly vendorSeverity: Readonly<Record<string, Severity>>;
+  /** The feed whose record matched. */
+  readonly source: string;
+}
+
+type Compare = (a: string, b: string) => number;
+
+const LANGUAGE_ECOSYSTEMS: Partial<Record<PackageType, string>> = {
+  npm: 'npm',
+  pypi: 'pypi',
+  golang: 'go',
+  maven: 'maven',
+  cargo: 'crates.io',
+  gem: 'rubygems',
+  composer: 'packagist',
+  nuget: 'nuget',
+};
+
+const DISTRO_FEEDS: Readonly<Record<string, string>> = { debian: 'debian-tracker', alpine: 'alpine-secdb' };
+
+/** Debian-family releases without VERSION_ID (testing) are named by codename. */
+const DEBIAN_CODENAMES: Readonly<Record<string, string>> = { buster: '10', bullseye: '11', bookworm: '12', trixie: '13', forky: '14' };
+
+/** The DB ecosystem of the distribution's packages: `debian:12`, `ubuntu:22.04`, `alpine:3.19`; undefined when unknown. */
+export function distroEcosystem(distro: Distro | undefined): string | undefined {
+  if (distro === undefined) return undefined;
+  const id = distro.id.toLowerCase();
+  const version = distro.versionId;
+  switch (id) {
+    case 'debian': {
+      const major = version?.split('.')[0] ?? (distro.versionCodename !== undefined ? DEBIAN_CODENAMES[distro.versionCodename] : undefined);
+      return major === undefined ? undefined : `debian:${major}`;
+    }
+    case 'ubuntu':
+      return version === undefined ? undefined : `ubuntu:${version}`;
+    case 'alpine': {
+      const m = /^(\d+)\.(\d+)/.exec(version ?? '');
+      return m === null ? undefined : `alpine:${m[1]}.${m[2]}`;
+    }
+    default:
+      return version === undefined ? undefined : `${id}:${version}`;
+  }
+}
+
+/** The version order of an ecosystem (DB key, with or without release). */
+export function comparatorOf(ecosystem: string): Compare | undefined {
+  const kind = ecosystem.split(':')[0]!;
+  switch (kind) {
+    case 'debian':
+    case 'ubuntu':
+      return compareDpkg;
+    case 'alpine':
+      return compareApk;
+    case 'rhel':
+    case 'rocky':
+    case 'almalinux':
+    case 'centos':
+    case 'fedora':
+    case 'amzn':
+    case 'ol':
+    case 'opensuse':
+    case 'sles':
+      return compareRpmEvrString;
+    case 'npm':
+      return compareNpm;
+    case 'pypi':
+      return comparePep440;
+    case 'go':
+      return (a, b) => compareGo(goVersion(a), goVersion(b));
+    case 'maven':
+      return compareMaven;
+    case 'crates.io':
+      return compareCargo;
+    case 'rubygems':
+      return compareGem;
+    case 'packagist':
+      return compareComposer;
+    case 'nuget':
+      return compareNuget;
+    default:
+      return undefined;
+  }
+}
+
+/** OSV's Go ranges are written without the `v` Go itself requires. */
+function goVersion(v: string): string {
+  return v.startsWith('v') ? v : `v${v}`;
+}
+
+/** Where a package is looked up: ecosystem and normalized name (the source package for OS packages). */
+export function lookupKey(pkg: Package, osEcosystem: string | undefined): { ecosystem: string; name: string; version: string } | undefined {
+  const lang = LANGUAGE_ECOSYSTEMS[pkg.type];
+  if (lang !== undefined) {
+    const full =
+      pkg.type === 'maven' ? `${pkg.namespace ?? ''}:${pkg.name}` : pkg.namespace !== undefined && pkg.namespace !== '' ? `${pkg.namespace}/${pkg.name}` : pkg.name;
+    return { ecosystem: lang, name: normalizePackageName(lang, full), version: pkg.version };
+  }
+  if (osEcosystem === undefined) return undefined;
+  if (pkg.type !== 'deb' && pkg.type !== 'apk' && pkg.type !== 'rpm') return undefined;
+  const name = pkg.source?.name ?? pkg.name;
+  // Debian's source version differs from the binary's for binNMUs and some renamed builds; the
+  // tracker speaks of source versions. Fall back to the binary's when the source's is unknown.
+  let version = pkg.source?.version ?? pkg.version;
+  if (pkg.type === 'rpm' && pkg.epoch !== undefined && pkg.epoch > 0 && !version.includes(':')) version = `${pkg.epoch}:${version}`;
+  return { ecosystem: osEcosystem, name: normalizePackageName(osEcosystem, name), version };
+}
+
+/** Whether `version` is in the range, and the fix above it when there is one. */
+export function inRange(range: AffectedRange, version: string, compare: Compare): { affected: boolean; fixed?: string } {
+  const minimum = (v: string): boolean => v === '0' || v === '';
+  const cmp = (a: string, b: string): number => (minimum(a) ? (minimum(b) ? 0 : -1) : minimum(b) ? 1 : compare(a, b));
+  const events = range.events
+    .map((e) => ('introduced' in e ? { kind: 0, v: e.introduced } : 'fixed' in e ? { kind: 1, v: e.fixed } : 'limit' in e ? { kind: 3, v: e.limit } : { kind: 2, v: e.last_affected }))
+    .sort((a, b) => cmp(a.v, b.v) || a.kind - b.kind);
+  // Events in version order: each one at or below the version sets the state; the first above it ends the walk.
+  let affected = false;
+  let idx = 0;
+  for (; idx < events.length; idx++) {
+    const e = events[idx]!;
+    const c = cmp(version, e.v);
+    if (e.kind === 0) {
+      if (c < 0) break;
+      affected = true;
+    } else if (e.kind === 2) {
+      if (c <= 0) break;
+      affected = false;
+    } else {
+      if (c < 0) break;
+      affected = false;
+    }
+  }
+  if (!affected) return { affected: false };
+  const next = events[idx];
+  return next !== undefined && next.kind === 1 ? { affected, fixed: next.v } : { affected };
+}
+
+/** Whether one record says this version is affected; the fixed version when known. */
+export function recordAffects(record: AffectedRecord, version: string, compare: Compare): { affected: boolean; fixed?: string } {
+  if (record.status === 'not_affected') return { affected: false };
+  if (record.versions.includes(version)) return { affected: true };
+  if (record.ranges.length > 0) {
+    let hit: { affected: boolean; fixed?: string } = { affected: false };
+    for (const r of record.ranges) {
+      const x = inRange(r, version, compare);
+      if (x.affected) {
+        if (x.fixed === undefined) return x;
+        if (!hit.affected || (hit.fixed !== undefined && compare(x.fixed, hit.fixed) < 0)) hit = x;
+      }
+    }
+    return hit;
+  }
+  if (record.fixedVersion !== undefined) {
+    return compare(version, record.fixedVersion) < 0 ? { affected: true, fixed: record.fixedVersion } : { affected: false };
+  }
+  // An open issue with no version stated: every version of this release is affected.
+  return { affected: record.status !== 'fixed' && record.versions.length === 0 };
+}
+
+/** Rating sources in order of trust for a language package; the distribution comes first for OS packages. */
+const SOURCE_ORDER = ['nvd', 'ghsa', 'osv', 'go', 'pysec', 'redhat'];
+
+/**
+ * The severity shown, as Trivy chooses it: for OS packages the distribution's own rating when it
+ * has one; else the first rated source in SOURCE_ORDER (a CVSS score before a stated word from
+ * the same source); else UNKNOWN.
+ */
+export function chooseSeverity(vuln: MergedVulnerability, vendorFirst: readonly { source: string; severity: Severity | undefined }[]): { severity: Severity; source: string; vendor: Record<string, Severity> } {
+  const vendor: Record<string, Severity> = {};
+  for (const v of vendorFirst) if (v.severity !== undefined && v.severity !== 'UNKNOWN') vendor[v.source] ??= v.severity;
+  const byScore = new Map<string, CvssScore>();
+  for (const c of vuln.cvss) {
+    const prev = byScore.get(c.source);
+    if (prev === undefined || rankVersion(c.version) > rankVersion(prev.version)) byScore.set(c.source, c);
+  }
+  for (const [source, c] of byScore) vendor[source] ??= severityFromCvss(c);
+  for (const [source, s] of Object.entries(vuln.severities)) if (s !== 'UNKNOWN') vendor[source] ??= s;
+  for (const v of vendorFirst) {
+    if (v.severity !== undefined && v.severity !== 'UNKNOWN') return { severity: v.severity, source: v.source, vendor };
+  }
+  const ordered = [...SOURCE_ORDER, ...Object.keys(vendor).sort()];
+  for (const source of ordered) {
+    const s = vendor[source];
+    if (s !== undefined) return { severity: s, source, vendor };
+  }
+  return { severity: 'UNKNOWN', source: '', vendor };
+}
+
+function rankVersion(v: CvssScore['version']): number {
+  return v === '4.0' ? 3 : v === '3.1' ? 2 : v === '3.0' ? 1 : 0;
+}
+
+function severityFromCvss(c: CvssScore): Severity {
+  const s = c.score;
+  if (!(s > 0)) return 'UNKNOWN';
+  if (c.version === '2.0') return s >= 7 ? 'HIGH' : s >= 4 ? 'MEDIUM' : 'LOW';
+  return s >= 9 ? 'CRITICAL' : s >= 7 ? 'HIGH' : s >= 4 ? 'MEDIUM' : 'LOW';
+}
+
+/** Every vulnerability of every package of the inventory, one match per (package, vulnerability). */
+export function matchInventory(inventory: Pick<Inventory, 'distro' | 'packages'>, db: AdvisoryLookup): VulnerabilityMatch[] {
+  const osEcosystem = distroEcosystem(inventory.distro);
+  const distroFeed = inventory.distro !== undefined ? DISTRO_FEEDS[inventory.distro.id.toLowerCase()] : undefined;
+  const out: VulnerabilityMatch[] = [];
+  for (const pkg of inventory.packages) {
+    const key = lookupKey(pkg, osEcosystem);
+    if (key === undefined) continue;
+    const compare = comparatorOf(key.ecosystem);
+    if (compare === undefined) continue;
+    let records = db.affected(key.ecosystem, key.name);
+    if (records.length === 0) continue;
+    const isOs = !(pkg.type in LANGUAGE_ECOSYSTEMS);
+    if (isOs && distroFeed !== undefined && records.some((r) => r.source === distroFeed)) records = records.filter((r) => r.source === distroFeed);
+    const byVuln = new Map<string, AffectedRecord[]>();
+    for (const r of records) {
+      const list = byVuln.get(r.vulnId);
+      if (list === undefined) byVuln.set(r.vulnId, [r]);
+      else list.push(r);
+    }
+    for (const [vulnId, recs] of byVuln) {
+      // A release the distribution says was never affected silences every record about it.
+      if (recs.some((r) => r.status === 'not_affected')) continue;
+      const fixes = new Set<string>();
+      let hit: AffectedRecord | undefined;
+      for (const r of recs) {
+        const a = recordAffects(r, key.version, compare);
+        if (!a.affected) continue;
+        hit ??= r;
+        if (a.fixed !== undefined) fixes.add(a.fixed);
+      }
+      if (hit === undefined) continue;
+      // A fixed record proves a fix exists even where an open record says otherwise.
+      const fixedList = [...fixes].sort(compare);
+      const status: VulnStatus = fixedList.length > 0 ? 'fixed' : hit.status === 'fixed' ? 'affected' : hit.status;
+      const vulnerability = db.vulnerability(vulnId) ?? { id: vulnId, aliases: [], references: [], cvss: [], severities: {}, sources: [hit.source] };
+      const vendorFirst = isOs ? recs.map((r) => ({ source: vendorName(r.source), severity: r.severity })) : [];
+      const sev = chooseSeverity(vulnerability, vendorFirst);
+      out.push({
+        package: pkg,
+        vulnerability,
+        ecosystem: key.ecosystem,
+        matchedName: key.name,
+        status,
+        ...(fixedList.length > 0 ? { fixedVersion: fixedList.join(', ') } : {}),
+        severity: sev.severity,
+        severitySource: sev.source,
+        vendorSeverity: sev.vendor,
+        source: hit.source,
+      });
+    }
+  }
+  return out.sort((a, b) => a.package.name.localeCompare(b.package.name) || severityRank(b.severity) - severityRank(a.severity) || a.vulnerability.id.localeCompare(b.vulnerability.id));
+}
+
+/** Feed names as Trivy names the vendors in VendorSeverity. */
+function vendorName(source: string): string {
+  return source === 'debian-tracker' ? 'debian' : source === 'alpine-secdb' ? 'alpine' : source;
+}
