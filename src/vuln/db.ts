@@ -272,6 +272,9 @@ function rankOf(source: string): number {
   return i < 0 ? TEXT_ORDER.length : i;
 }
 
+/** Entries of each lookup cache of an open DB; a long-lived registry process starts over past it. */
+const CACHE_LIMIT = 50_000;
+
 /** An open advisory DB: the lookup the matcher reads, and the DB's metadata. */
 export class AdvisoryDb implements AdvisoryLookup {
   readonly info: DbInfo;
@@ -334,6 +337,7 @@ export class AdvisoryDb implements AdvisoryLookup {
     const key = `${ecosystem}\u0000${name}`;
     const hit = this.affectedCache.get(key);
     if (hit !== undefined) return hit;
+    if (this.affectedCache.size >= CACHE_LIMIT) this.affectedCache.clear();
     const rows = this.affectedStmt.all(ecosystem, name).map((r) => ({ ...(JSON.parse(r.data) as Omit<AffectedRecord, 'ecosystem' | 'name' | 'vulnId'>), ecosystem, name, vulnId: r.vuln_id }));
     this.affectedCache.set(key, rows);
     return rows;
@@ -346,6 +350,7 @@ export class AdvisoryDb implements AdvisoryLookup {
       return alias === undefined ? undefined : this.vulnStmt.get(alias.id);
     })();
     const v = row === undefined ? undefined : (JSON.parse(row.data) as MergedVulnerability);
+    if (this.vulnCache.size >= CACHE_LIMIT) this.vulnCache.clear();
     this.vulnCache.set(id, v);
     return v;
   }

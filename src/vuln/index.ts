@@ -51,9 +51,14 @@ export {
   inRange,
   lookupKey,
   matchInventory,
+  matchKeys,
+  Matcher,
+  MATCH_KEYS_VERSION,
   recordAffects,
   type AdvisoryLookup,
+  type MatchKeys,
   type MergedVulnerability,
+  type VulnerabilityCounts,
   type VulnerabilityMatch,
 } from './match.js';
 export { AdvisoryDb, buildAdvisoryDb, DB_SCHEMA_VERSION, type BuildOptions, type DbInfo, type DbSourceInfo, type FeedInput } from './db.js';

@@ -259,19 +259,172 @@ function severityFromCvss(c: CvssScore): Severity {
   return s >= 9 ? 'CRITICAL' : s >= 7 ? 'HIGH' : s >= 4 ? 'MEDIUM' : 'LOW';
 }
 
-/** Every vulnerability of every package of the inventory, one match per (package, vulnerability). */
-export function matchInventory(inventory: Pick<Inventory, 'distro' | 'packages'>, db: AdvisoryLookup): VulnerabilityMatch[] {
+/** What one package version matches, before it is tied to a package: the unit the Matcher memoizes. */
+type MatchTemplate = Omit<VulnerabilityMatch, 'package'>;
+
+export type VulnerabilityCounts = Record<'critical' | 'high' | 'medium' | 'low' | 'unknown' | 'fixable', number>;
+
+/**
+ * What matching reads of an inventory, reduced to lookup keys: per distinct (ecosystem, name,
+ * version, OS or not) the number of packages that have it. Small enough to keep beside every scan
+ * result, so that a registry re-evaluates its images after a DB update without parsing SBOMs.
+ */
+export interface MatchKeys {
+  readonly v: typeof MATCH_KEYS_VERSION;
+  /** The distribution's own feed (debian-tracker, alpine-secdb) that takes precedence for OS packages. */
+  readonly distroFeed: string | null;
+  readonly keys: readonly (readonly [ecosystem: string, name: string, version: string, os: 0 | 1, packages: number])[];
+}
+
+/** Bump when lookupKey, distroEcosystem or name normalization change: stored keys are then rebuilt from the SBOM. */
+export const MATCH_KEYS_VERSION = 1;
+
+export function matchKeys(inventory: Pick<Inventory, 'distro' | 'packages'>): MatchKeys {
   const osEcosystem = distroEcosystem(inventory.distro);
-  const distroFeed = inventory.distro !== undefined ? DISTRO_FEEDS[inventory.distro.id.toLowerCase()] : undefined;
-  const out: VulnerabilityMatch[] = [];
+  const distroFeed = inventory.distro !== undefined ? (DISTRO_FEEDS[inventory.distro.id.toLowerCase()] ?? null) : null;
+  const byKey = new Map<string, [string, string, string, 0 | 1, number]>();
   for (const pkg of inventory.packages) {
     const key = lookupKey(pkg, osEcosystem);
     if (key === undefined) continue;
+    const os: 0 | 1 = pkg.type in LANGUAGE_ECOSYSTEMS ? 0 : 1;
+    const k = `${key.ecosystem}\u0000${key.name}\u0000${key.version}\u0000${os}`;
+    const entry = byKey.get(k);
+    if (entry === undefined) byKey.set(k, [key.ecosystem, key.name, key.version, os, 1]);
+    else entry[4] += 1;
+  }
+  return { v: MATCH_KEYS_VERSION, distroFeed, keys: [...byKey.values()] };
+}
+
+/** Package versions remembered per Matcher (each entry holds its few matches). */
+const MEMO_LIMIT = 100_000;
+
+/** A memoized lookup: its matches, their ids as numbers, and their counts. */
+interface Memo {
+  readonly templates: readonly MatchTemplate[];
+  readonly ids: Uint32Array;
+  readonly counts: VulnerabilityCounts;
+}
+
+/**
+ * Matches inventories against one DB, remembering what each (ecosystem, name, version) matched:
+ * images share most of their packages, so re-evaluating a whole registry after a DB update looks
+ * each distinct package version up once. Hold one Matcher per DB; drop it when the DB changes.
+ */
+export class Matcher {
+  private readonly memo = new Map<string, Memo>();
+  /** Vulnerability ids as numbers, for counting distinct ids without hashing strings. */
+  private readonly idNumbers = new Map<string, number>();
+  private readonly idNames: string[] = [];
+  private idRanks: Uint32Array | undefined;
+  private readonly sortedIds: number[] = [];
+  private seen = new Uint32Array(1024);
+  private generation = 0;
+
+  constructor(private readonly db: AdvisoryLookup) {}
+
+  /** Every vulnerability of every package, one match per (package, vulnerability), sorted by package name, severity, id. */
+  match(inventory: Pick<Inventory, 'distro' | 'packages'>): VulnerabilityMatch[] {
+    const osEcosystem = distroEcosystem(inventory.distro);
+    const distroFeed = inventory.distro !== undefined ? (DISTRO_FEEDS[inventory.distro.id.toLowerCase()] ?? null) : null;
+    const out: VulnerabilityMatch[] = [];
+    for (const pkg of inventory.packages) {
+      const key = lookupKey(pkg, osEcosystem);
+      if (key === undefined) continue;
+      const os = pkg.type in LANGUAGE_ECOSYSTEMS ? 0 : 1;
+      for (const t of this.memoOf(key.ecosystem, key.name, key.version, os, distroFeed).templates) out.push({ package: pkg, ...t });
+    }
+    return out.sort((a, b) => byCodePoint(a.package.name, b.package.name) || severityRank(b.severity) - severityRank(a.severity) || byCodePoint(a.vulnerability.id, b.vulnerability.id));
+  }
+
+  /**
+   * What `match` would find, counted: findings per severity, those with a fix, and the distinct
+   * ids (sorted). Builds no match objects: this is the inner loop of a registry re-evaluation.
+   */
+  count(input: Pick<Inventory, 'distro' | 'packages'> | MatchKeys): { counts: VulnerabilityCounts; ids: string[] } {
+    const mk = 'keys' in input ? input : matchKeys(input);
+    const counts: VulnerabilityCounts = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0 };
+    const generation = ++this.generation;
+    const found: number[] = [];
+    for (const [ecosystem, name, version, os, n] of mk.keys) {
+      const m = this.memoOf(ecosystem, name, version, os, mk.distroFeed);
+      if (m.ids.length === 0) continue;
+      counts.critical += m.counts.critical * n;
+      counts.high += m.counts.high * n;
+      counts.medium += m.counts.medium * n;
+      counts.low += m.counts.low * n;
+      counts.unknown += m.counts.unknown * n;
+      counts.fixable += m.counts.fixable * n;
+      for (const id of m.ids) {
+        if (this.seen[id] === generation) continue;
+        this.seen[id] = generation;
+        found.push(id);
+      }
+    }
+    const ranks = this.ranks();
+    found.sort((a, b) => ranks[a]! - ranks[b]!);
+    return { counts, ids: found.map((i) => this.idNames[i]!) };
+  }
+
+  private memoOf(ecosystem: string, name: string, version: string, os: number, distroFeed: string | null): Memo {
+    const memoKey = `${ecosystem}\u0000${name}\u0000${version}\u0000${os === 1 ? (distroFeed ?? '') : '-'}`;
+    let m = this.memo.get(memoKey);
+    if (m === undefined) {
+      // A bound on memory in a long-lived registry process: start over rather than grow.
+      if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
+      const templates = this.lookup({ ecosystem, name, version }, os === 1, distroFeed ?? undefined);
+      const counts: VulnerabilityCounts = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0 };
+      const ids = new Uint32Array(templates.length);
+      templates.forEach((t, i) => {
+        ids[i] = this.idNumber(t.vulnerability.id);
+        counts[t.severity === 'UNKNOWN' ? 'unknown' : (t.severity.toLowerCase() as 'critical' | 'high' | 'medium' | 'low')] += 1;
+        if (t.fixedVersion !== undefined && t.fixedVersion !== '') counts.fixable += 1;
+      });
+      m = { templates, ids, counts };
+      this.memo.set(memoKey, m);
+    }
+    return m;
+  }
+
+  private idNumber(id: string): number {
+    let n = this.idNumbers.get(id);
+    if (n === undefined) {
+      n = this.idNames.length;
+      this.idNames.push(id);
+      this.idNumbers.set(id, n);
+      // Keep the ids in code-point order as they arrive (binary search, one splice).
+      let lo = 0;
+      let hi = this.sortedIds.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (this.idNames[this.sortedIds[mid]!]! < id) lo = mid + 1;
+        else hi = mid;
+      }
+      this.sortedIds.splice(lo, 0, n);
+      this.idRanks = undefined;
+      if (n >= this.seen.length) {
+        const grown = new Uint32Array(this.seen.length * 2);
+        grown.set(this.seen);
+        this.seen = grown;
+      }
+    }
+    return n;
+  }
+
+  /** Each id number's place in code-point order of the ids; rebuilt (in linear time) after new ids appear. */
+  private ranks(): Uint32Array {
+    if (this.idRanks === undefined) {
+      const ranks = new Uint32Array(this.idNames.length);
+      this.sortedIds.forEach((id, rank) => (ranks[id] = rank));
+      this.idRanks = ranks;
+    }
+    return this.idRanks;
+  }
+
+  private lookup(key: { ecosystem: string; name: string; version: string }, isOs: boolean, distroFeed: string | undefined): MatchTemplate[] {
     const compare = comparatorOf(key.ecosystem);
-    if (compare === undefined) continue;
-    let records = db.affected(key.ecosystem, key.name);
-    if (records.length === 0) continue;
-    const isOs = !(pkg.type in LANGUAGE_ECOSYSTEMS);
+    if (compare === undefined) return [];
+    let records = this.db.affected(key.ecosystem, key.name);
+    if (records.length === 0) return [];
     if (isOs && distroFeed !== undefined && records.some((r) => r.source === distroFeed)) records = records.filter((r) => r.source === distroFeed);
     const byVuln = new Map<string, AffectedRecord[]>();
     for (const r of records) {
@@ -279,6 +432,7 @@ export function matchInventory(inventory: Pick<Inventory, 'distro' | 'packages'>
       if (list === undefined) byVuln.set(r.vulnId, [r]);
       else list.push(r);
     }
+    const out: MatchTemplate[] = [];
     for (const [vulnId, recs] of byVuln) {
       // A release the distribution says was never affected silences every record about it.
       if (recs.some((r) => r.status === 'not_affected')) continue;
@@ -294,11 +448,10 @@ export function matchInventory(inventory: Pick<Inventory, 'distro' | 'packages'>
       // A fixed record proves a fix exists even where an open record says otherwise.
       const fixedList = [...fixes].sort(compare);
       const status: VulnStatus = fixedList.length > 0 ? 'fixed' : hit.status === 'fixed' ? 'affected' : hit.status;
-      const vulnerability = db.vulnerability(vulnId) ?? { id: vulnId, aliases: [], references: [], cvss: [], severities: {}, sources: [hit.source] };
+      const vulnerability = this.db.vulnerability(vulnId) ?? { id: vulnId, aliases: [], references: [], cvss: [], severities: {}, sources: [hit.source] };
       const vendorFirst = isOs ? recs.map((r) => ({ source: vendorName(r.source), severity: r.severity })) : [];
       const sev = chooseSeverity(vulnerability, vendorFirst);
       out.push({
-        package: pkg,
         vulnerability,
         ecosystem: key.ecosystem,
         matchedName: key.name,
@@ -310,8 +463,18 @@ export function matchInventory(inventory: Pick<Inventory, 'distro' | 'packages'>
         source: hit.source,
       });
     }
+    return out;
   }
-  return out.sort((a, b) => a.package.name.localeCompare(b.package.name) || severityRank(b.severity) - severityRank(a.severity) || a.vulnerability.id.localeCompare(b.vulnerability.id));
+}
+
+/** Every vulnerability of every package of the inventory, one match per (package, vulnerability). */
+export function matchInventory(inventory: Pick<Inventory, 'distro' | 'packages'>, db: AdvisoryLookup): VulnerabilityMatch[] {
+  return new Matcher(db).match(inventory);
+}
+
+/** Plain code-point order (Go's string order, as Trivy sorts): locale-independent and fast. */
+function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Feed names as Trivy names the vendors in VendorSeverity. */

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Inventory, Package } from '../../src/sbom/index.js';
-import { AdvisoryDb, buildAdvisoryDb, compareNpm, inRange, matchInventory, type FeedRecords, type VulnerabilityMatch } from '../../src/vuln/index.js';
+import { AdvisoryDb, buildAdvisoryDb, compareNpm, inRange, matchInventory, matchKeys, Matcher, type FeedRecords, type MatchKeys, type VulnerabilityMatch } from '../../src/vuln/index.js';
 import { parseAlpineSecdb } from '../../src/vuln/feeds/alpine.js';
 import { parseDebianTracker } from '../../src/vuln/feeds/debian.js';
 import { parseOsv } from '../../src/vuln/feeds/osv.js';
@@ -276,4 +276,35 @@ test('DB metadata and lookups by alias', async (t) => {
   assert.equal(db.vulnerability('DSA-5532-1')?.id, 'DSA-5532-1');
   assert.equal(db.vulnerability('CVE-2023-5678')?.id, 'CVE-2023-5678');
   assert.deepEqual(db.vulnerability('CVE-2023-5678')?.aliases, []);
+});
+
+test('Matcher.count agrees with match, from an inventory or its stored match keys (a JSON round trip)', async (t) => {
+  const db = await buildDb(tempDir(t));
+  t.after(() => db.close());
+  const inv: Pick<Inventory, 'distro' | 'packages'> = {
+    distro: { id: 'debian', versionId: '12' },
+    packages: [
+      // Two binary packages of one source: one lookup key, two findings each.
+      pkg({ type: 'deb', name: 'libssl3', version: '3.0.11-1~deb12u2', source: { name: 'openssl', version: '3.0.11-1~deb12u2' } }),
+      pkg({ type: 'deb', name: 'openssl', version: '3.0.11-1~deb12u2', source: { name: 'openssl', version: '3.0.11-1~deb12u2' } }),
+      pkg({ type: 'deb', name: 'libc6', version: '2.36-9+deb12u4', source: { name: 'glibc' } }),
+      pkg({ type: 'pypi', name: 'Django', version: '4.1.5' }),
+      pkg({ type: 'maven', namespace: 'org.apache.logging.log4j', name: 'log4j-core', version: '2.14.1' }),
+    ],
+  };
+  const matches = matchInventory(inv, db);
+  const expected = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0 };
+  for (const m of matches) {
+    expected[m.severity.toLowerCase() as keyof typeof expected] += 1;
+    if (m.fixedVersion !== undefined) expected.fixable += 1;
+  }
+  const ids = [...new Set(matches.map((m) => m.vulnerability.id))].sort();
+  const matcher = new Matcher(db);
+  assert.deepEqual(matcher.count(inv), { counts: expected, ids });
+  const keys = JSON.parse(JSON.stringify(matchKeys(inv))) as MatchKeys;
+  assert.equal(keys.keys.find((k) => k[1] === 'openssl')?.[4], 2, 'two packages share the openssl key');
+  assert.deepEqual(new Matcher(db).count(keys), { counts: expected, ids });
+  assert.deepEqual(matcher.count(keys), { counts: expected, ids }, 'the memo gives the same answer');
+  assert.equal(expected.critical + expected.high + expected.medium + expected.low + expected.unknown, matches.length);
+  assert.ok(matches.length >= 6);
 });
