@@ -11,12 +11,18 @@ import { CliError } from './errors.js';
 import { fileOutput, humanBytes, render, stdoutOutput, type Output, type OutputFormat } from './output.js';
 import { promptSecret, readStdin } from './prompt.js';
 import { registerSbom } from './sbom.js';
+import { registerScan } from './scan.js';
 import { packageVersion } from './version.js';
 
 export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
   readonly stdinIsTty: boolean;
+}
+
+/** What a command reports back besides its output: the exit code for findings (`scan --exit-code`). */
+export interface CliState {
+  exitCode: number;
 }
 
 const formatOption = () => new Option('-f, --format <format>', 'result format').choices(['table', 'json']).default('table');
@@ -72,7 +78,7 @@ function gcSummary(r: GcReport): string {
   return lines.join('\n');
 }
 
-export function buildProgram(io: CliIo): Command {
+export function buildProgram(io: CliIo, state: CliState = { exitCode: 0 }): Command {
   const program = new Command('portcullis')
     .description('Portcullis: the one gate every container image passes through')
     .version(packageVersion())
@@ -317,6 +323,7 @@ export function buildProgram(io: CliIo): Command {
     });
 
   registerSbom(program, io);
+  registerScan(program, io, state);
   return program;
 }
 
@@ -354,10 +361,11 @@ async function checkLogin(base: string, username: string, password: string): Pro
 
 /** Runs the CLI; resolves to the process exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const program = buildProgram(io);
+  const state: CliState = { exitCode: 0 };
+  const program = buildProgram(io, state);
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    return 0;
+    return state.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;

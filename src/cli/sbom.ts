@@ -29,19 +29,19 @@ export function imageReadOptions(cmd: Command): Command {
     .option('--no-cache', 'read every layer, keep nothing');
 }
 
-function cacheOf(io: CliIo, o: ImageReadOptions): LayerCache {
+export function cacheOf(io: CliIo, o: ImageReadOptions): LayerCache {
   if (o.cache === false) return NO_CACHE;
   const dir = o.cacheDir ?? io.env['PORTCULLIS_CACHE_DIR'] ?? defaultCacheDir(io.env);
   return new FsLayerCache(resolve(io.cwd, dir));
 }
 
 /** Docker's config keys Docker Hub as its v1 index URL. */
-function credentialsFor(registry: string): Promise<Credentials | undefined> {
+export function credentialsFor(registry: string): Promise<Credentials | undefined> {
   return registry === 'docker.io' ? lookupCredentials('https://index.docker.io/v1/').then((c) => c ?? lookupCredentials(registry)) : lookupCredentials(registry);
 }
 
 /** Progress on a terminal only: one line, rewritten in place. */
-function progressReporter(enabled: boolean): { report: (p: CatalogProgress) => void; done: () => void } {
+export function progressReporter(enabled: boolean): { report: (p: CatalogProgress) => void; done: () => void } {
   if (!enabled) return { report: () => undefined, done: () => undefined };
   const states = new Map<number, CatalogProgress>();
   let last = 0;
@@ -111,10 +111,10 @@ export async function renderCached(format: SbomFormat, cache: LayerCache, key: s
   return { text: restamp(text, format), warnings: inventory.warnings };
 }
 
-type OpenedSource = { readonly kind: 'dir'; readonly path: string; readonly text: string } | { readonly kind: 'image'; readonly image: Image };
+export type OpenedSource = { readonly kind: 'dir'; readonly path: string; readonly text: string } | { readonly kind: 'image'; readonly image: Image };
 
 /** Opens a source (usage errors for bad syntax) and hands it to `use`, closing it after. */
-async function withSource<T>(io: CliIo, sourceText: string, o: ImageReadOptions, use: (source: OpenedSource) => Promise<T>): Promise<T> {
+export async function withSource<T>(io: CliIo, sourceText: string, o: ImageReadOptions, use: (source: OpenedSource) => Promise<T>): Promise<T> {
   let spec;
   try {
     spec = parseSource(sourceText);
@@ -129,7 +129,12 @@ async function withSource<T>(io: CliIo, sourceText: string, o: ImageReadOptions,
     throw usageIfSource(err);
   }
   const resolved = spec.kind === 'registry' ? spec : { ...spec, path: resolve(io.cwd, spec.path) };
-  const image = await openImageSource(resolved, { platform, insecure: o.insecure === true, credentials: credentialsFor, userAgent: `portcullis/${packageVersion()}` });
+  let image: Image;
+  try {
+    image = await openImageSource(resolved, { platform, insecure: o.insecure === true, credentials: credentialsFor, userAgent: `portcullis/${packageVersion()}` });
+  } catch (err) {
+    throw usageIfSource(err);
+  }
   try {
     return await use({ kind: 'image', image });
   } finally {

@@ -125,12 +125,47 @@ export class RegistrySource implements ContentSource {
     return Promise.resolve();
   }
 
-  private async request(url: string, headers: Record<string, string>, retried = false): Promise<Response> {
+  /**
+   * Uploads a blob unless the repository has it (monolithic POST then PUT). The body is a Blob so
+   * it can be sent again after an authentication round trip.
+   */
+  async pushBlob(digest: string, body: Blob): Promise<void> {
+    try {
+      const head = await this.request(`${this.base}/blobs/${digest}`, {}, false, { method: 'HEAD' });
+      await head.body?.cancel();
+      return;
+    } catch (err) {
+      if (!(err instanceof ImageError && err.code === 'NOT_FOUND')) throw err;
+    }
+    const start = await this.request(`${this.base}/blobs/uploads/`, { 'Content-Length': '0' }, false, { method: 'POST' });
+    await start.body?.cancel();
+    const location = start.headers.get('location');
+    if (location === null) throw new ImageError('NETWORK', `${this.host} started an upload without a Location header`);
+    const url = new URL(location, this.base);
+    url.searchParams.set('digest', digest);
+    const done = await this.request(url.toString(), { 'Content-Type': 'application/octet-stream' }, false, { method: 'PUT', body });
+    await done.body?.cancel();
+  }
+
+  /** Stores a manifest under a tag (or its digest); resolves to the digest the registry reports. */
+  async putManifest(reference: string, bytes: Uint8Array, mediaType: string): Promise<string | undefined> {
+    const res = await this.request(`${this.base}/manifests/${reference}`, { 'Content-Type': mediaType }, false, { method: 'PUT', body: new Blob([bytes]) });
+    await res.body?.cancel();
+    return res.headers.get('docker-content-digest') ?? undefined;
+  }
+
+  private async request(url: string, headers: Record<string, string>, retried = false, init: { method?: string; body?: Blob } = {}): Promise<Response> {
     const all: Record<string, string> = { ...headers, 'User-Agent': this.options.userAgent ?? 'portcullis' };
     if (this.authorization !== undefined) all['Authorization'] = this.authorization;
     let res: Response;
     try {
-      res = await fetch(url, { headers: all, redirect: 'manual', ...(this.options.signal !== undefined ? { signal: this.options.signal } : {}) });
+      res = await fetch(url, {
+        headers: all,
+        redirect: 'manual',
+        ...(init.method !== undefined ? { method: init.method } : {}),
+        ...(init.body !== undefined ? { body: init.body } : {}),
+        ...(this.options.signal !== undefined ? { signal: this.options.signal } : {}),
+      });
       // Blob redirects (to S3, a CDN) are followed without our Authorization header.
       let hops = 0;
       while (res.status >= 300 && res.status < 400 && res.headers.get('location') !== null && hops++ < 5) {
@@ -144,11 +179,11 @@ export class RegistrySource implements ContentSource {
     if (res.status === 401 && !retried) {
       const challenge = parseChallenge(res.headers.get('www-authenticate') ?? '');
       await res.body?.cancel();
-      if (challenge !== undefined && (await this.authenticate(challenge))) return this.request(url, headers, true);
+      if (challenge !== undefined && (await this.authenticate(challenge))) return this.request(url, headers, true, init);
       throw new ImageError('UNAUTHORIZED', `${this.host} wants credentials for ${this.ref.repository}: run \`portcullis login ${this.ref.registry}\` or \`docker login\``);
     }
     if (res.ok) return res;
-    const body = await res.text().catch(() => '');
+    const body = init.method === 'HEAD' ? '' : await res.text().catch(() => '');
     const detail = registryErrorText(body);
     if ((res.status === 401 || res.status === 403) && this.anonymous) {
       throw new ImageError('UNAUTHORIZED', `${this.host} wants credentials for ${this.ref.repository}: run \`portcullis login ${this.ref.registry}\` or \`docker login\`${detail}`);
@@ -159,7 +194,7 @@ export class RegistrySource implements ContentSource {
       case 403:
         throw new ImageError('UNAUTHORIZED', `${this.host} denies access to ${this.ref.repository}${detail}`);
       case 404:
-        throw new ImageError('NOT_FOUND', `${formatRegistryReference(this.ref)}: ${url.includes('/manifests/') ? 'no such image' : 'a blob is missing'}${detail}`);
+        throw new ImageError('NOT_FOUND', `${formatRegistryReference(this.ref)}: ${url.includes('/manifests/') ? 'no such image' : url.includes('/blobs/uploads/') ? 'no such repository or upload' : 'a blob is missing'}${detail}`);
       default:
         throw new ImageError('NETWORK', `${this.host} answered ${res.status} for ${new URL(url).pathname}${detail}`);
     }
