@@ -28,6 +28,8 @@ export const ENV_KEYS: Readonly<Record<string, readonly string[]>> = {
   PORTCULLIS_GC_INTERVAL: ['gc', 'interval'],
   PORTCULLIS_UPLOAD_TTL: ['gc', 'uploadTtl'],
   PORTCULLIS_SBOM: ['sbom', 'enabled'],
+  PORTCULLIS_SCAN: ['scan', 'enabled'],
+  PORTCULLIS_SCAN_DB: ['scan', 'db'],
 };
 
 export interface ConfigSources {
@@ -93,6 +95,7 @@ export function loadConfig(sources: ConfigSources): Config {
     data,
     database: { ...c.database, path: at(c.database.path, 'portcullis.db') },
     storage: { ...c.storage, path: at(c.storage.path, 'storage') },
+    scan: { enabled: c.scan.enabled, maxDbAge: c.scan.maxDbAge, db: at(c.scan.db, 'advisory.db') },
     ...(c.tls !== undefined ? { tls: { cert: at(c.tls.cert, ''), key: at(c.tls.key, '') } } : {}),
   });
 }
@@ -121,7 +124,7 @@ function describe(error: z.ZodError, origin: Map<string, string>, fileName: stri
 
 function coerceEnv(path: readonly string[], value: string): unknown {
   const key = path.join('.');
-  if (key === 'auth.trustProxy' || key === 'sbom.enabled') return value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
+  if (key === 'auth.trustProxy' || key === 'sbom.enabled' || key === 'scan.enabled') return value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
   return value;
 }
 

@@ -60,6 +60,16 @@ export const configSchema = z
     gc: z.object({ grace: duration.prefault('1h'), uploadTtl: duration.prefault('24h'), interval: duration.prefault(0).refine((ms) => ms <= MAX_TIMER_MS, 'at most 24d (a longer schedule: run portcullis gc from cron)'), deleteUntagged: z.boolean().default(false) }).strict().prefault({}),
     projects: z.object({ creation: z.enum(['everyone', 'adminonly']).default('everyone') }).strict().prefault({}),
     sbom: z.object({ enabled: z.boolean().default(true) }).strict().prefault({}),
+    scan: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** The advisory DB (`portcullis db build`); default `<data>/advisory.db`. */
+        db: z.string().min(1).optional(),
+        /** Older than this, results carry a warning that the DB is stale. */
+        maxDbAge: duration.prefault('7d'),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -67,7 +77,8 @@ export type ConfigInput = z.input<typeof configSchema>;
 type Parsed = z.output<typeof configSchema>;
 
 /** The validated configuration, with derived paths filled in. */
-export interface Config extends Omit<Parsed, 'database' | 'storage'> {
+export interface Config extends Omit<Parsed, 'database' | 'storage' | 'scan'> {
   readonly database: Parsed['database'] & { readonly path: string };
   readonly storage: Parsed['storage'] & { readonly path: string };
+  readonly scan: Omit<Parsed['scan'], 'db'> & { readonly db: string };
 }

@@ -11,12 +11,14 @@ import { createDistributionHandler } from './distribution/api.js';
 import { collectGarbage, type GcDeps, type GcOptions, type GcReport } from './gc.js';
 import { ApiError, registerManagementApi } from './management/index.js';
 import { SbomService } from './sbom.js';
+import { ScanService } from './scan.js';
 
 export { ANONYMOUS, ROLE_ACTIONS, allowedActions, type Principal } from './auth/access.js';
 export { generatePassword, hashPassword, hashSecret, verifyPassword } from './auth/password.js';
 export { collectGarbage, unreachableManifests, type GcOptions, type GcReport } from './gc.js';
 export { API_ERROR_STATUS, ApiError, type ApiErrorCode } from './management/index.js';
 export { SBOM_ARTIFACT_TYPES, SBOM_JOB, SbomService, isContainerImage, type StoredSbomFormat } from './sbom.js';
+export { SCAN_JOB, SCAN_REEVALUATE_JOB, SCAN_REPORT_ARTIFACT_TYPE, ScanService, summarize, type NewlyAffected, type ReevaluateOutcome, type ScanServiceDeps } from './scan.js';
 
 export interface RegistryDeps {
   readonly meta: MetadataStore;
@@ -30,6 +32,8 @@ export interface RegistryDeps {
   readonly cacheDir?: string;
   /** Background SBOM generation after each push (default on). */
   readonly sbom?: boolean;
+  /** Background scans after each push, against the advisory DB at config.scan.db (default on). */
+  readonly scan?: boolean;
 }
 
 export interface Registry {
@@ -74,6 +78,19 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
 
   const sbom = new SbomService({ meta, blobs, log: log.child({ component: 'sbom' }), now, version: deps.version, cacheDir: deps.cacheDir });
   if (deps.sbom !== false) sbom.start();
+  const scan = new ScanService({
+    meta,
+    blobs,
+    log: log.child({ component: 'scan' }),
+    now,
+    version: deps.version,
+    dbPath: config.scan.db,
+    maxDbAgeMs: config.scan.maxDbAge,
+    cacheDir: deps.cacheDir,
+    // Re-evaluation reads the stored CycloneDX SBOM: the scan keeps one when the SBOM worker does not.
+    storeSbom: deps.sbom === false,
+  });
+  if (deps.scan !== false) scan.start();
 
   const distribution = createDistributionHandler({
     meta,
@@ -85,8 +102,8 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     options: { service: config.auth.service, realm: config.externalUrl === undefined ? undefined : `${config.externalUrl.replace(/\/$/, '')}/service/token`, maxBlobBytes: config.registry.maxBlobSize, touchAfterMs: config.gc.grace / 2, trustProxy: config.auth.trustProxy },
     // A failure to queue must not fail the push: the image is stored; its SBOM can be asked for later.
     onImagePushed: (repository, digest) => {
-      if (deps.sbom === false) return;
-      sbom.enqueue(repository, digest).catch((err: unknown) => log.error({ err, repository, digest }, 'could not queue the SBOM job'));
+      if (deps.sbom !== false) sbom.enqueue(repository, digest).catch((err: unknown) => log.error({ err, repository, digest }, 'could not queue the SBOM job'));
+      if (deps.scan !== false) scan.enqueue(repository, digest).catch((err: unknown) => log.error({ err, repository, digest }, 'could not queue the scan job'));
     },
   });
 
@@ -104,6 +121,7 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
         options: { service: config.auth.service, projectCreation: config.projects.creation, trustProxy: config.auth.trustProxy, version: deps.version },
         runGc,
         sbom,
+        scan,
       }),
     async bootstrapAdmin(password) {
       if ((await meta.users.count()) > 0) return undefined;
@@ -122,6 +140,7 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     async close() {
       if (timer !== undefined) clearInterval(timer);
       await sbom.stop();
+      await scan.stop();
       await running?.catch(() => undefined);
     },
   };

@@ -4,12 +4,12 @@
  * artifacts whose `subject` is the image (one CycloneDX 1.6, one SPDX 2.3), so the referrers API
  * finds them and garbage collection keeps them while the image lives.
  */
-import { Readable } from 'node:stream';
 import { FsLayerCache, NO_CACHE, openImage, type ContentSource, type LayerCache } from '../image/index.js';
-import { MediaType, digestOf, isDigest, type Digest } from '../oci/index.js';
+import { MediaType, isDigest, type Digest } from '../oci/index.js';
 import { ALL_CATALOGERS, catalogImage, formatInventory } from '../sbom/index.js';
 import type { Logger } from '../shared/index.js';
 import type { BlobStore, JobRecord, MetadataStore } from '../storage/index.js';
+import { storeReferrer } from './referrer.js';
 
 export const SBOM_JOB = 'sbom';
 
@@ -20,8 +20,6 @@ export const SBOM_ARTIFACT_TYPES = {
 } as const;
 export type StoredSbomFormat = keyof typeof SBOM_ARTIFACT_TYPES;
 
-const EMPTY_CONFIG = Buffer.from('{}');
-const EMPTY_DIGEST = digestOf(EMPTY_CONFIG);
 const MAX_ATTEMPTS = 3;
 
 export interface SbomServiceDeps {
@@ -148,54 +146,9 @@ export class SbomService {
     const subject = { mediaType: image.manifest.mediaType, digest: image.digest, size: image.manifestBytes.byteLength };
     for (const format of Object.keys(SBOM_ARTIFACT_TYPES) as StoredSbomFormat[]) {
       const doc = Buffer.from(formatInventory(inventory, format, { toolVersion: this.deps.version, timestamp: new Date(this.deps.now()) }));
-      await this.storeArtifact(repository, SBOM_ARTIFACT_TYPES[format], doc, format === 'cyclonedx-json' ? 'sbom.cdx.json' : 'sbom.spdx.json', subject);
+      await storeReferrer(this.deps, repository, SBOM_ARTIFACT_TYPES[format], doc, format === 'cyclonedx-json' ? 'sbom.cdx.json' : 'sbom.spdx.json', subject);
     }
     return { packages: inventory.packages.length };
-  }
-
-  private async storeArtifact(repository: string, artifactType: string, doc: Buffer, title: string, subject: { mediaType: string; digest: string; size: number }): Promise<void> {
-    const docDigest = digestOf(doc);
-    await this.storeBlob(repository, EMPTY_DIGEST, EMPTY_CONFIG);
-    await this.storeBlob(repository, docDigest, doc);
-    const created = new Date(this.deps.now()).toISOString();
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: MediaType.OciManifest,
-        artifactType,
-        config: { mediaType: MediaType.OciEmpty, digest: EMPTY_DIGEST, size: EMPTY_CONFIG.byteLength },
-        layers: [{ mediaType: artifactType, digest: docDigest, size: doc.byteLength, annotations: { 'org.opencontainers.image.title': title } }],
-        subject,
-        annotations: { 'org.opencontainers.image.created': created, 'dev.portcullis.generator': `portcullis ${this.deps.version}` },
-      }),
-    );
-    const result = await this.deps.meta.artifacts.putManifest({
-      repository,
-      digest: digestOf(manifest),
-      mediaType: MediaType.OciManifest,
-      content: manifest,
-      artifactType,
-      subject: subject.digest as Digest,
-      annotations: { 'org.opencontainers.image.created': created },
-      blobs: [EMPTY_DIGEST, docDigest],
-      blobBytes: EMPTY_CONFIG.byteLength + doc.byteLength,
-      children: [],
-      tag: null,
-      now: this.deps.now(),
-    });
-    if (result.kind === 'missing') throw new Error(`storing the ${artifactType} artifact: blobs ${result.blobs.join(', ')} vanished (a concurrent collection); will retry`);
-  }
-
-  /** The same protocol as a push: reserve (so GC leaves it), place, link to the repository. */
-  private async storeBlob(repository: string, digest: Digest, bytes: Buffer): Promise<void> {
-    const { meta, blobs, now } = this.deps;
-    for (let i = 0; ; i++) {
-      if ((await meta.blobs.reserve(digest, now())) === 'reserved') break;
-      if (i >= 100) throw new Error(`blob ${digest} is being garbage-collected; will retry`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await blobs.put(digest, Readable.from([bytes]));
-    if (!(await meta.blobs.link(repository, digest, bytes.byteLength, now()))) throw new Error(`blob ${digest} was removed while it was stored; will retry`);
   }
 }
 

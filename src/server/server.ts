@@ -41,7 +41,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const storage = await openStorage(config);
   let registry: Registry;
   try {
-    registry = await createRegistry({ ...storage, config, log, now, version: packageVersion(), cacheDir: join(config.data, 'cache'), sbom: config.sbom.enabled });
+    registry = await createRegistry({ ...storage, config, log, now, version: packageVersion(), cacheDir: join(config.data, 'cache'), sbom: config.sbom.enabled, scan: config.scan.enabled });
     const created = await registry.bootstrapAdmin(options.adminPassword);
     if (created !== undefined && options.adminPassword === undefined) {
       options.announce?.(`Created the first user "admin" with password: ${created}\nIt is shown only this once: sign in and change it (portcullis user passwd admin).`);

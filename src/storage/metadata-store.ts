@@ -275,8 +275,50 @@ export interface JobStore {
   /** Records a failure: back to the queue at `retryAt`, or failed for good when it is null. */
   fail(id: number, error: string, now: number, retryAt: number | null): Promise<void>;
   get(kind: string, key: string): Promise<JobRecord | undefined>;
+  /** Puts a done or failed job back in the queue, due now, attempts reset; false when it is not done or failed. */
+  requeue(kind: string, key: string, now: number): Promise<boolean>;
   /** Counts per state, for health and tests. */
   counts(kind: string): Promise<Record<JobState, number>>;
+}
+
+/** Findings of an image's scan, counted: what listings show without opening the report. */
+export interface ScanSummary {
+  readonly critical: number;
+  readonly high: number;
+  readonly medium: number;
+  readonly low: number;
+  readonly unknown: number;
+  /** Vulnerabilities with a fixed version. */
+  readonly fixable: number;
+  readonly secrets: number;
+  readonly misconfigurations: number;
+}
+
+export interface ScanResultRecord {
+  readonly repository: string;
+  readonly digest: Digest;
+  /** The advisory DB the vulnerabilities were evaluated against; null when none was (no DB). */
+  readonly dbBuiltAt: string | null;
+  readonly scannedAt: number;
+  readonly summary: ScanSummary;
+  /** The manifest digest of the stored report artifact (a referrer of the image). */
+  readonly reportDigest: Digest;
+  /** The vulnerability ids found, sorted: what a re-evaluation compares against to tell what is new. */
+  readonly vulnerabilityIds: readonly string[];
+}
+
+/** The latest scan result of each image; a row lives as long as its image. */
+export interface ScanResultStore {
+  /**
+   * Records (replaces) an image's result; false when the image is not (or no longer) stored. The
+   * package index (what matching reads of the image's SBOM) is kept when none is given.
+   */
+  put(record: ScanResultRecord, matchKeys?: string): Promise<boolean>;
+  get(repository: string, digest: Digest): Promise<ScanResultRecord | undefined>;
+  /** The results of a repository's images, by digest. */
+  list(repository: string): Promise<ScanResultRecord[]>;
+  /** The match keys stored with an image's result, when there are some. */
+  matchKeys(repository: string, digest: Digest): Promise<string | undefined>;
 }
 
 export interface MetadataStore {
@@ -289,6 +331,7 @@ export interface MetadataStore {
   readonly gc: GcIndex;
   readonly settings: SettingsStore;
   readonly jobs: JobStore;
+  readonly scans: ScanResultStore;
   /** Answers whether the backend is reachable (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -56,6 +56,12 @@ describe('loadConfig: defaults', () => {
     assert.equal(c.tls, undefined);
   });
 
+  test('scanning: on, the DB under the data directory, 7 days before it is stale; the environment and relative paths', () => {
+    assert.deepEqual(load().scan, { enabled: true, db: '/srv/portcullis/data/advisory.db', maxDbAge: 7 * 86_400_000 });
+    assert.deepEqual(load({ file: 'scan:\n  db: dbs/a.db\n  maxDbAge: 36h\n', env: { PORTCULLIS_SCAN: 'false' } }).scan, { enabled: false, db: `${CWD}/dbs/a.db`, maxDbAge: 36 * 3_600_000 });
+    assert.equal(load({ env: { PORTCULLIS_SCAN_DB: '/var/lib/vuln/advisory.db', PORTCULLIS_SCAN: '1' } }).scan.db, '/var/lib/vuln/advisory.db');
+  });
+
   test('an empty file and a file of only comments are the defaults', () => {
     assert.deepEqual(load({ file: '' }), load());
     assert.deepEqual(load({ file: '# nothing here\n' }), load());

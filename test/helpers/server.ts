@@ -41,8 +41,8 @@ export async function startTestServer(t: TestContext, options: TestServerOptions
   const schema = uniqueSchema();
   const database = options.database === 'postgres' ? { kind: 'postgres' as const, url: POSTGRES_URL, schema } : { kind: 'sqlite' as const };
   const config = loadConfig({
-    // The SBOM worker adds referrers to pushed images in the background: off unless a test asks.
-    file: { path: 'test-config.yml', text: JSON.stringify({ sbom: { enabled: false }, ...options.config, addr: '127.0.0.1:0', data: dataDir, database }) },
+    // The SBOM and scan workers add referrers to pushed images in the background: off unless a test asks.
+    file: { path: 'test-config.yml', text: JSON.stringify({ sbom: { enabled: false }, scan: { enabled: false }, ...options.config, addr: '127.0.0.1:0', data: dataDir, database }) },
     env: {},
     flags: {},
     cwd: dataDir,

@@ -1155,6 +1155,24 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         assert.equal(await s.jobs.claim(['sbom'], 1e12, 1000), undefined);
       });
 
+      test('requeue puts a done or failed job back in the queue, and nothing else', async (t) => {
+        const s = await fresh(t);
+        assert.equal(await s.jobs.requeue('scan', 'absent', 1), false);
+        await s.jobs.enqueue('scan', 'k', '{"a":1}', 0);
+        assert.equal(await s.jobs.requeue('scan', 'k', 1), false, 'a queued job stays as it is');
+        const j = await s.jobs.claim(['scan'], 1, 1000);
+        assert.equal(await s.jobs.requeue('scan', 'k', 2), false, 'a running job stays as it is');
+        await s.jobs.fail(j!.id, 'broken', 3, null);
+        assert.equal(await s.jobs.requeue('scan', 'k', 4), true);
+        const again = await s.jobs.get('scan', 'k');
+        assert.deepEqual([again?.state, again?.attempts, again?.error, again?.runAfter, again?.payload], ['queued', 0, null, 4, '{"a":1}']);
+        const k = await s.jobs.claim(['scan'], 4, 1000);
+        assert.equal(k?.id, j?.id);
+        await s.jobs.complete(k!.id, 5);
+        assert.equal(await s.jobs.requeue('scan', 'k', 6), true);
+        assert.equal((await s.jobs.claim(['scan'], 6, 1000))?.id, j?.id);
+      });
+
       test('concurrent claims never hand one job to two workers', async (t) => {
         const s = await fresh(t);
         for (let i = 0; i < 20; i++) await s.jobs.enqueue('sbom', `k${i}`, '{}', 0);
@@ -1162,6 +1180,47 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         const ids = claims.filter((c) => c !== undefined).map((c) => c.id);
         assert.equal(ids.length, 20);
         assert.equal(new Set(ids).size, 20);
+      });
+    });
+
+    // ------------------------------------------------------------ scan results
+    describe('scan results', () => {
+      const summary = { critical: 1, high: 2, medium: 3, low: 4, unknown: 5, fixable: 6, secrets: 7, misconfigurations: 8 };
+
+      test('put records a summary per image and replaces it; get and list read it back', async (t) => {
+        const s = await fresh(t);
+        await repo(s, 'team/app');
+        const [a, b] = [manifest('a'), manifest('b')];
+        await putStored(s, 'team/app', a);
+        await putStored(s, 'team/app', b);
+        const report = freshDigest();
+        assert.equal(await s.scans.get('team/app', a.digest), undefined);
+        const first = { repository: 'team/app', digest: a.digest, dbBuiltAt: null, scannedAt: 1_000, summary, reportDigest: report, vulnerabilityIds: [] };
+        assert.equal(await s.scans.put(first), true);
+        assert.deepEqual(await s.scans.get('team/app', a.digest), first);
+        const second = { ...first, dbBuiltAt: '2024-05-01T00:00:00.000Z', scannedAt: 2_000, summary: { ...summary, critical: 0 }, vulnerabilityIds: ['GHSA-x', 'CVE-2024-2', 'CVE-2024-1'] };
+        assert.equal(await s.scans.put(second), true);
+        assert.deepEqual(await s.scans.get('team/app', a.digest), { ...second, vulnerabilityIds: ['CVE-2024-1', 'CVE-2024-2', 'GHSA-x'] }, 'replaced; ids kept sorted');
+        await s.scans.put({ ...first, digest: b.digest });
+        assert.deepEqual((await s.scans.list('team/app')).map((r) => r.digest), sorted([a.digest, b.digest]));
+        assert.deepEqual(await s.scans.list('team/other'), []);
+      });
+
+      test('a result is refused for an image that is not stored, and goes when its image goes', async (t) => {
+        const s = await fresh(t);
+        await repo(s, 'team/app');
+        const m = manifest('m');
+        const record = { repository: 'team/app', digest: m.digest, dbBuiltAt: null, scannedAt: 1, summary, reportDigest: freshDigest(), vulnerabilityIds: ['CVE-1'] };
+        assert.equal(await s.scans.put(record), false, 'no such image');
+        assert.equal(await s.scans.put({ ...record, repository: 'team/nothing' }), false, 'no such repository');
+        await putStored(s, 'team/app', m);
+        assert.equal(await s.scans.put(record), true);
+        assert.equal((await s.artifacts.deleteManifest('team/app', m.digest)).kind, 'deleted');
+        assert.equal(await s.scans.get('team/app', m.digest), undefined);
+        await putStored(s, 'team/app', m);
+        assert.equal(await s.scans.put(record), true);
+        assert.equal(await s.artifacts.deleteRepository('team/app'), true);
+        assert.equal(await s.scans.get('team/app', m.digest), undefined);
       });
     });
 

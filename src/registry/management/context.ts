@@ -2,11 +2,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { parseRepositoryName } from '../../oci/index.js';
 import type { Logger } from '../../shared/index.js';
-import { StorageError, type BlobStore, type MetadataStore, type ProjectRecord, type ProjectRole, type RepositoryAction, type UploadStore } from '../../storage/index.js';
+import { StorageError, type BlobStore, type MetadataStore, type ProjectRecord, type ProjectRole, type RepositoryAction, type ScanResultRecord, type UploadStore } from '../../storage/index.js';
 import { ANONYMOUS, allowedActions, canAdminProject, type Principal } from '../auth/access.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { GcOptions, GcReport } from '../gc.js';
+import type { ReevaluateOutcome } from '../scan.js';
+import type { ScanReport } from '../../scan/index.js';
 import { ApiError } from './errors.js';
 
 export interface ManagementDeps {
@@ -27,6 +29,14 @@ export interface ManagementDeps {
   readonly runGc: (options: Pick<GcOptions, 'dryRun' | 'deleteUntagged'>) => Promise<GcReport>;
   /** Queues the SBOM of an image (one pushed before SBOMs existed, or whose job failed for good). */
   readonly sbom: { enqueue(repository: string, digest: string): Promise<void> };
+  /** Queues scans, re-evaluates stored images against the current advisory DB. */
+  readonly scan: {
+    enqueue(repository: string, digest: string): Promise<void>;
+    reevaluate(): Promise<ReevaluateOutcome>;
+    /** The full report of a result, rebuilt against the current DB when a re-evaluation made it stale. */
+    report(repository: string, result: ScanResultRecord): Promise<ScanReport | undefined>;
+    readonly maxDbAgeMs: number;
+  };
 }
 
 declare module 'fastify' {

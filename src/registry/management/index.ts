@@ -4,6 +4,7 @@ import { identify, type ManagementDeps } from './context.js';
 import { ApiError } from './errors.js';
 import { registerProjectRoutes } from './projects.js';
 import { registerRobotRoutes } from './robots.js';
+import { registerScanRoutes } from './scans.js';
 import { registerSystemRoutes } from './system.js';
 import { registerTokenRoutes } from './token.js';
 import { registerUserRoutes } from './users.js';
@@ -63,5 +64,6 @@ export function registerManagementApi(app: FastifyInstance, deps: ManagementDeps
   registerSystemRoutes(app, deps);
   registerUserRoutes(app, deps);
   registerProjectRoutes(app, deps);
+  registerScanRoutes(app, deps);
   registerRobotRoutes(app, deps);
 }

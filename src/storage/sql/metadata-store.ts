@@ -27,6 +27,8 @@ import type {
   RobotPermission,
   RobotRecord,
   RobotStore,
+  ScanResultRecord,
+  ScanResultStore,
   SettingsStore,
   UploadIndex,
   UserRecord,
@@ -67,6 +69,7 @@ export class SqlMetadataStore implements MetadataStore {
   readonly gc: GcIndex;
   readonly settings: SettingsStore;
   readonly jobs: JobStore;
+  readonly scans: ScanResultStore;
 
   constructor(private readonly db: SqlDb) {
     this.users = new SqlUsers(db);
@@ -78,6 +81,7 @@ export class SqlMetadataStore implements MetadataStore {
     this.gc = new SqlGc(db);
     this.settings = new SqlSettings(db);
     this.jobs = new SqlJobs(db);
+    this.scans = new SqlScans(db);
   }
 
   async ping(): Promise<void> {
@@ -834,10 +838,106 @@ class SqlJobs implements JobStore {
     return row === undefined ? undefined : toJob(row);
   }
 
+  async requeue(kind: string, key: string, now: number): Promise<boolean> {
+    const n = await this.db.run(
+      `UPDATE jobs SET state = 'queued', attempts = 0, run_after = ?, locked_until = NULL, error = NULL, updated_at = ? WHERE kind = ? AND job_key = ? AND state IN ('done', 'failed')`,
+      [now, now, kind, key],
+    );
+    return n > 0;
+  }
+
   async counts(kind: string): Promise<Record<JobState, number>> {
     const rows = await this.db.all<{ state: JobState; n: number }>('SELECT state, COUNT(*) AS n FROM jobs WHERE kind = ? GROUP BY state', [kind]);
     const out: Record<JobState, number> = { queued: 0, running: 0, done: 0, failed: 0 };
     for (const r of rows) out[r.state] = Number(r.n);
     return out;
+  }
+}
+
+// ---------------------------------------------------------------- scan results
+
+interface ScanRow {
+  repository: string;
+  digest: string;
+  db_built_at: string | null;
+  scanned_at: number;
+  critical: number;
+  high: number;
+  medium: number;
+  low: number;
+  unknown: number;
+  fixable: number;
+  secrets: number;
+  misconfigurations: number;
+  report_digest: string;
+  vuln_ids: string;
+}
+const SCAN_COLUMNS = 'r.name AS repository, s.digest, s.db_built_at, s.scanned_at, s.critical, s.high, s.medium, s.low, s.unknown, s.fixable, s.secrets, s.misconfigurations, s.report_digest, s.vuln_ids';
+const toScan = (r: ScanRow): ScanResultRecord => ({
+  repository: r.repository,
+  digest: r.digest as Digest,
+  dbBuiltAt: r.db_built_at,
+  scannedAt: Number(r.scanned_at),
+  summary: {
+    critical: Number(r.critical),
+    high: Number(r.high),
+    medium: Number(r.medium),
+    low: Number(r.low),
+    unknown: Number(r.unknown),
+    fixable: Number(r.fixable),
+    secrets: Number(r.secrets),
+    misconfigurations: Number(r.misconfigurations),
+  },
+  reportDigest: r.report_digest as Digest,
+  vulnerabilityIds: JSON.parse(r.vuln_ids) as string[],
+});
+
+class SqlScans implements ScanResultStore {
+  constructor(private readonly db: SqlDb) {}
+
+  async put(record: ScanResultRecord, matchKeys?: string): Promise<boolean> {
+    const id = await repoId(this.db, record.repository);
+    if (id === undefined) return false;
+    const s = record.summary;
+    const ids = JSON.stringify([...record.vulnerabilityIds].sort());
+    try {
+      await this.db.transaction(async (tx) => {
+        await tx.run(
+          `INSERT INTO scan_results (repo_id, digest, db_built_at, scanned_at, critical, high, medium, low, unknown, fixable, secrets, misconfigurations, report_digest, vuln_ids)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (repo_id, digest) DO UPDATE SET db_built_at = excluded.db_built_at, scanned_at = excluded.scanned_at, critical = excluded.critical,
+             high = excluded.high, medium = excluded.medium, low = excluded.low, unknown = excluded.unknown, fixable = excluded.fixable,
+             secrets = excluded.secrets, misconfigurations = excluded.misconfigurations, report_digest = excluded.report_digest, vuln_ids = excluded.vuln_ids`,
+          [id, record.digest, record.dbBuiltAt, record.scannedAt, s.critical, s.high, s.medium, s.low, s.unknown, s.fixable, s.secrets, s.misconfigurations, record.reportDigest, ids],
+        );
+        if (matchKeys !== undefined) {
+          await tx.run(
+            `INSERT INTO scan_match_keys (repo_id, digest, match_keys) VALUES (?, ?, ?)
+             ON CONFLICT (repo_id, digest) DO UPDATE SET match_keys = excluded.match_keys`,
+            [id, record.digest, matchKeys],
+          );
+        }
+      });
+    } catch (err) {
+      // The image was deleted while it was scanned.
+      if (isForeignKeyViolation(err)) return false;
+      throw err;
+    }
+    return true;
+  }
+
+  async get(repository: string, digest: Digest): Promise<ScanResultRecord | undefined> {
+    const row = await this.db.get<ScanRow>(`SELECT ${SCAN_COLUMNS} FROM scan_results s JOIN repositories r ON r.id = s.repo_id WHERE r.name = ? AND s.digest = ?`, [repository, digest]);
+    return row === undefined ? undefined : toScan(row);
+  }
+
+  async list(repository: string): Promise<ScanResultRecord[]> {
+    const rows = await this.db.all<ScanRow>(`SELECT ${SCAN_COLUMNS} FROM scan_results s JOIN repositories r ON r.id = s.repo_id WHERE r.name = ? ORDER BY s.digest`, [repository]);
+    return rows.map(toScan);
+  }
+
+  async matchKeys(repository: string, digest: Digest): Promise<string | undefined> {
+    const row = await this.db.get<{ match_keys: string }>('SELECT k.match_keys FROM scan_match_keys k JOIN repositories r ON r.id = k.repo_id WHERE r.name = ? AND k.digest = ?', [repository, digest]);
+    return row?.match_keys;
   }
 }

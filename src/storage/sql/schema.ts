@@ -147,6 +147,36 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_ready ON jobs(state, run_after);
 `,
+  // One row per scanned image; it goes with the image (the foreign key), so no summary outlives it.
+  (t) => `
+CREATE TABLE scan_results (
+  repo_id BIGINT NOT NULL,
+  digest ${t.name} NOT NULL,
+  db_built_at TEXT,
+  scanned_at BIGINT NOT NULL,
+  critical INTEGER NOT NULL,
+  high INTEGER NOT NULL,
+  medium INTEGER NOT NULL,
+  low INTEGER NOT NULL,
+  unknown INTEGER NOT NULL,
+  fixable INTEGER NOT NULL,
+  secrets INTEGER NOT NULL,
+  misconfigurations INTEGER NOT NULL,
+  report_digest ${t.name} NOT NULL,
+  vuln_ids TEXT NOT NULL,
+  PRIMARY KEY (repo_id, digest),
+  FOREIGN KEY (repo_id, digest) REFERENCES manifests(repo_id, digest) ON DELETE CASCADE
+);
+-- What matching reads of each image's SBOM (large, rarely rewritten): apart from the summary row,
+-- so that updating a summary does not rewrite it.
+CREATE TABLE scan_match_keys (
+  repo_id BIGINT NOT NULL,
+  digest ${t.name} NOT NULL,
+  match_keys TEXT NOT NULL,
+  PRIMARY KEY (repo_id, digest),
+  FOREIGN KEY (repo_id, digest) REFERENCES manifests(repo_id, digest) ON DELETE CASCADE
+);
+`,
 ];
 
 export function migrationSql(dialect: SqlDialect, index: number): string {

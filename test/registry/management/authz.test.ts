@@ -137,6 +137,9 @@ function rowsFor(w: World, project: string): Row[] {
       row('GET', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference', '', () => ({ path: `${P}/repositories/app/artifacts/latest` }), [200, 200, 200, 200, 200, 200, 200, 200]),
       // SBOMs are off in this server: the request queues one and answers 202.
       row('GET', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference/sbom', '', () => ({ path: `${P}/repositories/app/artifacts/latest/sbom` }), [202, 202, 202, 202, 202, 202, 202, 202]),
+      // Scans are off in this server too: the request queues one and answers 202.
+      row('GET', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference/scan', '', () => ({ path: `${P}/repositories/app/artifacts/latest/scan` }), [202, 202, 202, 202, 202, 202, 202, 202]),
+      row('GET', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference/scan/report', '', () => ({ path: `${P}/repositories/app/artifacts/latest/scan/report` }), [202, 202, 202, 202, 202, 202, 202, 202]),
       row('DELETE', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference', '', async () => ({ path: `${P}/repositories/${await freshRepo()}/artifacts/latest` }), [401, 403, 403, 403, 204, 204, 403, 204]),
     ];
   }
@@ -164,6 +167,8 @@ function rowsFor(w: World, project: string): Row[] {
     row('GET', '/api/v1/system/info', '', () => ({ path: '/api/v1/system/info' }), /*                                     */ [401, 200, 200, 200, 200, 200, 200, 200]),
     row('POST', '/api/v1/system/gc', 'dry run', () => ({ path: '/api/v1/system/gc', body: { dryRun: true } }), /*          */ [401, 403, 403, 403, 403, 403, 403, 200]),
     row('GET', '/api/v1/system/gc', '', () => ({ path: '/api/v1/system/gc' }), /*                                         */ [401, 403, 403, 403, 403, 403, 403, 200]),
+    // No advisory DB in this server: the administrator is let through and told there is nothing to evaluate against.
+    row('POST', '/api/v1/system/vulndb/reevaluate', 'no advisory DB', () => ({ path: '/api/v1/system/vulndb/reevaluate' }), [401, 403, 403, 403, 403, 403, 403, 409]),
 
     row('GET', '/api/v1/users/current', '', () => ({ path: '/api/v1/users/current' }), /*                                 */ [401, 200, 200, 200, 200, 200, 200, 200]),
     row('GET', '/api/v1/users', '', () => ({ path: '/api/v1/users' }), /*                                                 */ [401, 403, 403, 403, 403, 403, 403, 200]),
@@ -210,6 +215,8 @@ function rowsFor(w: World, project: string): Row[] {
     row('GET', '/api/v1/projects/:project/repositories/:repo/artifacts', '', () => ({ path: `${P}/repositories/app/artifacts` }), [401, 404, 200, 200, 200, 200, 200, 200]),
     row('GET', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference', '', () => ({ path: `${P}/repositories/app/artifacts/latest` }), [401, 404, 200, 200, 200, 200, 200, 200]),
     row('GET', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference/sbom', '', () => ({ path: `${P}/repositories/app/artifacts/latest/sbom` }), [401, 404, 202, 202, 202, 202, 202, 202]),
+    row('GET', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference/scan', '', () => ({ path: `${P}/repositories/app/artifacts/latest/scan` }), [401, 404, 202, 202, 202, 202, 202, 202]),
+    row('GET', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference/scan/report', '', () => ({ path: `${P}/repositories/app/artifacts/latest/scan/report` }), [401, 404, 202, 202, 202, 202, 202, 202]),
     row('DELETE', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference', '', async () => ({ path: `${P}/repositories/${await freshRepo()}/artifacts/latest` }), [401, 404, 403, 403, 204, 204, 403, 204]),
 
     row('GET', '/api/v1/robots', '', () => ({ path: '/api/v1/robots' }), /*                                               */ [401, 200, 200, 200, 200, 200, 403, 200]),

@@ -1,0 +1,544 @@
+/**
+ * Scanning in the registry: every image pushed gets a `scan` job in the durable queue; a worker
+ * (in every replica) claims it, reads the image straight from the stores, gathers its facts
+ * (packages, secrets, configuration checks) and evaluates them against the advisory DB. The full
+ * report is kept as an OCI artifact whose `subject` is the image; a summary row in the metadata
+ * store answers listings without opening it.
+ *
+ * When the advisory DB file is replaced, every stored image is re-evaluated from its stored
+ * CycloneDX SBOM (no layer is read again), and the images that gained a vulnerability are named.
+ */
+import { statSync } from 'node:fs';
+import { FsLayerCache, NO_CACHE, openImage, type ContentSource, type LayerCache } from '../image/index.js';
+import { MediaType, isDigest, type Digest } from '../oci/index.js';
+import { formatInventory, readSbom, type Inventory } from '../sbom/index.js';
+import { buildReport, evaluate, gatherImageFacts, type ScanReport, type Scanner } from '../scan/index.js';
+import type { Logger } from '../shared/index.js';
+import type { ArtifactRecord, BlobStore, JobRecord, MetadataStore, ScanResultRecord, ScanSummary } from '../storage/index.js';
+import { AdvisoryDb, MATCH_KEYS_VERSION, Matcher, matchKeys, type MatchKeys } from '../vuln/index.js';
+import { newestReferrer, readReferrer, storeReferrer, type Subject } from './referrer.js';
+
+export const SCAN_JOB = 'scan';
+/** Re-evaluation of every stored image against one DB build; keyed by the DB's build time, so replicas run it once. */
+export const SCAN_REEVALUATE_JOB = 'scan-reevaluate';
+export const SCAN_REPORT_ARTIFACT_TYPE = 'application/vnd.portcullis.scan-report.v1+json';
+const CYCLONEDX = 'application/vnd.cyclonedx+json';
+/** The DB build every stored image was last re-evaluated against. */
+const EVALUATED_DB = 'scan.evaluated-db';
+const SCANNERS: ReadonlySet<Scanner> = new Set<Scanner>(['vuln', 'secret', 'config']);
+const MAX_ATTEMPTS = 3;
+
+export interface ScanServiceDeps {
+  readonly meta: MetadataStore;
+  readonly blobs: BlobStore;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly version: string;
+  /** The advisory DB file; it may be missing (vulnerabilities are then not evaluated) and may be replaced at any time. */
+  readonly dbPath: string;
+  /** A DB older than this still serves, with a warning in the log and in the API's answers. */
+  readonly maxDbAgeMs: number;
+  /** Layer cache directory; undefined keeps nothing between jobs. */
+  readonly cacheDir: string | undefined;
+  /** Keep a CycloneDX SBOM of each image scanned when none is stored (the SBOM worker is off): re-evaluation reads it. */
+  readonly storeSbom: boolean;
+  readonly tmpDir?: string;
+  /** How often an idle worker looks for jobs other replicas queued. */
+  readonly pollMs?: number;
+  /** How long a claim holds a job before another worker may take it over. */
+  readonly leaseMs?: number;
+  /** How often an idle worker looks whether the DB file changed (it also looks before each batch of jobs). */
+  readonly dbCheckMs?: number;
+}
+
+export interface NewlyAffected {
+  readonly repository: string;
+  readonly digest: Digest;
+  readonly tags: readonly string[];
+  /** Ids the image's previous evaluation did not have, sorted. */
+  readonly newVulnerabilities: readonly string[];
+}
+
+export type ReevaluateOutcome =
+  | { readonly kind: 'done'; readonly dbBuiltAt: string; readonly evaluated: number; readonly skipped: number; readonly newlyAffected: readonly NewlyAffected[] }
+  | { readonly kind: 'no-db'; readonly reason: string };
+
+type DbLease = { readonly db: AdvisoryDb; release(): void } | { readonly db: undefined; readonly reason: string };
+
+/**
+ * The advisory DB file, opened once and re-opened when the file changes (a new build is renamed
+ * into place: a new inode). A DB replaced while a job still reads it is closed when that job ends.
+ */
+class AdvisoryDbFile {
+  private current: { db: AdvisoryDb; stamp: string; users: number; retired: boolean } | undefined;
+
+  constructor(private readonly path: string) {}
+
+  acquire(): DbLease {
+    let stamp: string;
+    try {
+      const st = statSync(this.path);
+      stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      this.retire();
+      return { db: undefined, reason: `no advisory DB at ${this.path}` };
+    }
+    if (this.current?.stamp !== stamp) {
+      this.retire();
+      try {
+        this.current = { db: AdvisoryDb.open(this.path), stamp, users: 0, retired: false };
+      } catch (err) {
+        return { db: undefined, reason: err instanceof Error ? err.message : String(err) };
+      }
+    }
+    const entry = this.current;
+    entry.users += 1;
+    let released = false;
+    return {
+      db: entry.db,
+      release: () => {
+        if (released) return;
+        released = true;
+        entry.users -= 1;
+        if (entry.retired && entry.users === 0) entry.db.close();
+      },
+    };
+  }
+
+  close(): void {
+    this.retire();
+  }
+
+  private retire(): void {
+    const e = this.current;
+    if (e === undefined) return;
+    this.current = undefined;
+    e.retired = true;
+    if (e.users === 0) e.db.close();
+  }
+}
+
+/** The ids of `now` that `before` lacks; both sorted in code-point order (one merge walk, no hashing). */
+function missingFrom(now: readonly string[], before: readonly string[]): string[] {
+  const out: string[] = [];
+  let j = 0;
+  for (const id of now) {
+    while (j < before.length && before[j]! < id) j += 1;
+    if (j < before.length && before[j] === id) j += 1;
+    else out.push(id);
+  }
+  return out;
+}
+
+/** Match keys stored with a result; undefined when absent or of another version (rebuilt from the SBOM then). */
+function parseMatchKeys(text: string): MatchKeys | undefined {
+  try {
+    const doc = JSON.parse(text) as Partial<MatchKeys>;
+    return doc.v === MATCH_KEYS_VERSION && Array.isArray(doc.keys) ? (doc as MatchKeys) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Counts a report's findings; the vulnerability ids, sorted and distinct. */
+export function summarize(report: ScanReport): { summary: ScanSummary; vulnerabilityIds: string[] } {
+  const s = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0, secrets: 0, misconfigurations: 0 };
+  const ids = new Set<string>();
+  for (const r of report.results) {
+    for (const v of r.vulnerabilities ?? []) {
+      ids.add(v.id);
+      switch (v.severity) {
+        case 'CRITICAL':
+          s.critical += 1;
+          break;
+        case 'HIGH':
+          s.high += 1;
+          break;
+        case 'MEDIUM':
+          s.medium += 1;
+          break;
+        case 'LOW':
+          s.low += 1;
+          break;
+        case 'UNKNOWN':
+          s.unknown += 1;
+          break;
+      }
+      if (v.fixedVersion !== undefined && v.fixedVersion !== '') s.fixable += 1;
+    }
+    s.secrets += r.secrets?.length ?? 0;
+    s.misconfigurations += r.misconfigurations?.length ?? 0;
+  }
+  return { summary: s, vulnerabilityIds: [...ids].sort() };
+}
+
+const sameSummary = (a: ScanSummary, b: ScanSummary): boolean => (Object.keys(a) as (keyof ScanSummary)[]).every((k) => a[k] === b[k]);
+
+export function isImageArtifact(a: Pick<ArtifactRecord, 'artifactType'>): boolean {
+  return a.artifactType === MediaType.OciConfig || a.artifactType === MediaType.DockerConfig;
+}
+
+export class ScanService {
+  private readonly cache: LayerCache;
+  private readonly dbFile: AdvisoryDbFile;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+  private wakeAgain = false;
+  private lastDbCheck = Number.NEGATIVE_INFINITY;
+  private reevaluation: Promise<unknown> = Promise.resolve();
+  private lastDbProblem: string | undefined;
+  private matcher: { db: AdvisoryDb; matcher: Matcher } | undefined;
+
+  constructor(private readonly deps: ScanServiceDeps) {
+    this.cache = deps.cacheDir === undefined ? NO_CACHE : new FsLayerCache(deps.cacheDir);
+    this.dbFile = new AdvisoryDbFile(deps.dbPath);
+  }
+
+  /** Queues the scan of an image; a repeated push of the same digest adds nothing. */
+  async enqueue(repository: string, digest: string): Promise<void> {
+    const { meta, now } = this.deps;
+    const key = `${repository}@${digest}`;
+    if (!(await meta.jobs.enqueue(SCAN_JOB, key, JSON.stringify({ repository, digest }), now()))) {
+      // Scanned once, then deleted (its result went with it) and pushed again: scan it again.
+      const job = await meta.jobs.get(SCAN_JOB, key);
+      if (job?.state !== 'done' || !isDigest(digest) || (await meta.scans.get(repository, digest)) !== undefined) return;
+      await meta.jobs.requeue(SCAN_JOB, key, now());
+    }
+    this.wake();
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.timer = setInterval(() => this.wake(), this.deps.pollMs ?? 2000);
+    this.timer.unref();
+    this.wake();
+  }
+
+  /** Stops claiming; resolves when the job in hand (if any) and a running re-evaluation have ended. */
+  get maxDbAgeMs(): number {
+    return this.deps.maxDbAgeMs;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    await this.running;
+    await this.reevaluation.catch(() => undefined);
+    this.dbFile.close();
+  }
+
+  private wake(): void {
+    if (this.stopped) return;
+    if (this.running !== undefined) {
+      this.wakeAgain = true;
+      return;
+    }
+    this.running = this.drain()
+      .catch((err: unknown) => this.deps.log.error({ err }, 'the scan worker failed'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.wakeAgain) {
+          this.wakeAgain = false;
+          this.wake();
+        }
+      });
+  }
+
+  /** Runs jobs until none is due; before a batch (and every dbCheckMs when idle) it looks whether the DB changed. */
+  private async drain(): Promise<void> {
+    const leaseMs = this.deps.leaseMs ?? 30 * 60_000;
+    if (this.deps.now() - this.lastDbCheck >= (this.deps.dbCheckMs ?? 5 * 60_000)) await this.checkDb();
+    let first = true;
+    while (!this.stopped) {
+      const job = await this.deps.meta.jobs.claim([SCAN_JOB, SCAN_REEVALUATE_JOB], this.deps.now(), leaseMs);
+      if (job === undefined) return;
+      if (first && job.kind === SCAN_JOB) await this.checkDb();
+      first = false;
+      await this.run(job);
+    }
+  }
+
+  /** Queues a re-evaluation when the DB file holds a build the stored images were not evaluated against. */
+  private async checkDb(): Promise<void> {
+    this.lastDbCheck = this.deps.now();
+    const lease = this.dbFile.acquire();
+    if (lease.db === undefined) {
+      if (this.lastDbProblem !== lease.reason) this.deps.log.warn({ reason: lease.reason }, 'no advisory DB: images are scanned for secrets and configuration only');
+      this.lastDbProblem = lease.reason;
+      return;
+    }
+    this.lastDbProblem = undefined;
+    try {
+      const builtAt = lease.db.info.builtAt;
+      if ((await this.deps.meta.settings.get(EVALUATED_DB)) === builtAt) return;
+      if (await this.deps.meta.jobs.enqueue(SCAN_REEVALUATE_JOB, builtAt, JSON.stringify({ builtAt }), this.deps.now())) {
+        this.deps.log.info({ dbBuiltAt: builtAt }, 'a new advisory DB: every stored image will be re-evaluated');
+      }
+    } finally {
+      lease.release();
+    }
+  }
+
+  private async run(job: JobRecord): Promise<void> {
+    const { log, now } = this.deps;
+    if (job.kind === SCAN_REEVALUATE_JOB) {
+      try {
+        const outcome = await this.reevaluate();
+        await this.deps.meta.jobs.complete(job.id, now());
+        if (outcome.kind === 'no-db') log.warn({ reason: outcome.reason }, 'the advisory DB went away before the re-evaluation');
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        await this.deps.meta.jobs.fail(job.id, message, now(), job.attempts < MAX_ATTEMPTS ? now() + 30_000 * job.attempts : null);
+        log.warn({ err: message, attempt: job.attempts }, 're-evaluation failed');
+      }
+      return;
+    }
+    let target: { repository: string; digest: string };
+    try {
+      target = JSON.parse(job.payload) as { repository: string; digest: string };
+      if (typeof target.repository !== 'string' || !isDigest(target.digest)) throw new Error('bad payload');
+    } catch {
+      await this.deps.meta.jobs.fail(job.id, 'the job payload is not {repository, digest}', now(), null);
+      return;
+    }
+    const started = now();
+    try {
+      const result = await this.scan(target.repository, target.digest);
+      await this.deps.meta.jobs.complete(job.id, now());
+      if (result === undefined) log.info({ repository: target.repository, digest: target.digest }, 'the image was deleted while it was scanned');
+      else log.info({ repository: target.repository, digest: target.digest, ...result.summary, dbBuiltAt: result.dbBuiltAt, ms: now() - started }, 'image scanned');
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const retry = job.attempts < MAX_ATTEMPTS ? now() + 30_000 * job.attempts : null;
+      await this.deps.meta.jobs.fail(job.id, message, now(), retry);
+      log.warn({ repository: target.repository, digest: target.digest, attempt: job.attempts, err: message, retrying: retry !== null }, 'scan failed');
+    }
+  }
+
+  /** Reads the image from the stores, scans it, stores the report and its summary; undefined when the image is gone. */
+  async scan(repository: string, digest: Digest): Promise<ScanResultRecord | undefined> {
+    const { meta, blobs } = this.deps;
+    const source: ContentSource = {
+      async manifest(reference) {
+        const m = await meta.artifacts.getManifest(repository, reference, true);
+        if (m?.content === undefined) throw new Error(`manifest ${reference} is no longer in ${repository}`);
+        return { bytes: m.content, mediaType: m.mediaType };
+      },
+      async blob(d) {
+        const stream = await blobs.open(d.digest as Digest);
+        if (stream === undefined) throw new Error(`blob ${d.digest} is missing from the blob store`);
+        return stream;
+      },
+      close: () => Promise.resolve(),
+    };
+    const image = await openImage(source, digest, { reference: `${repository}@${digest}`, name: repository });
+    let report: ScanReport;
+    let inventory: Inventory;
+    try {
+      const facts = await gatherImageFacts(image, { scanners: SCANNERS, cache: this.cache, ...(this.deps.tmpDir !== undefined ? { tmpDir: this.deps.tmpDir } : {}) });
+      inventory = facts.inventory;
+      const lease = this.dbFile.acquire();
+      try {
+        if (lease.db !== undefined) this.warnIfStale(lease.db);
+        report = evaluate(facts, {
+          scanners: SCANNERS,
+          artifactName: `${repository}@${digest}`,
+          artifactType: 'container_image',
+          image,
+          now: new Date(this.deps.now()),
+          ...(lease.db !== undefined ? { db: lease.db } : {}),
+        });
+      } finally {
+        if (lease.db !== undefined) lease.release();
+      }
+    } finally {
+      await image.close();
+    }
+    const subject: Subject = { mediaType: image.manifest.mediaType, digest: image.digest, size: image.manifestBytes.byteLength };
+    if (this.deps.storeSbom && (await newestReferrer(meta, repository, image.digest as Digest, CYCLONEDX)) === undefined) {
+      const doc = Buffer.from(formatInventory(inventory, 'cyclonedx-json', { toolVersion: this.deps.version, timestamp: new Date(this.deps.now()) }));
+      await storeReferrer(this.deps, repository, CYCLONEDX, doc, 'sbom.cdx.json', subject);
+    }
+    return this.record(repository, subject, report, await meta.scans.get(repository, digest), JSON.stringify(matchKeys(inventory)));
+  }
+
+  private warnIfStale(db: AdvisoryDb): void {
+    const problem = `stale:${db.info.builtAt}`;
+    if (this.lastDbProblem === problem) return;
+    if (db.ageMs(new Date(this.deps.now())) > this.deps.maxDbAgeMs) {
+      this.lastDbProblem = problem;
+      this.deps.log.warn({ dbBuiltAt: db.info.builtAt, maxAgeMs: this.deps.maxDbAgeMs }, 'the advisory DB is older than scan.maxDbAge: rebuild it (portcullis db build) to see recent vulnerabilities');
+    }
+  }
+
+  /** Stores the report as a referrer of the image and its summary; drops the report it replaces. */
+  private async record(repository: string, subject: Subject, report: ScanReport, previous: ScanResultRecord | undefined, packageIndex?: string): Promise<ScanResultRecord | undefined> {
+    const { meta, log } = this.deps;
+    const reportDigest = await storeReferrer(this.deps, repository, SCAN_REPORT_ARTIFACT_TYPE, Buffer.from(JSON.stringify(report)), 'scan-report.json', subject);
+    const { summary, vulnerabilityIds } = summarize(report);
+    const record: ScanResultRecord = {
+      repository,
+      digest: subject.digest as Digest,
+      dbBuiltAt: report.db?.builtAt ?? null,
+      scannedAt: this.deps.now(),
+      summary,
+      reportDigest,
+      vulnerabilityIds,
+    };
+    if (!(await meta.scans.put(record, packageIndex))) {
+      // The image was deleted meanwhile: its report goes too.
+      await meta.artifacts.deleteManifest(repository, reportDigest).catch(() => undefined);
+      return undefined;
+    }
+    const replaced = previous?.reportDigest;
+    if (replaced !== undefined && replaced !== reportDigest) {
+      await meta.artifacts.deleteManifest(repository, replaced).catch((err: unknown) => log.warn({ err, repository, digest: replaced }, 'could not delete a replaced scan report'));
+    }
+    return record;
+  }
+
+  /**
+   * Re-evaluates every stored image against the DB file as it is now, from its stored CycloneDX
+   * SBOM; secrets and configuration findings are carried over from its previous report. One at a
+   * time per process.
+   */
+  reevaluate(): Promise<ReevaluateOutcome> {
+    const next = this.reevaluation.catch(() => undefined).then(() => this.reevaluateNow());
+    this.reevaluation = next;
+    return next;
+  }
+
+  private async reevaluateNow(): Promise<ReevaluateOutcome> {
+    const { meta, log } = this.deps;
+    const lease = this.dbFile.acquire();
+    if (lease.db === undefined) return { kind: 'no-db', reason: lease.reason };
+    const db = lease.db;
+    const started = this.deps.now();
+    let evaluated = 0;
+    let skipped = 0;
+    const newlyAffected: NewlyAffected[] = [];
+    try {
+      const pageSize = 200;
+      for (let after: string | undefined; ; ) {
+        const repositories = await meta.artifacts.listRepositories(null, { kind: 'all' }, { limit: pageSize, after });
+        for (const repo of repositories) {
+          for (const artifact of await meta.artifacts.listArtifacts(repo.name)) {
+            if (!isImageArtifact(artifact)) continue;
+            try {
+              const outcome = await this.reevaluateImage(repo.name, artifact, db);
+              if (outcome === undefined) {
+                skipped += 1;
+                continue;
+              }
+              evaluated += 1;
+              if (outcome.length === 0) continue;
+              const n: NewlyAffected = { repository: repo.name, digest: artifact.digest, tags: artifact.tags, newVulnerabilities: outcome };
+              newlyAffected.push(n);
+              log.warn({ ...n, dbBuiltAt: db.info.builtAt }, 'image newly affected');
+            } catch (err) {
+              skipped += 1;
+              log.warn({ err: err instanceof Error ? err.message : String(err), repository: repo.name, digest: artifact.digest }, 'could not re-evaluate an image');
+            }
+          }
+        }
+        if (repositories.length < pageSize) break;
+        after = repositories[repositories.length - 1]!.name;
+      }
+      await meta.settings.put(EVALUATED_DB, db.info.builtAt);
+    } finally {
+      lease.release();
+    }
+    log.info({ dbBuiltAt: db.info.builtAt, evaluated, skipped, newlyAffected: newlyAffected.length, ms: this.deps.now() - started }, 'stored images re-evaluated');
+    return { kind: 'done', dbBuiltAt: db.info.builtAt, evaluated, skipped, newlyAffected };
+  }
+
+  /** One Matcher per open DB: images share packages, so each distinct package version is looked up once. */
+  private matcherFor(db: AdvisoryDb): Matcher {
+    if (this.matcher?.db !== db) this.matcher = { db, matcher: new Matcher(db) };
+    return this.matcher.matcher;
+  }
+
+  /**
+   * The ids new to this image; undefined when it has no stored SBOM to evaluate (its scan is
+   * queued). Reads the match keys kept with the scan result (made from the SBOM the first time
+   * they are missing), updates the summary and the ids, and leaves the full report to be rebuilt
+   * when someone asks for it (see `report`).
+   */
+  private async reevaluateImage(repository: string, artifact: ArtifactRecord, db: AdvisoryDb): Promise<string[] | undefined> {
+    const { meta } = this.deps;
+    const digest = artifact.digest as Digest;
+    const previous = await meta.scans.get(repository, digest);
+    const stored = previous === undefined ? undefined : await meta.scans.matchKeys(repository, digest);
+    let keys = stored === undefined ? undefined : parseMatchKeys(stored);
+    let freshKeys: string | undefined;
+    if (keys === undefined) {
+      const inventory = await this.storedInventory(repository, digest);
+      if (inventory === undefined) {
+        await this.enqueue(repository, digest);
+        return undefined;
+      }
+      keys = matchKeys(inventory);
+      freshKeys = JSON.stringify(keys);
+    }
+    const { counts, ids } = this.matcherFor(db).count(keys);
+    const fresh = missingFrom(ids, previous?.dbBuiltAt === null ? [] : (previous?.vulnerabilityIds ?? []));
+    if (previous === undefined) {
+      // Never scanned in full: the scan job brings secrets, configuration and the report.
+      await this.enqueue(repository, digest);
+      return fresh;
+    }
+    const summary: ScanSummary = { ...counts, secrets: previous.summary.secrets, misconfigurations: previous.summary.misconfigurations };
+    const unchanged = previous.dbBuiltAt === db.info.builtAt && sameSummary(previous.summary, summary) && fresh.length === 0 && ids.length === previous.vulnerabilityIds.length;
+    if (!unchanged || freshKeys !== undefined) {
+      await meta.scans.put({ ...previous, dbBuiltAt: db.info.builtAt, summary, vulnerabilityIds: ids }, freshKeys);
+    }
+    return fresh;
+  }
+
+  /** The inventory of an image's newest stored CycloneDX SBOM; undefined when it has none. */
+  private async storedInventory(repository: string, digest: Digest): Promise<Inventory | undefined> {
+    const { meta, blobs } = this.deps;
+    const sbomDigest = await newestReferrer(meta, repository, digest, CYCLONEDX);
+    const sbom = sbomDigest === undefined ? undefined : await readReferrer(meta, blobs, repository, sbomDigest);
+    if (sbom === undefined) return undefined;
+    return readSbom(sbom.bytes.toString('utf8'), `the SBOM of ${repository}@${digest}`).inventory;
+  }
+
+  /**
+   * The full report of an image's latest result. A re-evaluation only updates the summary: when the
+   * stored report was made against another DB build, it is rebuilt from the stored SBOM and the
+   * current DB (secrets and configuration carried over), stored, and returned.
+   */
+  async report(repository: string, result: ScanResultRecord): Promise<ScanReport | undefined> {
+    const { meta, blobs } = this.deps;
+    const stored = await readReferrer(meta, blobs, repository, result.reportDigest);
+    if (stored === undefined) return undefined;
+    const before = JSON.parse(stored.bytes.toString('utf8')) as ScanReport;
+    if ((before.db?.builtAt ?? null) === result.dbBuiltAt || result.dbBuiltAt === null) return before;
+    const lease = this.dbFile.acquire();
+    if (lease.db === undefined) return before;
+    try {
+      const inventory = await this.storedInventory(repository, result.digest);
+      if (inventory === undefined) return before;
+      const report = buildReport({
+        artifactName: before.artifactName,
+        artifactType: 'container_image',
+        inventory,
+        matches: this.matcherFor(lease.db).match(inventory),
+        secrets: before.results.filter((r) => r.class === 'secret').flatMap((r) => r.secrets ?? []),
+        misconfigurations: before.results.filter((r) => r.class === 'config').map((r) => ({ target: r.target, type: r.type, findings: r.misconfigurations ?? [] })),
+        ...(before.metadata.imageConfig !== undefined ? { imageConfig: before.metadata.imageConfig } : {}),
+        ...(before.metadata.imageId !== undefined ? { imageId: before.metadata.imageId } : {}),
+        db: { builtAt: lease.db.info.builtAt, schemaVersion: lease.db.info.schemaVersion },
+        now: new Date(this.deps.now()),
+      });
+      const m = await meta.artifacts.getManifest(repository, result.digest, false);
+      if (m !== undefined) await this.record(repository, { mediaType: m.mediaType, digest: m.digest, size: m.size }, report, result);
+      return report;
+    } finally {
+      lease.release();
+    }
+  }
+}
