@@ -3,12 +3,11 @@
  * pre-push hooks. Parse, call the core, print: results to stdout or -o FILE, progress and warnings
  * to stderr, exit 0 / the --exit-code value on findings / 2 on a usage error / 1 on failure.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, createWriteStream, openAsBlob, existsSync } from 'node:fs';
-import { createGzip, createGunzip } from 'node:zlib';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, openAsBlob, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createGunzip, createGzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { randomUUID, createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { defaultCacheDir, ImageError, NO_CACHE, parseRegistryReference, RegistrySource, verified, type Image } from '../image/index.js';

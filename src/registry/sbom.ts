@@ -9,6 +9,7 @@ import { MediaType, isDigest, type Digest } from '../oci/index.js';
 import { ALL_CATALOGERS, catalogImage, formatInventory } from '../sbom/index.js';
 import type { Logger } from '../shared/index.js';
 import type { BlobStore, JobRecord, MetadataStore } from '../storage/index.js';
+import { JobWorker } from './job-worker.js';
 import { storeReferrer } from './referrer.js';
 
 export const SBOM_JOB = 'sbom';
@@ -40,13 +41,11 @@ export interface SbomServiceDeps {
 
 export class SbomService {
   private readonly cache: LayerCache;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = true;
-  private wakeAgain = false;
+  private readonly worker: JobWorker;
 
   constructor(private readonly deps: SbomServiceDeps) {
     this.cache = deps.cacheDir === undefined ? NO_CACHE : new FsLayerCache(deps.cacheDir);
+    this.worker = new JobWorker('SBOM', deps.log, deps.pollMs ?? 2000, () => this.drain());
   }
 
   /** Queues the SBOM of an image just pushed; a repeated push of the same digest adds nothing. */
@@ -56,41 +55,21 @@ export class SbomService {
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.timer = setInterval(() => this.wake(), this.deps.pollMs ?? 2000);
-    this.timer.unref();
-    this.wake();
+    this.worker.start();
   }
 
   /** Stops claiming; resolves when the job in hand (if any) has ended. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== undefined) clearInterval(this.timer);
-    await this.running;
+    await this.worker.stop();
   }
 
-  /** Runs jobs until none is due. One at a time per process: a push must not starve the API. */
   private wake(): void {
-    if (this.stopped) return;
-    if (this.running !== undefined) {
-      this.wakeAgain = true;
-      return;
-    }
-    this.running = this.drain()
-      .catch((err: unknown) => this.deps.log.error({ err }, 'the SBOM worker failed'))
-      .finally(() => {
-        this.running = undefined;
-        if (this.wakeAgain) {
-          this.wakeAgain = false;
-          this.wake();
-        }
-      });
+    this.worker.wake();
   }
 
   private async drain(): Promise<void> {
     const leaseMs = this.deps.leaseMs ?? 30 * 60_000;
-    while (!this.stopped) {
+    while (!this.worker.stopped) {
       const job = await this.deps.meta.jobs.claim([SBOM_JOB], this.deps.now(), leaseMs);
       if (job === undefined) return;
       await this.run(job);

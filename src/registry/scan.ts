@@ -16,6 +16,7 @@ import { buildReport, evaluate, gatherImageFacts, type ScanReport, type Scanner 
 import type { Logger } from '../shared/index.js';
 import type { ArtifactRecord, BlobStore, JobRecord, MetadataStore, ScanResultRecord, ScanSummary } from '../storage/index.js';
 import { AdvisoryDb, MATCH_KEYS_VERSION, Matcher, matchKeys, type MatchKeys } from '../vuln/index.js';
+import { JobWorker } from './job-worker.js';
 import { newestReferrer, readReferrer, storeReferrer, type Subject } from './referrer.js';
 
 export const SCAN_JOB = 'scan';
@@ -181,10 +182,7 @@ export function isImageArtifact(a: Pick<ArtifactRecord, 'artifactType'>): boolea
 export class ScanService {
   private readonly cache: LayerCache;
   private readonly dbFile: AdvisoryDbFile;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = true;
-  private wakeAgain = false;
+  private readonly worker: JobWorker;
   private lastDbCheck = Number.NEGATIVE_INFINITY;
   private reevaluation: Promise<unknown> = Promise.resolve();
   private lastDbProblem: string | undefined;
@@ -192,6 +190,7 @@ export class ScanService {
 
   constructor(private readonly deps: ScanServiceDeps) {
     this.cache = deps.cacheDir === undefined ? NO_CACHE : new FsLayerCache(deps.cacheDir);
+    this.worker = new JobWorker('scan', deps.log, deps.pollMs ?? 2000, () => this.drain());
     this.dbFile = new AdvisoryDbFile(deps.dbPath);
   }
 
@@ -209,41 +208,22 @@ export class ScanService {
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.timer = setInterval(() => this.wake(), this.deps.pollMs ?? 2000);
-    this.timer.unref();
-    this.wake();
+    this.worker.start();
   }
 
-  /** Stops claiming; resolves when the job in hand (if any) and a running re-evaluation have ended. */
   get maxDbAgeMs(): number {
     return this.deps.maxDbAgeMs;
   }
 
+  /** Stops claiming; resolves when the job in hand (if any) and a running re-evaluation have ended. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== undefined) clearInterval(this.timer);
-    await this.running;
+    await this.worker.stop();
     await this.reevaluation.catch(() => undefined);
     this.dbFile.close();
   }
 
   private wake(): void {
-    if (this.stopped) return;
-    if (this.running !== undefined) {
-      this.wakeAgain = true;
-      return;
-    }
-    this.running = this.drain()
-      .catch((err: unknown) => this.deps.log.error({ err }, 'the scan worker failed'))
-      .finally(() => {
-        this.running = undefined;
-        if (this.wakeAgain) {
-          this.wakeAgain = false;
-          this.wake();
-        }
-      });
+    this.worker.wake();
   }
 
   /** Runs jobs until none is due; before a batch (and every dbCheckMs when idle) it looks whether the DB changed. */
@@ -251,7 +231,7 @@ export class ScanService {
     const leaseMs = this.deps.leaseMs ?? 30 * 60_000;
     if (this.deps.now() - this.lastDbCheck >= (this.deps.dbCheckMs ?? 5 * 60_000)) await this.checkDb();
     let first = true;
-    while (!this.stopped) {
+    while (!this.worker.stopped) {
       const job = await this.deps.meta.jobs.claim([SCAN_JOB, SCAN_REEVALUATE_JOB], this.deps.now(), leaseMs);
       if (job === undefined) return;
       if (first && job.kind === SCAN_JOB) await this.checkDb();

@@ -81,7 +81,7 @@ export function imageResultKey(image: Pick<Image, 'digest'>, catalogers: readonl
 }
 
 export async function catalogImage(image: Image, options: CatalogOptions): Promise<Inventory> {
-  const subject = subjectOf(image);
+  const subject = imageSubject(image);
   // The whole image's result, by manifest digest: a warm run rebuilds no tree at all. The
   // subject is the caller's (the same image may be named by another reference).
   const imageKey = imageResultKey(image, options.catalogers);
@@ -97,7 +97,8 @@ export async function catalogImage(image: Image, options: CatalogOptions): Promi
   return inventory;
 }
 
-function subjectOf(image: Image): ImageSubject {
+/** What an SBOM says of the image it describes: reference, name, tag, digest, platform, layers. */
+export function imageSubject(image: Image): ImageSubject {
   return {
     reference: image.reference,
     ...(image.name !== undefined ? { name: image.name } : {}),
@@ -117,7 +118,7 @@ export async function analyzeImage(image: Image, options: CatalogOptions): Promi
   try {
     const analyzers = options.analyzers ?? [];
     const key = catalogersKey(options.catalogers, analyzers);
-    const subject = subjectOf(image);
+    const subject = imageSubject(image);
     const records: LayerRecord[] = new Array<LayerRecord>(image.layers.length);
     let next = 0;
     const worker = async (): Promise<void> => {

@@ -1,6 +1,6 @@
 export { ALL_CATALOGERS } from './all-catalogers.js';
 export { assembleInventory, purlOf, type LocatedFindings } from './assemble.js';
-export { analyzeDirectory, analyzeImage, catalogDirectory, catalogersKey, catalogImage, imageResultKey, type AnalyzerResults, type CatalogOptions, type CatalogProgress, type FileAnalyzer, type ImageAnalysis } from './catalog.js';
+export { analyzeDirectory, analyzeImage, catalogDirectory, catalogersKey, catalogImage, imageResultKey, imageSubject, type AnalyzerResults, type CatalogOptions, type CatalogProgress, type FileAnalyzer, type ImageAnalysis } from './catalog.js';
 export { bytesOf, DEFAULT_MAX_BYTES, fileFromBytes, textOf, type CatalogContext, type Cataloger, type CatalogFile } from './cataloger.js';
 export { imagePurl, toCycloneDx, type WriterOptions } from './cyclonedx.js';
 export { formatInventory, INVENTORY_SCHEMA, isSbomFormat, SBOM_FORMATS, type SbomFormat } from './format.js';

@@ -5,7 +5,7 @@
  * the same or a newer DB) reads no layer and rebuilds no tree.
  */
 import type { Image, LayerCache } from '../image/index.js';
-import { ALL_CATALOGERS, analyzeDirectory, analyzeImage, catalogersKey, type AnalyzerResults, type CatalogProgress, type FileAnalyzer, type ImageAnalysis, type Inventory } from '../sbom/index.js';
+import { ALL_CATALOGERS, analyzeDirectory, analyzeImage, catalogersKey, imageSubject, type AnalyzerResults, type CatalogProgress, type FileAnalyzer, type ImageAnalysis, type Inventory } from '../sbom/index.js';
 import { matchInventory, type AdvisoryLookup } from '../vuln/index.js';
 import { checkDockerfile, checkImageConfig, MISCONFIG_VERSION } from './misconfig.js';
 import type { ArtifactType, ConfigFinding, ScanReport, SecretFinding } from './model.js';
@@ -90,14 +90,7 @@ function secretsOf(analysis: ImageAnalysis): SecretFinding[] {
 export async function gatherImageFacts(image: Image, options: GatherOptions): Promise<ScanFacts> {
   const key = factsKey(image, options.scanners);
   const hit = (await options.cache.get(key)) as Omit<ScanFacts, 'inventory'> & { inventory: Omit<Inventory, 'subject'> } | undefined;
-  const subject = {
-    reference: image.reference,
-    ...(image.name !== undefined ? { name: image.name } : {}),
-    ...(image.tag !== undefined ? { tag: image.tag } : {}),
-    digest: image.digest,
-    platform: image.platform,
-    layers: image.layers.map((l) => ({ digest: l.digest, size: l.size, ...(l.diffId !== undefined ? { diffId: l.diffId } : {}) })),
-  };
+  const subject = imageSubject(image);
   if (hit !== undefined && Array.isArray(hit.secrets) && Array.isArray(hit.misconfigurations) && Array.isArray(hit.inventory?.packages)) {
     image.layers.forEach((l, i) => options.onProgress?.({ layer: i, layers: image.layers.length, digest: l.digest, state: 'cached' }));
     return { ...hit, inventory: { ...hit.inventory, subject } };

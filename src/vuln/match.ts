@@ -11,8 +11,8 @@
  */
 import type { Distro, Inventory, Package, PackageType } from '../sbom/index.js';
 import { normalizePackageName } from './feeds/names.js';
-import type { AffectedRange, AffectedRecord, CvssScore, Severity, VulnStatus } from './model.js';
-import { severityRank } from './severity.js';
+import type { AffectedRange, AffectedRecord, CvssScore, Severity, VulnerabilityRecord, VulnStatus } from './model.js';
+import { severityOfScore, severityRank } from './severity.js';
 import {
   compareApk,
   compareCargo,
@@ -28,16 +28,9 @@ import {
 } from './version/index.js';
 
 /** A vulnerability as the DB keeps it once the records of every feed about it are merged. */
-export interface MergedVulnerability {
-  /** The canonical id: the CVE when the flaw has one. */
+export interface MergedVulnerability extends Omit<VulnerabilityRecord, 'severity' | 'source'> {
+  /** The canonical id: the CVE when the flaw has one. Aliases are every other id of the merged records. */
   readonly id: string;
-  readonly aliases: readonly string[];
-  readonly summary?: string;
-  readonly details?: string;
-  readonly published?: string;
-  readonly modified?: string;
-  readonly references: readonly string[];
-  readonly cvss: readonly CvssScore[];
   /** Ratings stated without a vector, per source (ghsa: HIGH, debian: LOW …). */
   readonly severities: Readonly<Record<string, Severity>>;
   /** The feeds it came from. */
@@ -235,7 +228,7 @@ export function chooseSeverity(vuln: MergedVulnerability, vendorFirst: readonly 
     const prev = byScore.get(c.source);
     if (prev === undefined || rankVersion(c.version) > rankVersion(prev.version)) byScore.set(c.source, c);
   }
-  for (const [source, c] of byScore) vendor[source] ??= severityFromCvss(c);
+  for (const [source, c] of byScore) vendor[source] ??= severityOfScore(c.version, c.score);
   for (const [source, s] of Object.entries(vuln.severities)) if (s !== 'UNKNOWN') vendor[source] ??= s;
   for (const v of vendorFirst) {
     if (v.severity !== undefined && v.severity !== 'UNKNOWN') return { severity: v.severity, source: v.source, vendor };
@@ -250,13 +243,6 @@ export function chooseSeverity(vuln: MergedVulnerability, vendorFirst: readonly 
 
 function rankVersion(v: CvssScore['version']): number {
   return v === '4.0' ? 3 : v === '3.1' ? 2 : v === '3.0' ? 1 : 0;
-}
-
-function severityFromCvss(c: CvssScore): Severity {
-  const s = c.score;
-  if (!(s > 0)) return 'UNKNOWN';
-  if (c.version === '2.0') return s >= 7 ? 'HIGH' : s >= 4 ? 'MEDIUM' : 'LOW';
-  return s >= 9 ? 'CRITICAL' : s >= 7 ? 'HIGH' : s >= 4 ? 'MEDIUM' : 'LOW';
 }
 
 /** What one package version matches, before it is tied to a package: the unit the Matcher memoizes. */
