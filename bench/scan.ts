@@ -11,9 +11,13 @@
  *           which matches again, is shown on its own line.)
  *   re-eval 1,000 images in a registry store (SQLite + files), each with its CycloneDX SBOM as a
  *           referrer (the image's SBOM as a fleet has it: 25 generations of the base, each with
- *           3% of the versions changed, and 0.3% versions of each image's own: no two the same) and a scan result, re-evaluated by the registry's ScanService after the DB
- *           file is replaced by a newer build (bench/lib/reevaluate.ts); target ≤ 5 s.
- *   RSS     peak resident set of every process; target ≤ 400 MB.
+ *           3% of the versions changed, and 0.3% versions of each image's own: no two the same)
+ *           and a scan result (bench/lib/reevaluate.ts). One process evaluates them first from
+ *           their SBOMs (storing their match keys); a second, as a registry restarted, re-evaluates
+ *           them after the DB file is replaced by a newer build in which every advisory on the
+ *           image's packages changed (the worst case: every image changes); target ≤ 5 s.
+ *   RSS     peak resident set of the scan processes and of the re-evaluation after the update;
+ *           target ≤ 400 MB each.
  * The DB is generated (cached in the bench cache): advisories aimed at the image's own packages
  * (Debian source packages through the tracker's statuses, language packages through OSV ranges,
  * some fixed above and some below the installed version) plus synthetic ones for other packages.
@@ -231,27 +235,35 @@ async function main(): Promise<void> {
         writeFileSync(join(sbomDir, `${i}.cdx.json`), JSON.stringify(copy));
       }
     }
-    log(`re-evaluating ${SBOMS} stored images (SBOM referrers in a registry store) against an updated DB...`);
-    const reRun = await measure(process.execPath, [reeval, db1, db2, sbomDir, join(scratch, 'registry')], join(scratch, 'reeval.json'));
-    let re: { images: number; firstMs: number; updateMs: number; againMs: number; newlyAffected: number; newIds: number } | undefined;
-    try {
-      re = JSON.parse(readFileSync(join(scratch, 'reeval.json'), 'utf8')) as typeof re;
-    } catch {
-      re = undefined;
-    }
-    const reError = reRun.ok ? undefined : `re-evaluation exited with ${reRun.code}: ${lastLines(reRun.stderr, 12)}`;
-    const reRuns = [reRun];
+    log(`re-evaluating ${SBOMS} stored images (SBOM referrers in a registry store): first from their SBOMs...`);
+    const registry = join(scratch, 'registry');
+    const prepareRun = await measure(process.execPath, [reeval, 'prepare', db1, sbomDir, registry], join(scratch, 'prepare.json'));
+    log('... then, in a new process, after a DB update...');
+    const updateRun = prepareRun.ok ? await measure(process.execPath, [reeval, 'update', db2, registry], join(scratch, 'update.json')) : prepareRun;
+    const readJson = <T>(file: string): T | undefined => {
+      try {
+        return JSON.parse(readFileSync(file, 'utf8')) as T;
+      } catch {
+        return undefined;
+      }
+    };
+    const first = readJson<{ images: number; firstMs: number; peakRssMb: number }>(join(scratch, 'prepare.json'));
+    const re = readJson<{ updateMs: number; againMs: number; newlyAffected: number; newIds: number; againNewlyAffected: number; peakRssMb: number }>(join(scratch, 'update.json'));
+    const reError = [prepareRun, updateRun].filter((r) => !r.ok).map((r) => `re-evaluation exited with ${r.code}: ${lastLines(r.stderr, 12)}`)[0];
 
-    const rssAll = Math.max(...[...coldRuns, ...warmRuns, newDb, ...reRuns].filter((r) => r.ok).map((r) => r.rss));
+    const rssScan = Math.max(...[...coldRuns, ...warmRuns, newDb].filter((r) => r.ok).map((r) => r.rss));
+    const rssUpdate = updateRun.ok ? updateRun.rss : NaN;
     const ok = (b: boolean | undefined): string => (b === undefined ? 'n/a' : b ? 'ok' : 'MISSED');
     const rows: string[][] = [
       ['cold full scan, s (median of 3)', num(limit.seconds, 2), num(cold.seconds, 2), `${num(cold.seconds / limit.seconds, 2)}×`, `≤ ${TARGET_COLD_RATIO}×`, ok(Number.isFinite(cold.seconds) ? cold.seconds / limit.seconds <= TARGET_COLD_RATIO : undefined)],
       ['warm rescan, s (median of 5)', '', num(warm.seconds, 3), '', `≤ ${TARGET_WARM_S} s`, ok(Number.isFinite(warm.seconds) ? warm.seconds <= TARGET_WARM_S : undefined)],
       ['  warm layers, first scan with a new DB build, s', '', newDb.ok ? num(newDb.seconds, 3) : 'FAILED', '', '', ''],
+      ['peak RSS of the scans, MB', '', num(rssScan / MB, 0), '', `≤ ${TARGET_RSS_MB} MB`, ok(Number.isFinite(rssScan) ? rssScan / MB <= TARGET_RSS_MB : undefined)],
       [`re-evaluate ${SBOMS} images after a DB update, s`, '', num((re?.updateMs ?? NaN) / 1000, 2), '', `≤ ${TARGET_REEVAL_S} s`, ok(re !== undefined ? re.updateMs / 1000 <= TARGET_REEVAL_S : undefined)],
       [`  the same DB again (nothing changes), s`, '', num((re?.againMs ?? NaN) / 1000, 2), '', '', ''],
-      [`  first evaluation (SBOMs parsed, keys stored), s`, '', num((re?.firstMs ?? NaN) / 1000, 2), '', '', ''],
-      ['peak RSS, MB (all runs)', '', num(rssAll / MB, 0), '', `≤ ${TARGET_RSS_MB} MB`, ok(Number.isFinite(rssAll) ? rssAll / MB <= TARGET_RSS_MB : undefined)],
+      ['  peak RSS of that process, MB', '', num(rssUpdate / MB, 0), '', `≤ ${TARGET_RSS_MB} MB`, ok(Number.isFinite(rssUpdate) ? rssUpdate / MB <= TARGET_RSS_MB : undefined)],
+      [`  first evaluation (SBOMs parsed, keys stored), s`, '', num((first?.firstMs ?? NaN) / 1000, 2), '', '', ''],
+      ['  peak RSS of that process (1,000 SBOMs stored first), MB', '', num(prepareRun.ok ? prepareRun.rss / MB : NaN, 0), '', '', ''],
     ];
     const header = ['measure', 'limit (pigz -dc)', 'portcullis', 'ratio', 'target', ''];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -271,7 +283,9 @@ async function main(): Promise<void> {
     console.log('');
     console.log(`findings of the cold scan: ${counts}`);
     console.log(`warm report equals the cold one (but for CreatedAt): ${same ? 'yes' : 'NO'}`);
-    console.log(`re-evaluation: ${re !== undefined ? `${re.images} images, ${re.newlyAffected} newly affected (${re.newIds} new ids) after the update` : 'no result'}`);
+    console.log(
+      `re-evaluation: ${re !== undefined && first !== undefined ? `${first.images} images; the update changed the advisories of every image package (the worst case): ${re.newlyAffected} images newly affected (${re.newIds} new ids); the same DB again: ${re.againNewlyAffected}` : 'no result'}`,
+    );
     console.log(`cold runs (s): ${coldRuns.map((r) => (r.ok ? r.seconds.toFixed(2) : 'failed')).join(', ')}; warm (s): ${warmRuns.map((r) => (r.ok ? r.seconds.toFixed(3) : 'failed')).join(', ')}`);
     for (const [what, s] of [
       ['cold', cold],

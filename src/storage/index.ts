@@ -33,6 +33,8 @@ export {
   type RobotStore,
   type ScanResultRecord,
   type ScanResultStore,
+  type ScanEvaluation,
+  type StoredEvaluation,
   type ScanSummary,
   type SettingsStore,
   type UploadIndex,

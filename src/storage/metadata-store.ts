@@ -319,6 +319,40 @@ export interface ScanResultStore {
   list(repository: string): Promise<ScanResultRecord[]>;
   /** The match keys stored with an image's result, when there are some. */
   matchKeys(repository: string, digest: Digest): Promise<string | undefined>;
+  /**
+   * Every stored result with its match keys, one page at a time in a stable order: pass the
+   * returned `next` back until it is undefined. What a re-evaluation reads, in a few queries.
+   */
+  evaluations(cursor: string | undefined, limit: number): Promise<{ items: StoredEvaluation[]; next: string | undefined }>;
+  /**
+   * Records many re-evaluations in one transaction: the DB build, the vulnerability counts and ids
+   * (secrets, misconfigurations and the report are left as they are), and the match keys when
+   * given. Results whose image went meanwhile are skipped; resolves to how many were updated.
+   */
+  updateEvaluations(items: readonly ScanEvaluation[]): Promise<number>;
+  /** Manifests of these artifact types (image configs) with no result, one page at a time. */
+  unscanned(artifactTypes: readonly string[], cursor: string | undefined, limit: number): Promise<{ items: { repository: string; digest: Digest }[]; next: string | undefined }>;
+}
+
+/** A stored result and the match keys kept with it (undefined when none are). */
+export interface StoredEvaluation {
+  readonly record: Omit<ScanResultRecord, 'vulnerabilityIds'>;
+  readonly matchKeys: string | undefined;
+  /** The stored ids, read on first call. */
+  vulnerabilityIds(): readonly string[];
+  /** Whether the stored ids are exactly these (sorted, distinct): cheaper than reading them. */
+  hasVulnerabilityIds(sorted: readonly string[]): boolean;
+}
+
+/** A re-evaluation of an image's vulnerabilities against a DB build. */
+export interface ScanEvaluation {
+  readonly repository: string;
+  readonly digest: Digest;
+  readonly dbBuiltAt: string | null;
+  readonly counts: Pick<ScanSummary, 'critical' | 'high' | 'medium' | 'low' | 'unknown' | 'fixable'>;
+  /** Undefined keeps the stored ones. */
+  readonly vulnerabilityIds?: readonly string[];
+  readonly matchKeys?: string;
 }
 
 export interface MetadataStore {

@@ -54,6 +54,8 @@ export {
   matchKeys,
   Matcher,
   MATCH_KEYS_VERSION,
+  packageMatchKey,
+  parseMatchKeys,
   recordAffects,
   type AdvisoryLookup,
   type MatchKeys,

@@ -254,31 +254,89 @@ export type VulnerabilityCounts = Record<'critical' | 'high' | 'medium' | 'low' 
  * What matching reads of an inventory, reduced to lookup keys: per distinct (ecosystem, name,
  * version, OS or not) the number of packages that have it. Small enough to keep beside every scan
  * result, so that a registry re-evaluates its images after a DB update without parsing SBOMs.
+ * Flat (a string per key, then its count) so that reading it back is one cheap JSON.parse and the
+ * key string is itself the Matcher's memo key.
  */
 export interface MatchKeys {
   readonly v: typeof MATCH_KEYS_VERSION;
   /** The distribution's own feed (debian-tracker, alpine-secdb) that takes precedence for OS packages. */
   readonly distroFeed: string | null;
-  readonly keys: readonly (readonly [ecosystem: string, name: string, version: string, os: 0 | 1, packages: number])[];
+  /** `[key, packages, key, packages, ...]`; a key is made by `packageMatchKey`. */
+  readonly keys: readonly (string | number)[];
 }
 
-/** Bump when lookupKey, distroEcosystem or name normalization change: stored keys are then rebuilt from the SBOM. */
-export const MATCH_KEYS_VERSION = 1;
+/** Bump when lookupKey, distroEcosystem, name normalization or the key encoding change; older stored keys are converted or rebuilt. */
+export const MATCH_KEYS_VERSION = 2;
+
+/** Separates a key's fields: printable to JSON (no escaping), and in no ecosystem, name or version. */
+const SEP = '\u007f';
+
+/**
+ * The key of one package version: `os SEP ecosystem SEP name SEP version` (os `1` for OS
+ * packages, `0` for language ones). A field holding SEP itself (never seen in real data) is
+ * encoded as SEP + the JSON of the fields, so two packages never share a key by accident.
+ */
+export function packageMatchKey(ecosystem: string, name: string, version: string, os: 0 | 1): string {
+  if (ecosystem.includes(SEP) || name.includes(SEP) || version.includes(SEP)) return `${SEP}${JSON.stringify([os, ecosystem, name, version])}`;
+  return `${os}${SEP}${ecosystem}${SEP}${name}${SEP}${version}`;
+}
+
+function splitMatchKey(key: string): { os: 0 | 1; ecosystem: string; name: string; version: string } {
+  if (key.startsWith(SEP)) {
+    const [os, ecosystem, name, version] = JSON.parse(key.slice(1)) as [0 | 1, string, string, string];
+    return { os, ecosystem, name, version };
+  }
+  const [os, ecosystem = '', name = '', version = ''] = key.split(SEP);
+  return { os: os === '1' ? 1 : 0, ecosystem, name, version };
+}
 
 export function matchKeys(inventory: Pick<Inventory, 'distro' | 'packages'>): MatchKeys {
   const osEcosystem = distroEcosystem(inventory.distro);
   const distroFeed = inventory.distro !== undefined ? (DISTRO_FEEDS[inventory.distro.id.toLowerCase()] ?? null) : null;
-  const byKey = new Map<string, [string, string, string, 0 | 1, number]>();
+  const byKey = new Map<string, number>();
   for (const pkg of inventory.packages) {
     const key = lookupKey(pkg, osEcosystem);
     if (key === undefined) continue;
-    const os: 0 | 1 = pkg.type in LANGUAGE_ECOSYSTEMS ? 0 : 1;
-    const k = `${key.ecosystem}\u0000${key.name}\u0000${key.version}\u0000${os}`;
-    const entry = byKey.get(k);
-    if (entry === undefined) byKey.set(k, [key.ecosystem, key.name, key.version, os, 1]);
-    else entry[4] += 1;
+    const k = packageMatchKey(key.ecosystem, key.name, key.version, pkg.type in LANGUAGE_ECOSYSTEMS ? 0 : 1);
+    byKey.set(k, (byKey.get(k) ?? 0) + 1);
   }
-  return { v: MATCH_KEYS_VERSION, distroFeed, keys: [...byKey.values()] };
+  const keys: (string | number)[] = [];
+  for (const [k, n] of byKey) keys.push(k, n);
+  return { v: MATCH_KEYS_VERSION, distroFeed, keys };
+}
+
+/**
+ * Stored match keys read back; keys of version 1 (`[ecosystem, name, version, os, n]` tuples) are
+ * converted (`converted` says so: store them again). Undefined for anything else: rebuild them
+ * from the SBOM then.
+ */
+export function parseMatchKeys(text: string): { keys: MatchKeys; converted: boolean } | undefined {
+  let doc: { v?: unknown; distroFeed?: unknown; keys?: unknown } | null;
+  try {
+    doc = JSON.parse(text) as typeof doc;
+  } catch {
+    return undefined;
+  }
+  if (typeof doc !== 'object' || doc === null) return undefined;
+  const distroFeed = typeof doc.distroFeed === 'string' ? doc.distroFeed : null;
+  if (!Array.isArray(doc.keys)) return undefined;
+  if (doc.v === MATCH_KEYS_VERSION) {
+    const keys = doc.keys as unknown[];
+    if (keys.length % 2 !== 0) return undefined;
+    for (let i = 0; i < keys.length; i += 2) if (typeof keys[i] !== 'string' || typeof keys[i + 1] !== 'number') return undefined;
+    return { keys: { v: MATCH_KEYS_VERSION, distroFeed, keys: keys as (string | number)[] }, converted: false };
+  }
+  if (doc.v === 1) {
+    const keys: (string | number)[] = [];
+    for (const t of doc.keys as unknown[]) {
+      if (!Array.isArray(t) || t.length !== 5) return undefined;
+      const [ecosystem, name, version, os, n] = t as unknown[];
+      if (typeof ecosystem !== 'string' || typeof name !== 'string' || typeof version !== 'string' || (os !== 0 && os !== 1) || typeof n !== 'number') return undefined;
+      keys.push(packageMatchKey(ecosystem, name, version, os), n);
+    }
+    return { keys: { v: MATCH_KEYS_VERSION, distroFeed, keys }, converted: true };
+  }
+  return undefined;
 }
 
 /** Package versions remembered per Matcher (each entry holds its few matches). */
@@ -291,20 +349,26 @@ interface Memo {
   readonly counts: VulnerabilityCounts;
 }
 
+const NO_MATCH: Memo = { templates: [], ids: new Uint32Array(0), counts: { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0 } };
+
 /**
  * Matches inventories against one DB, remembering what each (ecosystem, name, version) matched:
  * images share most of their packages, so re-evaluating a whole registry after a DB update looks
  * each distinct package version up once. Hold one Matcher per DB; drop it when the DB changes.
  */
 export class Matcher {
+  /** Language packages by key; OS packages by distribution feed, then key (the feed decides precedence). */
   private readonly memo = new Map<string, Memo>();
+  private readonly osMemo = new Map<string, Map<string, Memo>>();
+  private memoSize = 0;
   /** Vulnerability ids as numbers, for counting distinct ids without hashing strings. */
   private readonly idNumbers = new Map<string, number>();
   private readonly idNames: string[] = [];
   private idRanks: Uint32Array | undefined;
   private readonly sortedIds: number[] = [];
-  private seen = new Uint32Array(1024);
-  private generation = 0;
+  /** One bit per id rank: the ids one `count` found (cleared as they are read out). */
+  private bits = new Uint32Array(32);
+  private readonly pending: Memo[] = [];
 
   constructor(private readonly db: AdvisoryLookup) {}
 
@@ -317,7 +381,7 @@ export class Matcher {
       const key = lookupKey(pkg, osEcosystem);
       if (key === undefined) continue;
       const os = pkg.type in LANGUAGE_ECOSYSTEMS ? 0 : 1;
-      for (const t of this.memoOf(key.ecosystem, key.name, key.version, os, distroFeed).templates) out.push({ package: pkg, ...t });
+      for (const t of this.memoOf(packageMatchKey(key.ecosystem, key.name, key.version, os), distroFeed).templates) out.push({ package: pkg, ...t });
     }
     return out.sort((a, b) => byCodePoint(a.package.name, b.package.name) || severityRank(b.severity) - severityRank(a.severity) || byCodePoint(a.vulnerability.id, b.vulnerability.id));
   }
@@ -329,44 +393,75 @@ export class Matcher {
   count(input: Pick<Inventory, 'distro' | 'packages'> | MatchKeys): { counts: VulnerabilityCounts; ids: string[] } {
     const mk = 'keys' in input ? input : matchKeys(input);
     const counts: VulnerabilityCounts = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0 };
-    const generation = ++this.generation;
-    const found: number[] = [];
-    for (const [ecosystem, name, version, os, n] of mk.keys) {
-      const m = this.memoOf(ecosystem, name, version, os, mk.distroFeed);
+    // First the lookups (they may number new ids, which re-ranks), then the ids as bits by rank.
+    const hits = this.pending;
+    hits.length = 0;
+    const keys = mk.keys;
+    for (let i = 0; i < keys.length; i += 2) {
+      const m = this.memoOf(keys[i] as string, mk.distroFeed);
       if (m.ids.length === 0) continue;
+      const n = keys[i + 1] as number;
       counts.critical += m.counts.critical * n;
       counts.high += m.counts.high * n;
       counts.medium += m.counts.medium * n;
       counts.low += m.counts.low * n;
       counts.unknown += m.counts.unknown * n;
       counts.fixable += m.counts.fixable * n;
-      for (const id of m.ids) {
-        if (this.seen[id] === generation) continue;
-        this.seen[id] = generation;
-        found.push(id);
-      }
+      hits.push(m);
     }
     const ranks = this.ranks();
-    found.sort((a, b) => ranks[a]! - ranks[b]!);
-    return { counts, ids: found.map((i) => this.idNames[i]!) };
+    const bits = this.bits;
+    for (const m of hits) {
+      for (const id of m.ids) {
+        const r = ranks[id]!;
+        bits[r >>> 5]! |= 1 << (r & 31);
+      }
+    }
+    hits.length = 0;
+    const ids: string[] = [];
+    for (let w = 0; w < bits.length; w++) {
+      let word = bits[w]!;
+      if (word === 0) continue;
+      bits[w] = 0;
+      while (word !== 0) {
+        const low = word & -word;
+        ids.push(this.idNames[this.sortedIds[(w << 5) + 31 - Math.clz32(low)]!]!);
+        word ^= low;
+      }
+    }
+    return { counts, ids };
   }
 
-  private memoOf(ecosystem: string, name: string, version: string, os: number, distroFeed: string | null): Memo {
-    const memoKey = `${ecosystem}\u0000${name}\u0000${version}\u0000${os === 1 ? (distroFeed ?? '') : '-'}`;
-    let m = this.memo.get(memoKey);
+  private memoOf(key: string, distroFeed: string | null): Memo {
+    let table = this.memo;
+    if (key.charCodeAt(0) !== 48 /* '0': a language package, whatever the distribution */) {
+      const feed = distroFeed ?? '';
+      table = this.osMemo.get(feed) ?? new Map<string, Memo>();
+      if (table.size === 0) this.osMemo.set(feed, table);
+    }
+    let m = table.get(key);
     if (m === undefined) {
       // A bound on memory in a long-lived registry process: start over rather than grow.
-      if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
+      if (this.memoSize >= MEMO_LIMIT) {
+        this.memo.clear();
+        for (const t of this.osMemo.values()) t.clear();
+        this.memoSize = 0;
+      }
+      const { os, ecosystem, name, version } = splitMatchKey(key);
       const templates = this.lookup({ ecosystem, name, version }, os === 1, distroFeed ?? undefined);
-      const counts: VulnerabilityCounts = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0 };
-      const ids = new Uint32Array(templates.length);
-      templates.forEach((t, i) => {
-        ids[i] = this.idNumber(t.vulnerability.id);
-        counts[t.severity === 'UNKNOWN' ? 'unknown' : (t.severity.toLowerCase() as 'critical' | 'high' | 'medium' | 'low')] += 1;
-        if (t.fixedVersion !== undefined && t.fixedVersion !== '') counts.fixable += 1;
-      });
-      m = { templates, ids, counts };
-      this.memo.set(memoKey, m);
+      if (templates.length === 0) m = NO_MATCH;
+      else {
+        const counts: VulnerabilityCounts = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0 };
+        const ids = new Uint32Array(templates.length);
+        templates.forEach((t, i) => {
+          ids[i] = this.idNumber(t.vulnerability.id);
+          counts[t.severity === 'UNKNOWN' ? 'unknown' : (t.severity.toLowerCase() as 'critical' | 'high' | 'medium' | 'low')] += 1;
+          if (t.fixedVersion !== undefined && t.fixedVersion !== '') counts.fixable += 1;
+        });
+        m = { templates, ids, counts };
+      }
+      table.set(key, m);
+      this.memoSize += 1;
     }
     return m;
   }
@@ -387,10 +482,10 @@ export class Matcher {
       }
       this.sortedIds.splice(lo, 0, n);
       this.idRanks = undefined;
-      if (n >= this.seen.length) {
-        const grown = new Uint32Array(this.seen.length * 2);
-        grown.set(this.seen);
-        this.seen = grown;
+      if (n >= this.bits.length * 32) {
+        const grown = new Uint32Array(this.bits.length * 2);
+        grown.set(this.bits);
+        this.bits = grown;
       }
     }
     return n;

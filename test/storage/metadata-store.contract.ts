@@ -1222,6 +1222,88 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         assert.equal(await s.artifacts.deleteRepository('team/app'), true);
         assert.equal(await s.scans.get('team/app', m.digest), undefined);
       });
+
+      test('evaluations pages through every result with its match keys; unscanned lists images without one', async (t) => {
+        const s = await fresh(t);
+        const image = 'application/vnd.oci.image.config.v1+json';
+        const stored: { repository: string; digest: Digest }[] = [];
+        for (const name of ['team/b', 'team/a']) {
+          await repo(s, name);
+          for (let i = 0; i < 3; i++) {
+            const m = manifest(`${name}-${i}`);
+            await putStored(s, name, m, { artifactType: image });
+            stored.push({ repository: name, digest: m.digest });
+          }
+        }
+        const other = manifest('not an image');
+        await putStored(s, 'team/a', other, { artifactType: 'application/sbom' });
+        const scanned = stored.slice(0, 4);
+        for (const [i, x] of scanned.entries()) {
+          const record = { ...x, dbBuiltAt: 'b1', scannedAt: i, summary, reportDigest: freshDigest(), vulnerabilityIds: [`CVE-${i}`] };
+          assert.equal(await s.scans.put(record, i % 2 === 0 ? `keys-${i}` : undefined), true);
+        }
+        const seen: { key: string; keys: string | undefined; ids: readonly string[] }[] = [];
+        let pages = 0;
+        for (let cursor: string | undefined, first = true; first || cursor !== undefined; first = false) {
+          const page = await s.scans.evaluations(cursor, 3);
+          pages += 1;
+          assert.ok(page.items.length <= 3);
+          for (const e of page.items) {
+            const ids = [`CVE-${scanned.findIndex((x) => x.digest === e.record.digest)}`];
+            assert.equal(e.hasVulnerabilityIds(ids), true);
+            assert.equal(e.hasVulnerabilityIds([...ids, 'CVE-9']), false);
+            assert.equal(e.hasVulnerabilityIds([]), false);
+            seen.push({ key: `${e.record.repository}@${e.record.digest}`, keys: e.matchKeys, ids: e.vulnerabilityIds() });
+            assert.equal(e.hasVulnerabilityIds(ids), true, 'the same answer once the ids are read');
+            assert.equal(e.hasVulnerabilityIds(['CVE-9']), false);
+          }
+          cursor = page.next;
+        }
+        assert.equal(pages, 2);
+        assert.deepEqual(
+          sorted(seen.map((e) => `${e.key} ${e.keys ?? '-'} ${e.ids.join(',')}`)),
+          sorted(scanned.map((x, i) => `${x.repository}@${x.digest} ${i % 2 === 0 ? `keys-${i}` : '-'} CVE-${i}`)),
+          'each result once, with its keys',
+        );
+        const unscanned: string[] = [];
+        for (let cursor: string | undefined, first = true; first || cursor !== undefined; first = false) {
+          const page = await s.scans.unscanned([image], cursor, 1);
+          unscanned.push(...page.items.map((x) => `${x.repository}@${x.digest}`));
+          cursor = page.next;
+        }
+        assert.deepEqual(sorted(unscanned), sorted(stored.slice(4).map((x) => `${x.repository}@${x.digest}`)), 'images only, each once');
+        assert.deepEqual((await s.scans.unscanned([], undefined, 10)).items, []);
+      });
+
+      test('updateEvaluations rewrites the evaluation of many results at once, keeps the rest, skips the gone', async (t) => {
+        const s = await fresh(t);
+        await repo(s, 'team/app');
+        const [a, b, gone] = [manifest('a'), manifest('b'), manifest('gone')];
+        for (const m of [a, b, gone]) await putStored(s, 'team/app', m);
+        const base = { repository: 'team/app', dbBuiltAt: 'b1', scannedAt: 7, summary, vulnerabilityIds: ['CVE-1'] };
+        const ra = { ...base, digest: a.digest, reportDigest: freshDigest() };
+        const rb = { ...base, digest: b.digest, reportDigest: freshDigest() };
+        await s.scans.put(ra, 'old-keys');
+        await s.scans.put(rb);
+        await s.scans.put({ ...base, digest: gone.digest, reportDigest: freshDigest() });
+        assert.equal((await s.artifacts.deleteManifest('team/app', gone.digest)).kind, 'deleted');
+        const counts = { critical: 9, high: 8, medium: 7, low: 6, unknown: 5, fixable: 4 };
+        const n = await s.scans.updateEvaluations([
+          { repository: 'team/app', digest: a.digest, dbBuiltAt: 'b2', counts, vulnerabilityIds: ['GHSA-2', 'CVE-3'] },
+          { repository: 'team/app', digest: b.digest, dbBuiltAt: 'b2', counts, matchKeys: 'new-keys' },
+          { repository: 'team/app', digest: gone.digest, dbBuiltAt: 'b2', counts, vulnerabilityIds: [], matchKeys: 'x' },
+          { repository: 'team/none', digest: a.digest, dbBuiltAt: 'b2', counts, vulnerabilityIds: [] },
+        ]);
+        assert.equal(n, 2);
+        const after = { summary: { ...counts, secrets: summary.secrets, misconfigurations: summary.misconfigurations }, dbBuiltAt: 'b2' };
+        assert.deepEqual(await s.scans.get('team/app', a.digest), { ...ra, ...after, vulnerabilityIds: ['CVE-3', 'GHSA-2'] }, 'secrets, misconfigurations, report and scan time kept');
+        assert.deepEqual(await s.scans.get('team/app', b.digest), { ...rb, ...after }, 'ids kept when none are given');
+        assert.equal(await s.scans.matchKeys('team/app', a.digest), 'old-keys', 'keys kept when none are given');
+        assert.equal(await s.scans.matchKeys('team/app', b.digest), 'new-keys');
+        assert.equal(await s.scans.get('team/app', gone.digest), undefined);
+        assert.equal(await s.scans.matchKeys('team/app', gone.digest), undefined);
+        assert.equal(await s.scans.updateEvaluations([]), 0);
+      });
     });
 
     // ------------------------------------------------------------ settings

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Inventory, Package } from '../../src/sbom/index.js';
-import { AdvisoryDb, buildAdvisoryDb, compareNpm, inRange, matchInventory, matchKeys, Matcher, type FeedRecords, type MatchKeys, type VulnerabilityMatch } from '../../src/vuln/index.js';
+import { AdvisoryDb, buildAdvisoryDb, compareNpm, inRange, matchInventory, matchKeys, Matcher, packageMatchKey, parseMatchKeys, type FeedRecords, type MatchKeys, type VulnerabilityMatch } from '../../src/vuln/index.js';
 import { parseAlpineSecdb } from '../../src/vuln/feeds/alpine.js';
 import { parseDebianTracker } from '../../src/vuln/feeds/debian.js';
 import { parseOsv } from '../../src/vuln/feeds/osv.js';
@@ -301,10 +301,36 @@ test('Matcher.count agrees with match, from an inventory or its stored match key
   const ids = [...new Set(matches.map((m) => m.vulnerability.id))].sort();
   const matcher = new Matcher(db);
   assert.deepEqual(matcher.count(inv), { counts: expected, ids });
-  const keys = JSON.parse(JSON.stringify(matchKeys(inv))) as MatchKeys;
-  assert.equal(keys.keys.find((k) => k[1] === 'openssl')?.[4], 2, 'two packages share the openssl key');
+  const parsed = parseMatchKeys(JSON.stringify(matchKeys(inv)));
+  assert.equal(parsed?.converted, false);
+  const keys: MatchKeys = parsed!.keys;
+  assert.equal(keys.keys[keys.keys.indexOf(packageMatchKey('debian:12', 'openssl', '3.0.11-1~deb12u2', 1)) + 1], 2, 'two packages share the openssl key');
   assert.deepEqual(new Matcher(db).count(keys), { counts: expected, ids });
   assert.deepEqual(matcher.count(keys), { counts: expected, ids }, 'the memo gives the same answer');
   assert.equal(expected.critical + expected.high + expected.medium + expected.low + expected.unknown, matches.length);
   assert.ok(matches.length >= 6);
+
+  // Counting one inventory, then others that bring new ids (ranked between the first's), then the
+  // first again: each answer equals a fresh Matcher's.
+  const parts = inv.packages.map((p) => ({ distro: inv.distro!, packages: [p] }));
+  const shared = new Matcher(db);
+  for (const part of [parts[4]!, parts[0]!, parts[3]!, parts[2]!, inv, parts[4]!]) assert.deepEqual(shared.count(part), new Matcher(db).count(part));
+
+  // Keys stored by an earlier version ([ecosystem, name, version, os, n] tuples) are converted.
+  const v1 = { v: 1, distroFeed: 'debian-tracker', keys: [['debian:12', 'openssl', '3.0.11-1~deb12u2', 1, 2], ['debian:12', 'glibc', '2.36-9+deb12u4', 1, 1], ['pypi', 'django', '4.1.5', 0, 1], ['maven', 'org.apache.logging.log4j:log4j-core', '2.14.1', 0, 1]] };
+  const converted = parseMatchKeys(JSON.stringify(v1));
+  assert.equal(converted?.converted, true);
+  assert.deepEqual(new Matcher(db).count(converted!.keys), { counts: expected, ids });
+  for (const bad of ['', 'null', '{"v":3,"keys":[]}', '{"v":2,"keys":["a"]}', '{"v":2,"keys":[1,"a"]}', '{"v":1,"keys":[["a","b","c",2,1]]}']) assert.equal(parseMatchKeys(bad), undefined, bad);
+});
+
+test('match keys never merge two packages, whatever their names hold', () => {
+  const sep = '\u007f';
+  const a = packageMatchKey('npm', `a${sep}b`, '1', 0);
+  const b = packageMatchKey('npm', 'a', `b${sep}1`, 0);
+  assert.notEqual(a, b);
+  assert.notEqual(packageMatchKey('npm', 'a', '1', 0), packageMatchKey('npm', 'a', '1', 1));
+  const keys = matchKeys({ packages: [pkg({ type: 'npm', name: `a${sep}b`, version: '1' }), pkg({ type: 'npm', name: 'a', version: `b${sep}1` })] });
+  assert.equal(keys.keys.length, 4, 'two keys, one package each');
+  assert.deepEqual(parseMatchKeys(JSON.stringify(keys))?.keys, keys);
 });

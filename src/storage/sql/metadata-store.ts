@@ -27,7 +27,9 @@ import type {
   RobotPermission,
   RobotRecord,
   RobotStore,
+  ScanEvaluation,
   ScanResultRecord,
+  StoredEvaluation,
   ScanResultStore,
   SettingsStore,
   UploadIndex,
@@ -899,7 +901,7 @@ class SqlScans implements ScanResultStore {
     const id = await repoId(this.db, record.repository);
     if (id === undefined) return false;
     const s = record.summary;
-    const ids = JSON.stringify([...record.vulnerabilityIds].sort());
+    const ids = idsJson(record.vulnerabilityIds);
     try {
       await this.db.transaction(async (tx) => {
         await tx.run(
@@ -940,4 +942,98 @@ class SqlScans implements ScanResultStore {
     const row = await this.db.get<{ match_keys: string }>('SELECT k.match_keys FROM scan_match_keys k JOIN repositories r ON r.id = k.repo_id WHERE r.name = ? AND k.digest = ?', [repository, digest]);
     return row?.match_keys;
   }
+
+  async evaluations(cursor: string | undefined, limit: number): Promise<{ items: StoredEvaluation[]; next: string | undefined }> {
+    const [afterRepo, afterDigest] = parseCursor(cursor);
+    const rows = await this.db.all<ScanRow & { repo_id: number; match_keys: string | null }>(
+      `SELECT s.repo_id, ${SCAN_COLUMNS}, k.match_keys FROM scan_results s JOIN repositories r ON r.id = s.repo_id
+       LEFT JOIN scan_match_keys k ON k.repo_id = s.repo_id AND k.digest = s.digest
+       WHERE s.repo_id > ? OR (s.repo_id = ? AND s.digest > ?) ORDER BY s.repo_id, s.digest LIMIT ?`,
+      [afterRepo, afterRepo, afterDigest, limit],
+    );
+    const last = rows[rows.length - 1];
+    return {
+      items: rows.map((r) => {
+        let ids: string[] | undefined;
+        return {
+          record: toScan({ ...r, vuln_ids: '[]' }),
+          matchKeys: r.match_keys ?? undefined,
+          vulnerabilityIds: () => (ids ??= JSON.parse(r.vuln_ids) as string[]),
+          hasVulnerabilityIds: (sorted: readonly string[]) => (ids !== undefined ? sameList(ids, sorted) : jsonLength(sorted) === r.vuln_ids.length && r.vuln_ids === JSON.stringify(sorted)),
+        };
+      }),
+      next: rows.length === limit && last !== undefined ? `${Number(last.repo_id)}/${last.digest}` : undefined,
+    };
+  }
+
+  async updateEvaluations(items: readonly ScanEvaluation[]): Promise<number> {
+    if (items.length === 0) return 0;
+    return this.db.transaction(async (tx) => {
+      const ids = new Map<string, number | undefined>();
+      let updated = 0;
+      for (const e of items) {
+        if (!ids.has(e.repository)) ids.set(e.repository, await repoId(tx, e.repository));
+        const id = ids.get(e.repository);
+        if (id === undefined) continue;
+        const c = e.counts;
+        const set = 'db_built_at = ?, critical = ?, high = ?, medium = ?, low = ?, unknown = ?, fixable = ?';
+        const values = [e.dbBuiltAt, c.critical, c.high, c.medium, c.low, c.unknown, c.fixable];
+        const changed =
+          e.vulnerabilityIds === undefined
+            ? await tx.run(`UPDATE scan_results SET ${set} WHERE repo_id = ? AND digest = ?`, [...values, id, e.digest])
+            : await tx.run(`UPDATE scan_results SET ${set}, vuln_ids = ? WHERE repo_id = ? AND digest = ?`, [...values, idsJson(e.vulnerabilityIds), id, e.digest]);
+        if (changed === 0) continue;
+        updated += 1;
+        if (e.matchKeys !== undefined) {
+          await tx.run(
+            `INSERT INTO scan_match_keys (repo_id, digest, match_keys) VALUES (?, ?, ?)
+             ON CONFLICT (repo_id, digest) DO UPDATE SET match_keys = excluded.match_keys`,
+            [id, e.digest, e.matchKeys],
+          );
+        }
+      }
+      return updated;
+    });
+  }
+
+  async unscanned(artifactTypes: readonly string[], cursor: string | undefined, limit: number): Promise<{ items: { repository: string; digest: Digest }[]; next: string | undefined }> {
+    if (artifactTypes.length === 0) return { items: [], next: undefined };
+    const [afterRepo, afterDigest] = parseCursor(cursor);
+    const rows = await this.db.all<{ repo_id: number; repository: string; digest: Digest }>(
+      `SELECT m.repo_id, r.name AS repository, m.digest FROM manifests m JOIN repositories r ON r.id = m.repo_id
+       LEFT JOIN scan_results s ON s.repo_id = m.repo_id AND s.digest = m.digest
+       WHERE s.digest IS NULL AND m.artifact_type IN (${placeholders(artifactTypes.length)}) AND (m.repo_id > ? OR (m.repo_id = ? AND m.digest > ?))
+       ORDER BY m.repo_id, m.digest LIMIT ?`,
+      [...artifactTypes, afterRepo, afterRepo, afterDigest, limit],
+    );
+    const last = rows[rows.length - 1];
+    return {
+      items: rows.map((r) => ({ repository: r.repository, digest: r.digest })),
+      next: rows.length === limit && last !== undefined ? `${Number(last.repo_id)}/${last.digest}` : undefined,
+    };
+  }
+}
+
+/** Vulnerability ids as stored: a JSON array, sorted (a list that is sorted already is not copied). */
+function idsJson(ids: readonly string[]): string {
+  for (let i = 1; i < ids.length; i++) if (ids[i - 1]! > ids[i]!) return JSON.stringify([...ids].sort());
+  return JSON.stringify(ids);
+}
+
+/** The length of JSON.stringify(ids) when no id needs escaping (a cheap first test of equality). */
+function jsonLength(ids: readonly string[]): number {
+  let n = ids.length === 0 ? 2 : 1;
+  for (const id of ids) n += id.length + 3;
+  return n;
+}
+
+const sameList = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** A page cursor of the scan listings: the last (repository id, digest) seen. */
+function parseCursor(cursor: string | undefined): [number, string] {
+  if (cursor === undefined) return [-1, ''];
+  const slash = cursor.indexOf('/');
+  const repo = Number(cursor.slice(0, slash));
+  if (slash < 1 || !Number.isSafeInteger(repo)) throw new Error(`not a scan listing cursor: ${cursor}`);
+  return [repo, cursor.slice(slash + 1)];
 }
