@@ -99,6 +99,20 @@ export function isSpdxExpression(text: string): boolean {
  * neither applies. `A or B` / `A and B` in prose become OR / AND when each side is known.
  */
 export function normalizeLicense(statement: string): string {
+  let out = NORMALIZED.get(statement);
+  if (out === undefined) {
+    out = normalizeUncached(statement);
+    if (NORMALIZED.size >= NORMALIZED_LIMIT) NORMALIZED.clear();
+    NORMALIZED.set(statement, out);
+  }
+  return out;
+}
+
+/** Statements repeat (thousands of packages, a few dozen licenses): each is parsed once. */
+const NORMALIZED = new Map<string, string>();
+const NORMALIZED_LIMIT = 10_000;
+
+function normalizeUncached(statement: string): string {
   const text = statement.trim();
   const id = toSpdxId(text);
   if (id !== undefined) return id;

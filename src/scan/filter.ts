@@ -7,11 +7,18 @@
  *
  * Results stay listed when their findings are all filtered out, as Trivy keeps them.
  */
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as YamlT from 'yaml';
+import type { Node as YamlNode } from 'yaml';
 import type { Severity } from '../vuln/index.js';
 import { ScanError } from './errors.js';
 import { avdIdOf } from './format/json.js';
 import type { ConfigFinding, ScanReport, ScanResult, SecretFinding, VulnerabilityFinding } from './model.js';
+
+// yaml is loaded when an ignore file or a VEX document in YAML is read, not by every scan.
+const requireLazy = createRequire(import.meta.url);
+let yamlLib: typeof YamlT | undefined;
+const yaml = (): typeof YamlT => (yamlLib ??= requireLazy('yaml') as typeof YamlT);
 
 // ---------------------------------------------------------------------------------------------
 // Ignore files
@@ -89,6 +96,7 @@ const YAML_SECTIONS = ['vulnerabilities', 'secrets', 'misconfigurations'] as con
 const YAML_FIELDS = new Set(['id', 'paths', 'purls', 'statement', 'expired_at']);
 
 function parseIgnoreYaml(text: string, name: string): IgnoreRules {
+  const { LineCounter, isMap, isScalar, isSeq, parseDocument } = yaml();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const lineOf = (node: YamlNode | null | undefined): number => (node?.range == null ? 1 : lines.linePos(node.range[0]).line);
@@ -314,6 +322,7 @@ export function parseOpenVex(text: string, name: string): VexStatements {
     throw vexError(name, line, `not valid JSON: ${message}`);
   }
   // The same text as YAML (JSON is YAML) gives each statement's line for the messages.
+  const { LineCounter, isSeq, parseDocument } = yaml();
   const counter = new LineCounter();
   const located = parseDocument(text, { lineCounter: counter, prettyErrors: false });
   const statementNodes = located.getIn(['statements']) as YamlNode | undefined;

@@ -21,12 +21,21 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { isScalar, isSeq, parseDocument, visit, type Document } from 'yaml';
-import yauzl from 'yauzl';
+import { createRequire } from 'node:module';
+import type * as YamlT from 'yaml';
+import type { Document } from 'yaml';
+import type * as YauzlT from 'yauzl';
 import { VulnError } from './errors.js';
 import { isAlpineSecdb, parseAlpineSecdb } from './feeds/alpine.js';
 import { isDebianTracker, parseDebianTracker } from './feeds/debian.js';
 import { FeedCollector, isOsvRecord, parseOsvInto, type FeedResult } from './feeds/osv.js';
+
+// yaml and yauzl are loaded on first use: a scan opens the DB, it never imports a feed.
+const requireLazy = createRequire(import.meta.url);
+let yamlLib: typeof YamlT | undefined;
+const yaml = (): typeof YamlT => (yamlLib ??= requireLazy('yaml') as typeof YamlT);
+let yauzlLib: typeof YauzlT | undefined;
+const yauzl = (): typeof YauzlT => (yauzlLib ??= requireLazy('yauzl') as typeof YauzlT);
 
 export type FeedFormat = 'osv' | 'osv-list' | 'osv-zip' | 'alpine-secdb' | 'debian-tracker';
 
@@ -192,9 +201,9 @@ function parseText(text: string, kind: 'json' | 'yaml', label: string): unknown 
       throw new VulnError('FEED_INVALID', `${label}: not valid JSON: ${messageOf(err)}`, { cause: err });
     }
   }
-  let doc = parseDocument(text);
+  let doc = yaml().parseDocument(text);
   if (doc.errors.length > 0 && doc.errors.every((e) => e.code === 'DUPLICATE_KEY')) {
-    doc = parseDocument(text, { uniqueKeys: false });
+    doc = yaml().parseDocument(text, { uniqueKeys: false });
     if (doc.errors.length === 0) mergeDuplicateKeys(doc);
   }
   if (doc.errors.length > 0) throw new VulnError('FEED_INVALID', `${label}: not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
@@ -207,7 +216,8 @@ function parseText(text: string, kind: 'json' | 'yaml', label: string): unknown 
  * joined, and for anything else the last value wins, as in a plain parse.
  */
 function mergeDuplicateKeys(doc: Document): void {
-  visit(doc, {
+  const { isScalar, isSeq } = yaml();
+  yaml().visit(doc, {
     Map(_, map) {
       const first = new Map<unknown, (typeof map.items)[number]>();
       map.items = map.items.filter((pair) => {
@@ -230,8 +240,8 @@ function mergeDuplicateKeys(doc: Document): void {
 
 /** The OSV JSON (or YAML) records of a zip, one entry at a time. */
 async function* readZip(path: string, label: string, maxBytes: number): AsyncGenerator<FeedFile> {
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
-    yauzl.open(path, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false, decodeStrings: true }, (err, z) => (err ? reject(err) : resolve(z)));
+  const zip = await new Promise<YauzlT.ZipFile>((resolve, reject) => {
+    yauzl().open(path, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false, decodeStrings: true }, (err, z) => (err ? reject(err) : resolve(z)));
   }).catch((err: unknown) => {
     throw new VulnError('FEED_INVALID', `${label}: not a readable zip: ${messageOf(err)}`, { cause: err });
   });
@@ -263,14 +273,14 @@ async function* readZip(path: string, label: string, maxBytes: number): AsyncGen
   }
 }
 
-function nextEntry(zip: yauzl.ZipFile, label: string): Promise<yauzl.Entry | undefined> {
+function nextEntry(zip: YauzlT.ZipFile, label: string): Promise<YauzlT.Entry | undefined> {
   return new Promise((resolve, reject) => {
     const done = (): void => {
       zip.off('entry', onEntry);
       zip.off('end', onEnd);
       zip.off('error', onError);
     };
-    const onEntry = (e: yauzl.Entry): void => (done(), resolve(e));
+    const onEntry = (e: YauzlT.Entry): void => (done(), resolve(e));
     const onEnd = (): void => (done(), resolve(undefined));
     const onError = (err: Error): void => (done(), reject(new VulnError('FEED_INVALID', `${label}: corrupt zip: ${err.message}`, { cause: err })));
     zip.on('entry', onEntry);
@@ -280,7 +290,7 @@ function nextEntry(zip: yauzl.ZipFile, label: string): Promise<yauzl.Entry | und
   });
 }
 
-function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, file: string): Promise<Buffer> {
+function readEntry(zip: YauzlT.ZipFile, entry: YauzlT.Entry, file: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     zip.openReadStream(entry, (err, stream) => {
       if (err) {
