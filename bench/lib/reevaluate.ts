@@ -67,8 +67,7 @@ async function prepare([db1, sbomDir, work]: string[]): Promise<void> {
       scannedAt: now(),
       summary: { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0, secrets: 0, misconfigurations: 0 },
       reportDigest,
-      vulnerabilityIds: [],
-    });
+    }, { vulnerabilities: new Uint32Array(0) });
   }
   const service = new ScanService({ ...deps, dbPath, maxDbAgeMs: Number.POSITIVE_INFINITY, cacheDir: undefined, storeSbom: false });
   const t = performance.now();

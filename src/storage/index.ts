@@ -34,6 +34,7 @@ export {
   type ScanResultRecord,
   type ScanResultStore,
   type ScanEvaluation,
+  type ScanEvaluationState,
   type StoredEvaluation,
   type ScanSummary,
   type SettingsStore,

@@ -303,45 +303,56 @@ export interface ScanResultRecord {
   readonly summary: ScanSummary;
   /** The manifest digest of the stored report artifact (a referrer of the image). */
   readonly reportDigest: Digest;
-  /** The vulnerability ids found, sorted: what a re-evaluation compares against to tell what is new. */
-  readonly vulnerabilityIds: readonly string[];
+}
+
+/**
+ * What a re-evaluation reads and compares, as numbers of the store's term dictionary (`intern`):
+ * a few kilobytes an image, read back without parsing.
+ */
+export interface ScanEvaluationState {
+  /** The vulnerability ids found, as term ids, ascending and distinct. */
+  readonly vulnerabilities: Uint32Array;
+  /** The match keys, `[key term id, packages, key term id, packages, ...]`; undefined keeps those stored. */
+  readonly keys?: Uint32Array;
 }
 
 /** The latest scan result of each image; a row lives as long as its image. */
 export interface ScanResultStore {
-  /**
-   * Records (replaces) an image's result; false when the image is not (or no longer) stored. The
-   * package index (what matching reads of the image's SBOM) is kept when none is given.
-   */
-  put(record: ScanResultRecord, matchKeys?: string): Promise<boolean>;
+  /** Records (replaces) an image's result and its state; false when the image is not (or no longer) stored. */
+  put(record: ScanResultRecord, state: ScanEvaluationState): Promise<boolean>;
   get(repository: string, digest: Digest): Promise<ScanResultRecord | undefined>;
   /** The results of a repository's images, by digest. */
   list(repository: string): Promise<ScanResultRecord[]>;
-  /** The match keys stored with an image's result, when there are some. */
-  matchKeys(repository: string, digest: Digest): Promise<string | undefined>;
+  /** One image's result with its state. */
+  evaluation(repository: string, digest: Digest): Promise<StoredEvaluation | undefined>;
   /**
-   * Every stored result with its match keys, one page at a time in a stable order: pass the
-   * returned `next` back until it is undefined. What a re-evaluation reads, in a few queries.
+   * Every stored result with its state, one page at a time in a stable order: pass the returned
+   * `next` back until it is undefined. What a re-evaluation reads, in a few queries.
    */
   evaluations(cursor: string | undefined, limit: number): Promise<{ items: StoredEvaluation[]; next: string | undefined }>;
   /**
-   * Records many re-evaluations in one transaction: the DB build, the vulnerability counts and ids
-   * (secrets, misconfigurations and the report are left as they are), and the match keys when
-   * given. Results whose image went meanwhile are skipped; resolves to how many were updated.
+   * Records many re-evaluations in one transaction: the DB build, the vulnerability counts and
+   * state (secrets, misconfigurations and the report are left as they are). Results whose image
+   * went meanwhile are skipped; resolves to how many were updated.
    */
   updateEvaluations(items: readonly ScanEvaluation[]): Promise<number>;
   /** Manifests of these artifact types (image configs) with no result, one page at a time. */
   unscanned(artifactTypes: readonly string[], cursor: string | undefined, limit: number): Promise<{ items: { repository: string; digest: Digest }[]; next: string | undefined }>;
+  /** The term ids of these strings (vulnerability ids, match keys), numbering the new ones; ids never change. */
+  intern(terms: readonly string[]): Promise<number[]>;
+  /** The strings of these term ids (undefined for an unknown id). */
+  terms(ids: readonly number[]): Promise<(string | undefined)[]>;
 }
 
-/** A stored result and the match keys kept with it (undefined when none are). */
+/** A stored result and its state. */
 export interface StoredEvaluation {
-  readonly record: Omit<ScanResultRecord, 'vulnerabilityIds'>;
-  readonly matchKeys: string | undefined;
-  /** The stored ids, read on first call. */
-  vulnerabilityIds(): readonly string[];
-  /** Whether the stored ids are exactly these (sorted, distinct): cheaper than reading them. */
-  hasVulnerabilityIds(sorted: readonly string[]): boolean;
+  readonly record: ScanResultRecord;
+  /** Undefined for a result recorded before term ids (see `legacy`). */
+  readonly vulnerabilities: Uint32Array | undefined;
+  /** Undefined when no keys are stored in this form (see `legacy`). */
+  readonly keys: Uint32Array | undefined;
+  /** What a result recorded before term ids kept: its ids, and its match keys as JSON. */
+  readonly legacy?: { readonly vulnerabilityIds: readonly string[]; readonly matchKeys: string | undefined };
 }
 
 /** A re-evaluation of an image's vulnerabilities against a DB build. */
@@ -351,8 +362,9 @@ export interface ScanEvaluation {
   readonly dbBuiltAt: string | null;
   readonly counts: Pick<ScanSummary, 'critical' | 'high' | 'medium' | 'low' | 'unknown' | 'fixable'>;
   /** Undefined keeps the stored ones. */
-  readonly vulnerabilityIds?: readonly string[];
-  readonly matchKeys?: string;
+  readonly vulnerabilities?: Uint32Array;
+  /** Undefined keeps the stored ones. */
+  readonly keys?: Uint32Array;
 }
 
 export interface MetadataStore {

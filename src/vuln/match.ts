@@ -251,43 +251,44 @@ type MatchTemplate = Omit<VulnerabilityMatch, 'package'>;
 export type VulnerabilityCounts = Record<'critical' | 'high' | 'medium' | 'low' | 'unknown' | 'fixable', number>;
 
 /**
- * What matching reads of an inventory, reduced to lookup keys: per distinct (ecosystem, name,
- * version, OS or not) the number of packages that have it. Small enough to keep beside every scan
- * result, so that a registry re-evaluates its images after a DB update without parsing SBOMs.
- * Flat (a string per key, then its count) so that reading it back is one cheap JSON.parse and the
- * key string is itself the Matcher's memo key.
+ * What matching reads of an inventory, reduced to lookup keys: per distinct package version (OS
+ * packages with the distribution feed that takes precedence for them) the number of packages
+ * that have it. Small enough to keep beside every scan result, so that a registry re-evaluates its
+ * images after a DB update without parsing SBOMs. Flat (a string per key, then its count), and
+ * the key string is the Matcher's memo key.
  */
 export interface MatchKeys {
   readonly v: typeof MATCH_KEYS_VERSION;
-  /** The distribution's own feed (debian-tracker, alpine-secdb) that takes precedence for OS packages. */
-  readonly distroFeed: string | null;
   /** `[key, packages, key, packages, ...]`; a key is made by `packageMatchKey`. */
   readonly keys: readonly (string | number)[];
 }
 
 /** Bump when lookupKey, distroEcosystem, name normalization or the key encoding change; older stored keys are converted or rebuilt. */
-export const MATCH_KEYS_VERSION = 2;
+export const MATCH_KEYS_VERSION = 3;
 
 /** Separates a key's fields: printable to JSON (no escaping), and in no ecosystem, name or version. */
 const SEP = '\u007f';
 
 /**
- * The key of one package version: `os SEP ecosystem SEP name SEP version` (os `1` for OS
- * packages, `0` for language ones). A field holding SEP itself (never seen in real data) is
- * encoded as SEP + the JSON of the fields, so two packages never share a key by accident.
+ * The key of one package version: `0 SEP ecosystem SEP name SEP version` for a language package,
+ * `1 SEP feed SEP ecosystem SEP name SEP version` for an OS package (`feed`: the distribution's
+ * own feed, which takes precedence, or empty). A field holding SEP itself (never seen in real
+ * data) is encoded as SEP + the JSON of the fields, so two packages never share a key by accident.
  */
-export function packageMatchKey(ecosystem: string, name: string, version: string, os: 0 | 1): string {
-  if (ecosystem.includes(SEP) || name.includes(SEP) || version.includes(SEP)) return `${SEP}${JSON.stringify([os, ecosystem, name, version])}`;
-  return `${os}${SEP}${ecosystem}${SEP}${name}${SEP}${version}`;
+export function packageMatchKey(ecosystem: string, name: string, version: string, os: 0 | 1, distroFeed: string | null = null): string {
+  const feed = os === 1 ? (distroFeed ?? '') : '';
+  if (ecosystem.includes(SEP) || name.includes(SEP) || version.includes(SEP) || feed.includes(SEP)) return `${SEP}${JSON.stringify([os, feed, ecosystem, name, version])}`;
+  return os === 1 ? `1${SEP}${feed}${SEP}${ecosystem}${SEP}${name}${SEP}${version}` : `0${SEP}${ecosystem}${SEP}${name}${SEP}${version}`;
 }
 
-function splitMatchKey(key: string): { os: 0 | 1; ecosystem: string; name: string; version: string } {
+function splitMatchKey(key: string): { os: 0 | 1; feed: string; ecosystem: string; name: string; version: string } {
   if (key.startsWith(SEP)) {
-    const [os, ecosystem, name, version] = JSON.parse(key.slice(1)) as [0 | 1, string, string, string];
-    return { os, ecosystem, name, version };
+    const [os, feed, ecosystem, name, version] = JSON.parse(key.slice(1)) as [0 | 1, string, string, string, string];
+    return { os, feed, ecosystem, name, version };
   }
-  const [os, ecosystem = '', name = '', version = ''] = key.split(SEP);
-  return { os: os === '1' ? 1 : 0, ecosystem, name, version };
+  const parts = key.split(SEP);
+  if (parts[0] === '1') return { os: 1, feed: parts[1] ?? '', ecosystem: parts[2] ?? '', name: parts[3] ?? '', version: parts[4] ?? '' };
+  return { os: 0, feed: '', ecosystem: parts[1] ?? '', name: parts[2] ?? '', version: parts[3] ?? '' };
 }
 
 export function matchKeys(inventory: Pick<Inventory, 'distro' | 'packages'>): MatchKeys {
@@ -297,18 +298,18 @@ export function matchKeys(inventory: Pick<Inventory, 'distro' | 'packages'>): Ma
   for (const pkg of inventory.packages) {
     const key = lookupKey(pkg, osEcosystem);
     if (key === undefined) continue;
-    const k = packageMatchKey(key.ecosystem, key.name, key.version, pkg.type in LANGUAGE_ECOSYSTEMS ? 0 : 1);
+    const k = packageMatchKey(key.ecosystem, key.name, key.version, pkg.type in LANGUAGE_ECOSYSTEMS ? 0 : 1, distroFeed);
     byKey.set(k, (byKey.get(k) ?? 0) + 1);
   }
   const keys: (string | number)[] = [];
   for (const [k, n] of byKey) keys.push(k, n);
-  return { v: MATCH_KEYS_VERSION, distroFeed, keys };
+  return { v: MATCH_KEYS_VERSION, keys };
 }
 
 /**
- * Stored match keys read back; keys of version 1 (`[ecosystem, name, version, os, n]` tuples) are
- * converted (`converted` says so: store them again). Undefined for anything else: rebuild them
- * from the SBOM then.
+ * Stored match keys read back, those of earlier versions converted (`converted` says so: store
+ * them again): version 1 held `[ecosystem, name, version, os, n]` tuples, version 2 flat keys
+ * without the feed. Undefined for anything else: rebuild them from the SBOM then.
  */
 export function parseMatchKeys(text: string): { keys: MatchKeys; converted: boolean } | undefined {
   let doc: { v?: unknown; distroFeed?: unknown; keys?: unknown } | null;
@@ -317,24 +318,33 @@ export function parseMatchKeys(text: string): { keys: MatchKeys; converted: bool
   } catch {
     return undefined;
   }
-  if (typeof doc !== 'object' || doc === null) return undefined;
+  if (typeof doc !== 'object' || doc === null || !Array.isArray(doc.keys)) return undefined;
   const distroFeed = typeof doc.distroFeed === 'string' ? doc.distroFeed : null;
-  if (!Array.isArray(doc.keys)) return undefined;
-  if (doc.v === MATCH_KEYS_VERSION) {
-    const keys = doc.keys as unknown[];
-    if (keys.length % 2 !== 0) return undefined;
-    for (let i = 0; i < keys.length; i += 2) if (typeof keys[i] !== 'string' || typeof keys[i + 1] !== 'number') return undefined;
-    return { keys: { v: MATCH_KEYS_VERSION, distroFeed, keys: keys as (string | number)[] }, converted: false };
+  const list = doc.keys as unknown[];
+  const keys: (string | number)[] = [];
+  if (doc.v === MATCH_KEYS_VERSION || doc.v === 2) {
+    if (list.length % 2 !== 0) return undefined;
+    for (let i = 0; i < list.length; i += 2) {
+      const [k, n] = [list[i], list[i + 1]];
+      if (typeof k !== 'string' || typeof n !== 'number') return undefined;
+      if (doc.v === MATCH_KEYS_VERSION) keys.push(k, n);
+      else {
+        // Version 2: `os SEP ecosystem SEP name SEP version`, or SEP + JSON [os, ecosystem, name, version].
+        const f = k.startsWith(SEP) ? (JSON.parse(k.slice(1)) as unknown[]) : k.split(SEP);
+        const os = f[0] === 1 || f[0] === '1' ? 1 : 0;
+        keys.push(packageMatchKey(String(f[1] ?? ''), String(f[2] ?? ''), String(f[3] ?? ''), os, distroFeed), n);
+      }
+    }
+    return { keys: { v: MATCH_KEYS_VERSION, keys }, converted: doc.v !== MATCH_KEYS_VERSION };
   }
   if (doc.v === 1) {
-    const keys: (string | number)[] = [];
-    for (const t of doc.keys as unknown[]) {
+    for (const t of list) {
       if (!Array.isArray(t) || t.length !== 5) return undefined;
       const [ecosystem, name, version, os, n] = t as unknown[];
       if (typeof ecosystem !== 'string' || typeof name !== 'string' || typeof version !== 'string' || (os !== 0 && os !== 1) || typeof n !== 'number') return undefined;
-      keys.push(packageMatchKey(ecosystem, name, version, os), n);
+      keys.push(packageMatchKey(ecosystem, name, version, os, distroFeed), n);
     }
-    return { keys: { v: MATCH_KEYS_VERSION, distroFeed, keys }, converted: true };
+    return { keys: { v: MATCH_KEYS_VERSION, keys }, converted: true };
   }
   return undefined;
 }
@@ -352,23 +362,26 @@ interface Memo {
 const NO_MATCH: Memo = { templates: [], ids: new Uint32Array(0), counts: { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0 } };
 
 /**
- * Matches inventories against one DB, remembering what each (ecosystem, name, version) matched:
- * images share most of their packages, so re-evaluating a whole registry after a DB update looks
- * each distinct package version up once. Hold one Matcher per DB; drop it when the DB changes.
+ * Matches inventories against one DB, remembering what each package version matched: images
+ * share most of their packages, so re-evaluating a whole registry after a DB update looks each
+ * distinct package version up once. Hold one Matcher per DB; drop it when the DB changes.
  */
 export class Matcher {
-  /** Language packages by key; OS packages by distribution feed, then key (the feed decides precedence). */
   private readonly memo = new Map<string, Memo>();
-  private readonly osMemo = new Map<string, Map<string, Memo>>();
-  private memoSize = 0;
+  /** The same memos by the number a caller gave each key (a registry's term ids: see `countRefs`). */
+  private readonly refMemo = new Map<number, Memo>();
   /** Vulnerability ids as numbers, for counting distinct ids without hashing strings. */
   private readonly idNumbers = new Map<string, number>();
   private readonly idNames: string[] = [];
   private idRanks: Uint32Array | undefined;
   private readonly sortedIds: number[] = [];
-  /** One bit per id rank: the ids one `count` found (cleared as they are read out). */
+  /** One bit per id rank, for ordering (cleared as they are read out). */
   private bits = new Uint32Array(32);
-  private readonly pending: Memo[] = [];
+  /** Per id number, the count that last met it; and the ids that count met. */
+  private seen = new Uint32Array(1024);
+  private generation = 0;
+  private found: Uint32Array = new Uint32Array(1024);
+  private readonly hits: { memo: Memo; n: number }[] = [];
 
   constructor(private readonly db: AdvisoryLookup) {}
 
@@ -381,7 +394,7 @@ export class Matcher {
       const key = lookupKey(pkg, osEcosystem);
       if (key === undefined) continue;
       const os = pkg.type in LANGUAGE_ECOSYSTEMS ? 0 : 1;
-      for (const t of this.memoOf(packageMatchKey(key.ecosystem, key.name, key.version, os), distroFeed).templates) out.push({ package: pkg, ...t });
+      for (const t of this.memoOf(packageMatchKey(key.ecosystem, key.name, key.version, os, distroFeed)).templates) out.push({ package: pkg, ...t });
     }
     return out.sort((a, b) => byCodePoint(a.package.name, b.package.name) || severityRank(b.severity) - severityRank(a.severity) || byCodePoint(a.vulnerability.id, b.vulnerability.id));
   }
@@ -391,64 +404,129 @@ export class Matcher {
    * ids (sorted). Builds no match objects: this is the inner loop of a registry re-evaluation.
    */
   count(input: Pick<Inventory, 'distro' | 'packages'> | MatchKeys): { counts: VulnerabilityCounts; ids: string[] } {
-    const mk = 'keys' in input ? input : matchKeys(input);
-    const counts: VulnerabilityCounts = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0 };
-    // First the lookups (they may number new ids, which re-ranks), then the ids as bits by rank.
-    const hits = this.pending;
-    hits.length = 0;
-    const keys = mk.keys;
+    const keys = ('keys' in input ? input : matchKeys(input)).keys;
+    for (let i = 0; i < keys.length; i += 2) this.hits.push({ memo: this.memoOf(keys[i] as string), n: keys[i + 1] as number });
+    const { counts, ids } = this.tally();
+    return { counts, ids: Array.from(this.orderByName(ids), (n) => this.idNames[n]!) };
+  }
+
+  /**
+   * `count` of keys given as numbers: `[key number, packages, ...]`, where the caller numbers
+   * key strings once and for all (a registry's term dictionary); `keyOf` names a number this
+   * Matcher has not met yet (`unknownRefs` lists them first, to fetch them in one go). The ids
+   * come as this Matcher's numbers for them, distinct, in no particular order (`orderByName`
+   * sorts, `idName` names): a caller maps numbers to numbers without touching a string.
+   */
+  countRefs(keys: Uint32Array, keyOf: (ref: number) => string | undefined): { counts: VulnerabilityCounts; ids: Uint32Array } {
     for (let i = 0; i < keys.length; i += 2) {
-      const m = this.memoOf(keys[i] as string, mk.distroFeed);
+      const ref = keys[i]!;
+      let m = this.refMemo.get(ref);
+      if (m === undefined) {
+        const key = keyOf(ref);
+        if (key === undefined) {
+          this.hits.length = 0;
+          throw new Error(`match key number ${ref} is unknown`);
+        }
+        m = this.memoOf(key);
+        this.refMemo.set(ref, m);
+      }
+      this.hits.push({ memo: m, n: keys[i + 1]! });
+    }
+    return this.tally();
+  }
+
+  /** The vulnerability id of one of this Matcher's id numbers (as `countRefs` gives them). */
+  idName(n: number): string {
+    const name = this.idNames[n];
+    if (name === undefined) throw new RangeError(`no vulnerability id number ${n}`);
+    return name;
+  }
+
+  /**
+   * Distinct id numbers in the code-point order of their ids. Linear (bits by rank); the ranks are
+   * rebuilt when ids were numbered since the last call, so order a batch after its lookups.
+   */
+  orderByName(ids: Uint32Array): Uint32Array {
+    const ranks = this.ranks();
+    const bits = this.bits;
+    for (const id of ids) {
+      const r = ranks[id]!;
+      bits[r >>> 5]! |= 1 << (r & 31);
+    }
+    const out = new Uint32Array(ids.length);
+    let k = 0;
+    for (let w = 0; w < bits.length && k < out.length; w++) {
+      let word = bits[w]!;
+      if (word === 0) continue;
+      bits[w] = 0;
+      while (word !== 0) {
+        const low = word & -word;
+        out[k++] = this.sortedIds[(w << 5) + 31 - Math.clz32(low)]!;
+        word ^= low;
+      }
+    }
+    return out;
+  }
+
+  /** How many vulnerability ids this Matcher has numbered: its numbers are 0 to this, exclusive. */
+  get idCount(): number {
+    return this.idNames.length;
+  }
+
+  /** The key numbers of `keys` (as `countRefs` takes them) this Matcher has not met yet. */
+  unknownRefs(keys: Uint32Array): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < keys.length; i += 2) if (!this.refMemo.has(keys[i]!)) out.push(keys[i]!);
+    return out;
+  }
+
+  /** Counts the hits gathered and their distinct ids (a generation stamp per id number: no clearing, no hashing). */
+  private tally(): { counts: VulnerabilityCounts; ids: Uint32Array } {
+    const counts: VulnerabilityCounts = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0 };
+    if (this.seen.length < this.idNames.length) this.seen = new Uint32Array(Math.max(this.idNames.length, this.seen.length * 2));
+    if (this.generation === 0xffffffff) {
+      this.seen.fill(0);
+      this.generation = 0;
+    }
+    const generation = ++this.generation;
+    const seen = this.seen;
+    let found = this.found;
+    let k = 0;
+    for (const { memo: m, n } of this.hits) {
       if (m.ids.length === 0) continue;
-      const n = keys[i + 1] as number;
       counts.critical += m.counts.critical * n;
       counts.high += m.counts.high * n;
       counts.medium += m.counts.medium * n;
       counts.low += m.counts.low * n;
       counts.unknown += m.counts.unknown * n;
       counts.fixable += m.counts.fixable * n;
-      hits.push(m);
-    }
-    const ranks = this.ranks();
-    const bits = this.bits;
-    for (const m of hits) {
       for (const id of m.ids) {
-        const r = ranks[id]!;
-        bits[r >>> 5]! |= 1 << (r & 31);
+        if (seen[id] === generation) continue;
+        seen[id] = generation;
+        found[k++] = id;
+        if (k === found.length) found = this.found = this.grownFound();
       }
     }
-    hits.length = 0;
-    const ids: string[] = [];
-    for (let w = 0; w < bits.length; w++) {
-      let word = bits[w]!;
-      if (word === 0) continue;
-      bits[w] = 0;
-      while (word !== 0) {
-        const low = word & -word;
-        ids.push(this.idNames[this.sortedIds[(w << 5) + 31 - Math.clz32(low)]!]!);
-        word ^= low;
-      }
-    }
-    return { counts, ids };
+    this.hits.length = 0;
+    return { counts, ids: found.slice(0, k) };
   }
 
-  private memoOf(key: string, distroFeed: string | null): Memo {
-    let table = this.memo;
-    if (key.charCodeAt(0) !== 48 /* '0': a language package, whatever the distribution */) {
-      const feed = distroFeed ?? '';
-      table = this.osMemo.get(feed) ?? new Map<string, Memo>();
-      if (table.size === 0) this.osMemo.set(feed, table);
-    }
-    let m = table.get(key);
+  private grownFound(): Uint32Array {
+    const grown = new Uint32Array(this.found.length * 2);
+    grown.set(this.found);
+    return grown;
+  }
+
+  private memoOf(key: string): Memo {
+    let m = this.memo.get(key);
     if (m === undefined) {
       // A bound on memory in a long-lived registry process: start over rather than grow.
-      if (this.memoSize >= MEMO_LIMIT) {
+      if (this.memo.size >= MEMO_LIMIT) {
         this.memo.clear();
-        for (const t of this.osMemo.values()) t.clear();
-        this.memoSize = 0;
+        this.refMemo.clear();
       }
-      const { os, ecosystem, name, version } = splitMatchKey(key);
-      const templates = this.lookup({ ecosystem, name, version }, os === 1, distroFeed ?? undefined);
+      const { os, feed, ecosystem, name, version } = splitMatchKey(key);
+      const templates = this.lookup({ ecosystem, name, version }, os === 1, feed === '' ? undefined : feed);
       if (templates.length === 0) m = NO_MATCH;
       else {
         const counts: VulnerabilityCounts = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0 };
@@ -460,8 +538,7 @@ export class Matcher {
         });
         m = { templates, ids, counts };
       }
-      table.set(key, m);
-      this.memoSize += 1;
+      this.memo.set(key, m);
     }
     return m;
   }

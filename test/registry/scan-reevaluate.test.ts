@@ -13,7 +13,8 @@ import { SCAN_JOB, SCAN_REPORT_ARTIFACT_TYPE, ScanService } from '../../src/regi
 import { storeReferrer } from '../../src/registry/referrer.js';
 import { silentLogger } from '../../src/shared/index.js';
 import { openFsBlobStorage, openPostgresMetadataStore, openSqliteMetadataStore, PostgresDb, type MetadataStore } from '../../src/storage/index.js';
-import { buildAdvisoryDb, packageMatchKey, parseMatchKeys, type AffectedRecord, type VulnerabilityRecord } from '../../src/vuln/index.js';
+import Database from 'better-sqlite3';
+import { buildAdvisoryDb, packageMatchKey, type AffectedRecord, type VulnerabilityRecord } from '../../src/vuln/index.js';
 import { POSTGRES_URL, tempDir, uniqueSchema } from '../helpers/env.js';
 
 /** npm advisories: id, package, fixed version (every version below it is affected), severity. */
@@ -82,7 +83,32 @@ for (const database of ['sqlite', 'postgres'] as const) {
     const result = async (digest: Digest, subject: { mediaType: string; digest: string; size: number }, ids: string[]) => {
       const reportDigest = await storeReferrer(deps, 'team/app', SCAN_REPORT_ARTIFACT_TYPE, Buffer.from('{"results":[]}'), 'scan-report.json', subject);
       const summary = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0, secrets: 2, misconfigurations: 1 };
-      assert.ok(await meta.scans.put({ repository: 'team/app', digest, dbBuiltAt: '2000-01-01T00:00:00.000Z', scannedAt: now(), summary, reportDigest, vulnerabilityIds: ids }));
+      const vulnerabilities = Uint32Array.from(await meta.scans.intern(ids)).sort();
+      assert.ok(await meta.scans.put({ repository: 'team/app', digest, dbBuiltAt: '2000-01-01T00:00:00.000Z', scannedAt: now(), summary, reportDigest }, { vulnerabilities }));
+    };
+    /** The stored state of an image, its numbers read back as strings. */
+    const stateOf = async (digest: Digest): Promise<{ ids: (string | undefined)[]; keys: (string | number | undefined)[] | undefined }> => {
+      const e = await meta.scans.evaluation('team/app', digest);
+      assert.ok(e?.vulnerabilities !== undefined);
+      const keys = e.keys === undefined ? undefined : [...e.keys];
+      const names = keys === undefined ? [] : await meta.scans.terms(keys.filter((_, i) => i % 2 === 0));
+      return { ids: (await meta.scans.terms([...e.vulnerabilities])).sort(), keys: keys?.map((k, i) => (i % 2 === 0 ? names[i / 2] : k)) };
+    };
+    /** Rewrites a result as a Portcullis before term numbers stored it: JSON ids and keys. */
+    const makeLegacy = async (digest: Digest, ids: string[], keysJson: string): Promise<void> => {
+      const sql = [
+        [`UPDATE scan_results SET vuln_refs = NULL, vuln_ids = ? WHERE digest = ?`, [JSON.stringify(ids), digest]],
+        [`INSERT INTO scan_match_keys (repo_id, digest, match_keys) SELECT repo_id, digest, ? FROM scan_results WHERE digest = ?`, [keysJson, digest]],
+      ] as const;
+      if (database === 'sqlite') {
+        const raw = new Database(join(dir, 'meta.db'));
+        for (const [q, params] of sql) raw.prepare(q).run(...params);
+        raw.close();
+      } else {
+        const raw = new PostgresDb({ url: POSTGRES_URL, schema });
+        for (const [q, params] of sql) await raw.run(q, params);
+        await raw.close();
+      }
     };
 
     // Scanned before match keys existed; its SBOM is stored. It had CVE-0003 already.
@@ -91,8 +117,8 @@ for (const database of ['sqlite', 'postgres'] as const) {
     await result(keyless.digest, keyless.subject, ['CVE-2099-0003']);
     // Scanned by an earlier version: keys of version 1, no SBOM.
     const legacy = await image('legacy');
-    await result(legacy.digest, legacy.subject, ['CVE-2099-0002']);
-    await meta.scans.updateEvaluations([{ repository: 'team/app', digest: legacy.digest, dbBuiltAt: '2000-01-01T00:00:00.000Z', counts: { critical: 0, high: 1, medium: 0, low: 0, unknown: 0, fixable: 1 }, vulnerabilityIds: ['CVE-2099-0002'], matchKeys: JSON.stringify({ v: 1, distroFeed: null, keys: [['npm', 'is-even', '1.0.0', 0, 1]] }) }]);
+    await result(legacy.digest, legacy.subject, []);
+    await makeLegacy(legacy.digest, ['CVE-2099-0002'], JSON.stringify({ v: 1, distroFeed: null, keys: [['npm', 'is-even', '1.0.0', 0, 1]] }));
     // Scanned, no keys, no SBOM (the SBOM worker was off): a scan done earlier is done again.
     const bare = await image('bare');
     await result(bare.digest, bare.subject, []);
@@ -126,12 +152,13 @@ for (const database of ['sqlite', 'postgres'] as const) {
     );
     const k = await meta.scans.get('team/app', keyless.digest);
     assert.deepEqual(k?.summary, { critical: 1, high: 0, medium: 0, low: 1, unknown: 0, fixable: 2, secrets: 2, misconfigurations: 1 }, 'secrets and misconfigurations kept');
-    assert.deepEqual(k?.vulnerabilityIds, ['CVE-2099-0001', 'CVE-2099-0003']);
     assert.equal(k?.dbBuiltAt, v1);
-    assert.deepEqual(parseMatchKeys((await meta.scans.matchKeys('team/app', keyless.digest)) ?? '')?.keys.keys, [packageMatchKey('npm', 'is-odd', '3.0.0', 0), 1, packageMatchKey('npm', 'left-pad', '1.3.0', 0), 1], 'keys stored for the next time');
-    const l = await meta.scans.get('team/app', legacy.digest);
-    assert.deepEqual([l?.summary.high, l?.vulnerabilityIds], [1, ['CVE-2099-0002']], 'keys of version 1 are read');
-    assert.equal(parseMatchKeys((await meta.scans.matchKeys('team/app', legacy.digest)) ?? '')?.converted, false, 'and stored again in the current version');
+    assert.deepEqual(await stateOf(keyless.digest), {
+      ids: ['CVE-2099-0001', 'CVE-2099-0003'],
+      keys: [packageMatchKey('npm', 'is-odd', '3.0.0', 0), 1, packageMatchKey('npm', 'left-pad', '1.3.0', 0), 1],
+    }, 'keys stored for the next time');
+    assert.equal((await meta.scans.get('team/app', legacy.digest))?.summary.high, 1, 'keys of version 1 are read');
+    assert.deepEqual(await stateOf(legacy.digest), { ids: ['CVE-2099-0002'], keys: [packageMatchKey('npm', 'is-even', '1.0.0', 0), 1] }, 'and stored again as numbers');
     assert.equal(await meta.scans.get('team/app', unscanned.digest), undefined, 'the scan job brings the full result');
     for (const d of [bare.digest, unscanned.digest, unknown.digest]) assert.equal((await meta.jobs.get(SCAN_JOB, `team/app@${d}`))?.state, 'queued', `scan of ${d} queued`);
     assert.equal(await meta.jobs.get(SCAN_JOB, `team/app@${other.digest}`), undefined);
@@ -155,7 +182,7 @@ for (const database of ['sqlite', 'postgres'] as const) {
       ],
     );
     const k2 = await meta.scans.get('team/app', keyless.digest);
-    assert.deepEqual(k2?.vulnerabilityIds, ['CVE-2099-0004'], 'withdrawn ids go');
+    assert.deepEqual((await stateOf(keyless.digest)).ids, ['CVE-2099-0004'], 'withdrawn ids go');
     assert.deepEqual(k2?.summary, { critical: 0, high: 0, medium: 1, low: 0, unknown: 0, fixable: 1, secrets: 2, misconfigurations: 1 });
     assert.equal(k2?.reportDigest, k?.reportDigest, 'the report is rebuilt only when asked for');
   });

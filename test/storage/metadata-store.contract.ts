@@ -1187,7 +1187,10 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
     describe('scan results', () => {
       const summary = { critical: 1, high: 2, medium: 3, low: 4, unknown: 5, fixable: 6, secrets: 7, misconfigurations: 8 };
 
-      test('put records a summary per image and replaces it; get and list read it back', async (t) => {
+      const refs = (...n: number[]): Uint32Array => Uint32Array.from(n);
+      const none = { vulnerabilities: refs() };
+
+      test('put records a summary and its state per image and replaces them; get, list and evaluation read them back', async (t) => {
         const s = await fresh(t);
         await repo(s, 'team/app');
         const [a, b] = [manifest('a'), manifest('b')];
@@ -1195,14 +1198,18 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         await putStored(s, 'team/app', b);
         const report = freshDigest();
         assert.equal(await s.scans.get('team/app', a.digest), undefined);
-        const first = { repository: 'team/app', digest: a.digest, dbBuiltAt: null, scannedAt: 1_000, summary, reportDigest: report, vulnerabilityIds: [] };
-        assert.equal(await s.scans.put(first), true);
+        assert.equal(await s.scans.evaluation('team/app', a.digest), undefined);
+        const first = { repository: 'team/app', digest: a.digest, dbBuiltAt: null, scannedAt: 1_000, summary, reportDigest: report };
+        assert.equal(await s.scans.put(first, { vulnerabilities: refs(3, 70000, 2 ** 32 - 1), keys: refs(5, 2, 9, 1) }), true);
         assert.deepEqual(await s.scans.get('team/app', a.digest), first);
-        const second = { ...first, dbBuiltAt: '2024-05-01T00:00:00.000Z', scannedAt: 2_000, summary: { ...summary, critical: 0 }, vulnerabilityIds: ['GHSA-x', 'CVE-2024-2', 'CVE-2024-1'] };
-        assert.equal(await s.scans.put(second), true);
-        assert.deepEqual(await s.scans.get('team/app', a.digest), { ...second, vulnerabilityIds: ['CVE-2024-1', 'CVE-2024-2', 'GHSA-x'] }, 'replaced; ids kept sorted');
-        await s.scans.put({ ...first, digest: b.digest });
+        const e = await s.scans.evaluation('team/app', a.digest);
+        assert.deepEqual(e, { record: first, vulnerabilities: refs(3, 70000, 2 ** 32 - 1), keys: refs(5, 2, 9, 1) }, 'every uint32 kept');
+        const second = { ...first, dbBuiltAt: '2024-05-01T00:00:00.000Z', scannedAt: 2_000, summary: { ...summary, critical: 0 } };
+        assert.equal(await s.scans.put(second, { vulnerabilities: refs(4) }), true);
+        assert.deepEqual(await s.scans.evaluation('team/app', a.digest), { record: second, vulnerabilities: refs(4), keys: refs(5, 2, 9, 1) }, 'replaced; keys kept when none are given');
+        await s.scans.put({ ...first, digest: b.digest }, none);
         assert.deepEqual((await s.scans.list('team/app')).map((r) => r.digest), sorted([a.digest, b.digest]));
+        assert.deepEqual((await s.scans.evaluation('team/app', b.digest))?.keys, undefined);
         assert.deepEqual(await s.scans.list('team/other'), []);
       });
 
@@ -1210,20 +1217,22 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         const s = await fresh(t);
         await repo(s, 'team/app');
         const m = manifest('m');
-        const record = { repository: 'team/app', digest: m.digest, dbBuiltAt: null, scannedAt: 1, summary, reportDigest: freshDigest(), vulnerabilityIds: ['CVE-1'] };
-        assert.equal(await s.scans.put(record), false, 'no such image');
-        assert.equal(await s.scans.put({ ...record, repository: 'team/nothing' }), false, 'no such repository');
+        const record = { repository: 'team/app', digest: m.digest, dbBuiltAt: null, scannedAt: 1, summary, reportDigest: freshDigest() };
+        const state = { vulnerabilities: refs(1), keys: refs(1, 1) };
+        assert.equal(await s.scans.put(record, state), false, 'no such image');
+        assert.equal(await s.scans.put({ ...record, repository: 'team/nothing' }, state), false, 'no such repository');
         await putStored(s, 'team/app', m);
-        assert.equal(await s.scans.put(record), true);
+        assert.equal(await s.scans.put(record, state), true);
         assert.equal((await s.artifacts.deleteManifest('team/app', m.digest)).kind, 'deleted');
         assert.equal(await s.scans.get('team/app', m.digest), undefined);
         await putStored(s, 'team/app', m);
-        assert.equal(await s.scans.put(record), true);
+        assert.equal(await s.scans.evaluation('team/app', m.digest), undefined, 'no state outlives its image');
+        assert.equal(await s.scans.put(record, state), true);
         assert.equal(await s.artifacts.deleteRepository('team/app'), true);
         assert.equal(await s.scans.get('team/app', m.digest), undefined);
       });
 
-      test('evaluations pages through every result with its match keys; unscanned lists images without one', async (t) => {
+      test('evaluations pages through every result with its state; unscanned lists images without one', async (t) => {
         const s = await fresh(t);
         const image = 'application/vnd.oci.image.config.v1+json';
         const stored: { repository: string; digest: Digest }[] = [];
@@ -1239,32 +1248,23 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         await putStored(s, 'team/a', other, { artifactType: 'application/sbom' });
         const scanned = stored.slice(0, 4);
         for (const [i, x] of scanned.entries()) {
-          const record = { ...x, dbBuiltAt: 'b1', scannedAt: i, summary, reportDigest: freshDigest(), vulnerabilityIds: [`CVE-${i}`] };
-          assert.equal(await s.scans.put(record, i % 2 === 0 ? `keys-${i}` : undefined), true);
+          const record = { ...x, dbBuiltAt: 'b1', scannedAt: i, summary, reportDigest: freshDigest() };
+          assert.equal(await s.scans.put(record, { vulnerabilities: refs(i), ...(i % 2 === 0 ? { keys: refs(100 + i, 1) } : {}) }), true);
         }
-        const seen: { key: string; keys: string | undefined; ids: readonly string[] }[] = [];
+        const seen: string[] = [];
         let pages = 0;
         for (let cursor: string | undefined, first = true; first || cursor !== undefined; first = false) {
           const page = await s.scans.evaluations(cursor, 3);
           pages += 1;
           assert.ok(page.items.length <= 3);
           for (const e of page.items) {
-            const ids = [`CVE-${scanned.findIndex((x) => x.digest === e.record.digest)}`];
-            assert.equal(e.hasVulnerabilityIds(ids), true);
-            assert.equal(e.hasVulnerabilityIds([...ids, 'CVE-9']), false);
-            assert.equal(e.hasVulnerabilityIds([]), false);
-            seen.push({ key: `${e.record.repository}@${e.record.digest}`, keys: e.matchKeys, ids: e.vulnerabilityIds() });
-            assert.equal(e.hasVulnerabilityIds(ids), true, 'the same answer once the ids are read');
-            assert.equal(e.hasVulnerabilityIds(['CVE-9']), false);
+            assert.equal(e.legacy, undefined);
+            seen.push(`${e.record.repository}@${e.record.digest} ${e.keys?.join(',') ?? '-'} ${e.vulnerabilities?.join(',')}`);
           }
           cursor = page.next;
         }
         assert.equal(pages, 2);
-        assert.deepEqual(
-          sorted(seen.map((e) => `${e.key} ${e.keys ?? '-'} ${e.ids.join(',')}`)),
-          sorted(scanned.map((x, i) => `${x.repository}@${x.digest} ${i % 2 === 0 ? `keys-${i}` : '-'} CVE-${i}`)),
-          'each result once, with its keys',
-        );
+        assert.deepEqual(sorted(seen), sorted(scanned.map((x, i) => `${x.repository}@${x.digest} ${i % 2 === 0 ? `${100 + i},1` : '-'} ${i}`)), 'each result once, with its state');
         const unscanned: string[] = [];
         for (let cursor: string | undefined, first = true; first || cursor !== undefined; first = false) {
           const page = await s.scans.unscanned([image], cursor, 1);
@@ -1280,29 +1280,42 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         await repo(s, 'team/app');
         const [a, b, gone] = [manifest('a'), manifest('b'), manifest('gone')];
         for (const m of [a, b, gone]) await putStored(s, 'team/app', m);
-        const base = { repository: 'team/app', dbBuiltAt: 'b1', scannedAt: 7, summary, vulnerabilityIds: ['CVE-1'] };
+        const base = { repository: 'team/app', dbBuiltAt: 'b1', scannedAt: 7, summary };
         const ra = { ...base, digest: a.digest, reportDigest: freshDigest() };
         const rb = { ...base, digest: b.digest, reportDigest: freshDigest() };
-        await s.scans.put(ra, 'old-keys');
-        await s.scans.put(rb);
-        await s.scans.put({ ...base, digest: gone.digest, reportDigest: freshDigest() });
+        await s.scans.put(ra, { vulnerabilities: refs(1), keys: refs(7, 1) });
+        await s.scans.put(rb, { vulnerabilities: refs(1) });
+        await s.scans.put({ ...base, digest: gone.digest, reportDigest: freshDigest() }, none);
         assert.equal((await s.artifacts.deleteManifest('team/app', gone.digest)).kind, 'deleted');
         const counts = { critical: 9, high: 8, medium: 7, low: 6, unknown: 5, fixable: 4 };
         const n = await s.scans.updateEvaluations([
-          { repository: 'team/app', digest: a.digest, dbBuiltAt: 'b2', counts, vulnerabilityIds: ['GHSA-2', 'CVE-3'] },
-          { repository: 'team/app', digest: b.digest, dbBuiltAt: 'b2', counts, matchKeys: 'new-keys' },
-          { repository: 'team/app', digest: gone.digest, dbBuiltAt: 'b2', counts, vulnerabilityIds: [], matchKeys: 'x' },
-          { repository: 'team/none', digest: a.digest, dbBuiltAt: 'b2', counts, vulnerabilityIds: [] },
+          { repository: 'team/app', digest: a.digest, dbBuiltAt: 'b2', counts, vulnerabilities: refs(2, 3) },
+          { repository: 'team/app', digest: b.digest, dbBuiltAt: 'b2', counts, keys: refs(8, 2) },
+          { repository: 'team/app', digest: gone.digest, dbBuiltAt: 'b2', counts, vulnerabilities: refs(), keys: refs(1, 1) },
+          { repository: 'team/none', digest: a.digest, dbBuiltAt: 'b2', counts, vulnerabilities: refs() },
         ]);
         assert.equal(n, 2);
         const after = { summary: { ...counts, secrets: summary.secrets, misconfigurations: summary.misconfigurations }, dbBuiltAt: 'b2' };
-        assert.deepEqual(await s.scans.get('team/app', a.digest), { ...ra, ...after, vulnerabilityIds: ['CVE-3', 'GHSA-2'] }, 'secrets, misconfigurations, report and scan time kept');
-        assert.deepEqual(await s.scans.get('team/app', b.digest), { ...rb, ...after }, 'ids kept when none are given');
-        assert.equal(await s.scans.matchKeys('team/app', a.digest), 'old-keys', 'keys kept when none are given');
-        assert.equal(await s.scans.matchKeys('team/app', b.digest), 'new-keys');
-        assert.equal(await s.scans.get('team/app', gone.digest), undefined);
-        assert.equal(await s.scans.matchKeys('team/app', gone.digest), undefined);
+        assert.deepEqual(await s.scans.evaluation('team/app', a.digest), { record: { ...ra, ...after }, vulnerabilities: refs(2, 3), keys: refs(7, 1) }, 'secrets, misconfigurations, report, scan time and keys kept');
+        assert.deepEqual(await s.scans.evaluation('team/app', b.digest), { record: { ...rb, ...after }, vulnerabilities: refs(1), keys: refs(8, 2) }, 'ids kept when none are given');
+        assert.equal(await s.scans.evaluation('team/app', gone.digest), undefined);
         assert.equal(await s.scans.updateEvaluations([]), 0);
+      });
+
+      test('intern numbers each term once, for good, also when callers race; terms reads them back', async (t) => {
+        const s = await fresh(t);
+        const many = Array.from({ length: 1200 }, (_, i) => `CVE-2024-${i}`);
+        const first = await s.scans.intern(['GHSA-x', 'CVE-1', 'GHSA-x', '0\u007fnpm\u007fa\u007f1']);
+        assert.equal(first[0], first[2], 'one number per term');
+        assert.equal(new Set(first).size, 3);
+        assert.ok(first.every((n) => Number.isInteger(n) && n > 0 && n < 2 ** 32));
+        const raced = await Promise.all([s.scans.intern(many), s.scans.intern([...many].reverse()), s.scans.intern(many.slice(600))]);
+        assert.deepEqual(raced[1], [...raced[0]].reverse());
+        assert.deepEqual(raced[2], raced[0].slice(600));
+        assert.equal(new Set(raced[0]).size, many.length);
+        assert.deepEqual(await s.scans.intern(['CVE-1']), [first[1]], 'the same number later');
+        assert.deepEqual(await s.scans.terms([first[3]!, raced[0][1100]!, 987654321, first[0]!]), ['0\u007fnpm\u007fa\u007f1', 'CVE-2024-1100', undefined, 'GHSA-x']);
+        assert.deepEqual(await s.scans.intern([]), []);
       });
     });
 

@@ -304,7 +304,7 @@ test('Matcher.count agrees with match, from an inventory or its stored match key
   const parsed = parseMatchKeys(JSON.stringify(matchKeys(inv)));
   assert.equal(parsed?.converted, false);
   const keys: MatchKeys = parsed!.keys;
-  assert.equal(keys.keys[keys.keys.indexOf(packageMatchKey('debian:12', 'openssl', '3.0.11-1~deb12u2', 1)) + 1], 2, 'two packages share the openssl key');
+  assert.equal(keys.keys[keys.keys.indexOf(packageMatchKey('debian:12', 'openssl', '3.0.11-1~deb12u2', 1, 'debian-tracker')) + 1], 2, 'two packages share the openssl key');
   assert.deepEqual(new Matcher(db).count(keys), { counts: expected, ids });
   assert.deepEqual(matcher.count(keys), { counts: expected, ids }, 'the memo gives the same answer');
   assert.equal(expected.critical + expected.high + expected.medium + expected.low + expected.unknown, matches.length);
@@ -316,12 +316,38 @@ test('Matcher.count agrees with match, from an inventory or its stored match key
   const shared = new Matcher(db);
   for (const part of [parts[4]!, parts[0]!, parts[3]!, parts[2]!, inv, parts[4]!]) assert.deepEqual(shared.count(part), new Matcher(db).count(part));
 
+  // The same keys as numbers (a registry's term dictionary): countRefs, and the numbers it lacks.
+  const numbered = new Map<number, string>();
+  const refs = new Uint32Array(keys.keys.length);
+  for (let i = 0; i < keys.keys.length; i += 2) {
+    numbered.set(1000 + i, keys.keys[i] as string);
+    refs[i] = 1000 + i;
+    refs[i + 1] = keys.keys[i + 1] as number;
+  }
+  const byRef = new Matcher(db);
+  assert.deepEqual(byRef.unknownRefs(refs), [...numbered.keys()]);
+  const asked: number[] = [];
+  const named = (r: { counts: unknown; ids: Uint32Array }) => ({ counts: r.counts, ids: Array.from(byRef.orderByName(r.ids), (n) => byRef.idName(n)) });
+  const first = byRef.countRefs(refs, (r) => (asked.push(r), numbered.get(r)));
+  assert.equal(new Set(first.ids).size, first.ids.length, 'distinct');
+  assert.deepEqual(named(first), { counts: expected, ids });
+  assert.deepEqual(byRef.unknownRefs(refs), []);
+  assert.deepEqual(named(byRef.countRefs(refs, () => assert.fail('a known number is not asked for again'))), { counts: expected, ids });
+  assert.throws(() => byRef.idName(99999), RangeError);
+  assert.equal(asked.length, numbered.size);
+  assert.throws(() => new Matcher(db).countRefs(Uint32Array.from([7, 1]), () => undefined), /match key number 7 is unknown/);
+
   // Keys stored by an earlier version ([ecosystem, name, version, os, n] tuples) are converted.
   const v1 = { v: 1, distroFeed: 'debian-tracker', keys: [['debian:12', 'openssl', '3.0.11-1~deb12u2', 1, 2], ['debian:12', 'glibc', '2.36-9+deb12u4', 1, 1], ['pypi', 'django', '4.1.5', 0, 1], ['maven', 'org.apache.logging.log4j:log4j-core', '2.14.1', 0, 1]] };
   const converted = parseMatchKeys(JSON.stringify(v1));
   assert.equal(converted?.converted, true);
   assert.deepEqual(new Matcher(db).count(converted!.keys), { counts: expected, ids });
-  for (const bad of ['', 'null', '{"v":3,"keys":[]}', '{"v":2,"keys":["a"]}', '{"v":2,"keys":[1,"a"]}', '{"v":1,"keys":[["a","b","c",2,1]]}']) assert.equal(parseMatchKeys(bad), undefined, bad);
+  // And version 2 (flat keys, the feed beside them).
+  const v2 = { v: 2, distroFeed: 'debian-tracker', keys: v1.keys.flatMap(([e, n, ver, os, count]) => [`${os}\u007f${e}\u007f${n}\u007f${ver}`, count]) };
+  const fromV2 = parseMatchKeys(JSON.stringify(v2));
+  assert.equal(fromV2?.converted, true);
+  assert.deepEqual(fromV2?.keys, converted?.keys);
+  for (const bad of ['', 'null', '{"v":4,"keys":[]}', '{"v":3,"keys":["a"]}', '{"v":2,"keys":[1,"a"]}', '{"v":1,"keys":[["a","b","c",2,1]]}']) assert.equal(parseMatchKeys(bad), undefined, bad);
 });
 
 test('match keys never merge two packages, whatever their names hold', () => {

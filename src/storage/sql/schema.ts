@@ -177,6 +177,17 @@ CREATE TABLE scan_match_keys (
   FOREIGN KEY (repo_id, digest) REFERENCES manifests(repo_id, digest) ON DELETE CASCADE
 );
 `,
+  // Re-evaluation state as numbers: a dictionary of terms (vulnerability ids, match keys) and, per
+  // image, arrays of term ids (little-endian uint32). Rows written before keep their JSON columns
+  // (vuln_refs NULL) until their next evaluation.
+  (t) => `
+CREATE TABLE scan_terms (
+  id ${t.id},
+  term ${t.name} NOT NULL UNIQUE
+);
+ALTER TABLE scan_results ADD COLUMN vuln_refs ${t.bytes};
+ALTER TABLE scan_match_keys ADD COLUMN key_refs ${t.bytes};
+`,
 ];
 
 export function migrationSql(dialect: SqlDialect, index: number): string {
