@@ -34,3 +34,15 @@ export {
   type Statement,
   type StatementSubject,
 } from './dsse.js';
+export {
+  ATTESTATION_ARTIFACT_TYPE,
+  attachmentLayers,
+  attachmentTag,
+  PREDICATE_TYPE_ANNOTATION,
+  referrerManifest,
+  SIGNATURE_ANNOTATION,
+  SIGNATURE_ARTIFACT_TYPE,
+  tagManifest,
+  type AttachmentKind,
+  type BuiltManifest,
+} from './layout.js';
