@@ -12,6 +12,7 @@ import { fileOutput, humanBytes, render, stdoutOutput, type Output, type OutputF
 import { promptSecret, readStdin } from './prompt.js';
 import { registerSbom } from './sbom.js';
 import { registerScan } from './scan.js';
+import { registerSign } from './sign.js';
 import { packageVersion } from './version.js';
 
 export interface CliIo {
@@ -324,6 +325,7 @@ export function buildProgram(io: CliIo, state: CliState = { exitCode: 0 }): Comm
 
   registerSbom(program, io);
   registerScan(program, io, state);
+  registerSign(program, io, state);
   return program;
 }
 

@@ -3,7 +3,7 @@
  * token flow (401 challenge → Basic credentials at the realm → Bearer token, per repository
  * scope), Basic auth where a registry asks for it, and streamed blobs with redirects followed.
  */
-import { MediaType, isDigest } from '../oci/index.js';
+import { MediaType, isDigest, type Descriptor } from '../oci/index.js';
 import { ImageError } from './errors.js';
 import type { ContentSource, FetchedManifest } from './image.js';
 
@@ -119,6 +119,36 @@ export class RegistrySource implements ContentSource {
     const res = await this.request(`${this.base}/blobs/${d.digest}`, {});
     if (res.body === null) return (async function* () {})();
     return res.body as unknown as AsyncIterable<Uint8Array>;
+  }
+
+  /** A small blob read whole (a signature payload, a config), refused past `limit` bytes. */
+  async blobBytes(digest: string, limit: number): Promise<Uint8Array> {
+    const res = await this.request(`${this.base}/blobs/${digest}`, {});
+    return readLimited(res, limit, `blob ${digest}`);
+  }
+
+  /**
+   * The referrers of a manifest (OCI 1.1), optionally of one artifact type; an empty list from a
+   * registry without the API (404), as the spec's fallback has no tags to read here.
+   */
+  async referrers(digest: string, artifactType?: string): Promise<Descriptor[]> {
+    const query = artifactType !== undefined ? `?artifactType=${encodeURIComponent(artifactType)}` : '';
+    let res: Response;
+    try {
+      res = await this.request(`${this.base}/referrers/${digest}${query}`, { Accept: MediaType.OciIndex });
+    } catch (err) {
+      if (err instanceof ImageError && err.code === 'NOT_FOUND') return [];
+      throw err;
+    }
+    const bytes = await readLimited(res, 4 * 1024 * 1024, `referrers of ${digest}`);
+    let doc: { manifests?: unknown };
+    try {
+      doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as typeof doc;
+    } catch {
+      throw new ImageError('MANIFEST_INVALID', `${this.host} answered the referrers of ${digest} with something that is not JSON`);
+    }
+    const list = Array.isArray(doc.manifests) ? (doc.manifests as Descriptor[]) : [];
+    return list.filter((d) => typeof d?.digest === 'string' && (artifactType === undefined || d.artifactType === artifactType));
   }
 
   close(): Promise<void> {

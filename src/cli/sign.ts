@@ -1,0 +1,288 @@
+/**
+ * `portcullis key generate`, `sign` and `verify`: Cosign's key files, signatures and storage, so
+ * that keys and signatures pass between Portcullis and Cosign (and skopeo) unchanged. A tag is
+ * always resolved to its digest first: what is signed is a manifest, never a name.
+ */
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ImageError, parseRegistryReference, RegistrySource, type RegistryReference } from '../image/index.js';
+import { digestOf, type Descriptor, type Digest } from '../oci/index.js';
+import {
+  attachmentLayers,
+  attachmentTag,
+  COSIGN_SIGNATURE_TYPE,
+  encryptPrivateKey,
+  generateKeyPair,
+  loadPrivateKey,
+  loadPublicKey,
+  parseSimpleSigning,
+  publicKeyPem,
+  referrerManifest,
+  SIGNATURE_ANNOTATION,
+  SIGNATURE_ARTIFACT_TYPE,
+  SignError,
+  signBytes,
+  SIMPLE_SIGNING_MEDIA_TYPE,
+  simpleSigningPayload,
+  tagManifest,
+  verifyBytes,
+  type SimpleSigning,
+} from '../sign/index.js';
+import { CliError } from './errors.js';
+import type { CliIo, CliState } from './program.js';
+import { promptSecret } from './prompt.js';
+import { credentialsFor } from './sbom.js';
+import { packageVersion } from './version.js';
+
+/** A signature payload is a few hundred bytes; anything past this is not one. */
+const MAX_PAYLOAD = 1024 * 1024;
+
+export function registerSign(program: Command, io: CliIo, _state: CliState): void {
+  const key = program.command('key').description('signing keys, in Cosign’s format');
+  key
+    .command('generate')
+    .description('write an ECDSA P-256 key pair: NAME.key (encrypted, mode 0600) and NAME.pub')
+    .option('--prefix <name>', 'file name prefix', 'cosign')
+    .option('--force', 'replace existing files')
+    .action(async (o: { prefix: string; force?: boolean }) => {
+      const keyFile = resolve(io.cwd, `${o.prefix}.key`);
+      const pubFile = resolve(io.cwd, `${o.prefix}.pub`);
+      for (const f of [keyFile, pubFile]) if (o.force !== true && existsSync(f)) throw new CliError('FAILED', `${basename(f)} exists: remove it or add --force`);
+      const password = await newPassword(io);
+      const pair = generateKeyPair();
+      const encrypted = await encryptPrivateKey(pair.privateKey, password);
+      writeAtomic(keyFile, encrypted, 0o600);
+      writeAtomic(pubFile, publicKeyPem(pair.publicKey), 0o644);
+      process.stderr.write(`Private key written to ${basename(keyFile)}\nPublic key written to ${basename(pubFile)}\n`);
+    });
+
+  program
+    .command('sign')
+    .description('sign an image by digest, stored as Cosign stores signatures (the .sig tag) and as an OCI 1.1 referrer')
+    .argument('<image>', 'REGISTRY/REPO:TAG or REGISTRY/REPO@DIGEST (a tag is resolved to its digest)')
+    .requiredOption('--key <file>', 'private key (portcullis key generate, cosign generate-key-pair, or PKCS#8 PEM); password from $COSIGN_PASSWORD or $PORTCULLIS_PASSWORD, else asked')
+    .option('-a, --annotations <key=value>', 'a claim to sign with the image (repeatable)', collectPair, {})
+    .option('--insecure', 'reach the registry over plain HTTP')
+    .action(async (image: string, o: { key: string; annotations: Record<string, string>; insecure?: boolean }) => {
+      const privateKey = await loadPrivateKey(readKeyFile(io, o.key), () => existingPassword(io, o.key), o.key).catch(keyFailure);
+      const { source, ref } = registryOf(image, o.insecure === true);
+      await withRegistry(image, async () => {
+        const target = await resolveImage(source, ref, image);
+        const payload = simpleSigningPayload({ dockerReference: dockerReference(ref), digest: target.digest, annotations: o.annotations });
+        const layer: Descriptor = { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest: digestOf(payload), size: payload.length, annotations: { [SIGNATURE_ANNOTATION]: signBytes(privateKey, payload).toString('base64') } };
+        await source.pushBlob(layer.digest, new Blob([payload]));
+        // Cosign's tag: appended to the signatures already there.
+        const tag = attachmentTag(target.digest, 'sig');
+        const existing = await tagLayers(source, tag);
+        const built = tagManifest(existing, layer);
+        await source.pushBlob(built.configDigest, new Blob([built.config]));
+        await source.putManifest(tag, built.manifest, 'application/vnd.oci.image.manifest.v1+json');
+        // The OCI 1.1 form: a referrer whose subject is the image.
+        const referrer = referrerManifest('sig', layer, target);
+        await source.pushBlob(referrer.configDigest, new Blob([referrer.config]));
+        await source.putManifest(digestOf(referrer.manifest), referrer.manifest, 'application/vnd.oci.image.manifest.v1+json');
+        process.stderr.write(`signed ${dockerReference(ref)}@${target.digest} (${tag}, and a referrer)\n`);
+      });
+    });
+
+  program
+    .command('verify')
+    .description('verify the signatures of an image with a public key; exit 0 only when at least one verifies')
+    .argument('<image>', 'REGISTRY/REPO:TAG or REGISTRY/REPO@DIGEST')
+    .requiredOption('--key <file>', 'public key (PKIX PEM, the .pub file)')
+    .option('-a, --annotations <key=value>', 'a claim the signature must carry (repeatable)', collectPair, {})
+    .option('--allowed-reference <repo>', 'also accept signatures naming this repository (where a copied image was signed; repeatable)', collectList, [])
+    .option('-o, --output <format>', 'json (the verified payloads, as Cosign prints them) or text', 'json')
+    .option('--insecure', 'reach the registry over plain HTTP')
+    .action(async (image: string, o: { key: string; annotations: Record<string, string>; allowedReference: string[]; output: string; insecure?: boolean }) => {
+      if (o.output !== 'json' && o.output !== 'text') throw new CliError('USAGE', `--output must be json or text, not "${o.output}"`);
+      let publicKey;
+      try {
+        publicKey = loadPublicKey(readKeyFile(io, o.key), o.key);
+      } catch (err) {
+        throw keyFailure(err);
+      }
+      const { source, ref } = registryOf(image, o.insecure === true);
+      await withRegistry(image, async () => {
+        const target = await resolveImage(source, ref, image);
+        const layers = await signatureLayers(source, target.digest);
+        const allowed = new Set([dockerReference(ref), ...o.allowedReference.map(normalizeReference)]);
+        const verified: SimpleSigning[] = [];
+        const reasons: string[] = [];
+        for (const layer of layers) {
+          const outcome = await checkSignature(source, layer, target.digest, publicKey, allowed, o.annotations);
+          if (outcome.kind === 'ok') verified.push(outcome.payload);
+          else reasons.push(`${layer.digest.slice(0, 19)}…: ${outcome.reason}`);
+        }
+        if (verified.length === 0) {
+          for (const r of reasons) process.stderr.write(`  ${r}\n`);
+          throw new CliError('FAILED', layers.length === 0 ? `no signatures found for ${dockerReference(ref)}@${target.digest}` : `no signature of ${dockerReference(ref)}@${target.digest} verifies with ${o.key} (${layers.length} checked, reasons above)`);
+        }
+        process.stderr.write(
+          `Verification for ${dockerReference(ref)}@${target.digest} --\nThe following checks were performed on each of these signatures:\n  - The cosign claims were validated\n  - The signatures were verified against the specified public key\n`,
+        );
+        if (o.output === 'json') process.stdout.write(`${JSON.stringify(verified.map(payloadJson))}\n`);
+        else for (const v of verified) process.stdout.write(`verified: ${v.dockerReference}@${v.digest}${v.optional !== null ? ` ${JSON.stringify(v.optional)}` : ''}\n`);
+      });
+    });
+}
+
+type Check = { kind: 'ok'; payload: SimpleSigning } | { kind: 'failed'; reason: string };
+
+async function checkSignature(source: RegistrySource, layer: Descriptor, digest: Digest, key: ReturnType<typeof loadPublicKey>, allowed: ReadonlySet<string>, claims: Readonly<Record<string, string>>): Promise<Check> {
+  if (layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) return { kind: 'failed', reason: `a ${layer.mediaType} layer, not a simple-signing payload` };
+  const signature = layer.annotations?.[SIGNATURE_ANNOTATION];
+  if (signature === undefined || !/^[A-Za-z0-9+/]+={0,2}$/.test(signature)) return { kind: 'failed', reason: `no base64 ${SIGNATURE_ANNOTATION} annotation` };
+  if (layer.size > MAX_PAYLOAD) return { kind: 'failed', reason: `a payload of ${layer.size} bytes is not a signature payload` };
+  const payload = Buffer.from(await source.blobBytes(layer.digest, MAX_PAYLOAD));
+  if (digestOf(payload) !== layer.digest) return { kind: 'failed', reason: 'the payload blob does not match its digest' };
+  if (!verifyBytes(key, payload, Buffer.from(signature, 'base64'))) return { kind: 'failed', reason: 'the signature does not verify with this key (another key, or the payload or signature was altered)' };
+  let parsed: SimpleSigning;
+  try {
+    parsed = parseSimpleSigning(payload);
+  } catch (err) {
+    return { kind: 'failed', reason: (err as Error).message };
+  }
+  if (parsed.type !== COSIGN_SIGNATURE_TYPE) return { kind: 'failed', reason: `critical.type is "${parsed.type}", not "${COSIGN_SIGNATURE_TYPE}"` };
+  if (parsed.digest !== digest) return { kind: 'failed', reason: `it signs ${parsed.digest}, not this image (${digest})` };
+  if (!allowed.has(normalizeReference(parsed.dockerReference))) return { kind: 'failed', reason: `it names ${parsed.dockerReference}, not ${[...allowed].join(' or ')} (--allowed-reference ${parsed.dockerReference} accepts it)` };
+  for (const [k, v] of Object.entries(claims)) {
+    const got = parsed.optional?.[k];
+    if (got === undefined) return { kind: 'failed', reason: `no annotation ${k}` };
+    if (String(got) !== v) return { kind: 'failed', reason: `annotation ${k} is "${String(got)}", not "${v}"` };
+  }
+  return { kind: 'ok', payload: parsed };
+}
+
+/** Every signature layer of an image: its `.sig` tag (as Cosign and skopeo keep them) and its referrers. */
+async function signatureLayers(source: RegistrySource, digest: Digest): Promise<Descriptor[]> {
+  const out = await tagLayers(source, attachmentTag(digest, 'sig'));
+  for (const r of await source.referrers(digest, SIGNATURE_ARTIFACT_TYPE)) {
+    const m = await source.manifest(r.digest);
+    for (const l of attachmentLayers(m.bytes, m.mediaType)) {
+      if (!out.some((o) => o.digest === l.digest && o.annotations?.[SIGNATURE_ANNOTATION] === l.annotations?.[SIGNATURE_ANNOTATION])) out.push(l);
+    }
+  }
+  return out;
+}
+
+/** The layers of a `.sig`/`.att` tag; none when the tag does not exist. */
+async function tagLayers(source: RegistrySource, tag: string): Promise<Descriptor[]> {
+  try {
+    const m = await source.manifest(tag);
+    return attachmentLayers(m.bytes, m.mediaType);
+  } catch (err) {
+    if (err instanceof ImageError && err.code === 'NOT_FOUND') return [];
+    throw err;
+  }
+}
+
+/** The image's manifest descriptor; a tag is resolved to the digest the registry serves for it. */
+async function resolveImage(source: RegistrySource, ref: RegistryReference, text: string): Promise<Descriptor> {
+  let fetched;
+  try {
+    fetched = await source.manifest(ref.digest ?? ref.tag ?? 'latest');
+  } catch (err) {
+    if (err instanceof ImageError && err.code === 'NOT_FOUND') throw new CliError('FAILED', `no image ${text} in the registry: nothing to sign or verify`, { cause: err });
+    throw err;
+  }
+  const digest = digestOf(fetched.bytes);
+  if (ref.digest !== undefined && ref.digest !== digest) throw new CliError('FAILED', `the registry served ${digest} for ${ref.digest}: refusing a manifest that does not match its digest`);
+  return { mediaType: fetched.mediaType ?? 'application/vnd.oci.image.manifest.v1+json', digest, size: fetched.bytes.byteLength };
+}
+
+/** What the signature names: REGISTRY/REPOSITORY, as Cosign writes it (its `Context().Name()`). */
+function dockerReference(ref: RegistryReference): string {
+  return `${ref.registry}/${ref.repository}`;
+}
+
+/** `docker.io/x` and `index.docker.io/library/x` name the same repository. */
+function normalizeReference(text: string): string {
+  try {
+    const r = parseRegistryReference(text.includes('@') || /:[^/]*$/.test(text) ? text : `${text}:latest`);
+    return `${r.registry}/${r.repository}`;
+  } catch {
+    return text;
+  }
+}
+
+function registryOf(image: string, insecure: boolean): { source: RegistrySource; ref: RegistryReference } {
+  let ref: RegistryReference;
+  try {
+    ref = parseRegistryReference(image);
+  } catch (err) {
+    throw new CliError('USAGE', (err as Error).message);
+  }
+  return { source: new RegistrySource(ref, { insecure, credentials: credentialsFor, userAgent: `portcullis/${packageVersion()}` }), ref };
+}
+
+async function withRegistry(image: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (err instanceof ImageError) throw new CliError('FAILED', `${image}: ${err.message}`, { cause: err });
+    if (err instanceof SignError) throw new CliError('FAILED', `${image}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+function keyFailure(err: unknown): never {
+  if (err instanceof SignError) throw new CliError('FAILED', err.message, { cause: err });
+  throw err;
+}
+
+function readKeyFile(io: CliIo, file: string): string {
+  try {
+    return readFileSync(resolve(io.cwd, file), 'utf8');
+  } catch (err) {
+    throw new CliError('FAILED', `cannot read the key ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** The password of an existing key: the environment (as Cosign reads it), else the terminal. */
+async function existingPassword(io: CliIo, file: string): Promise<string> {
+  const env = io.env['COSIGN_PASSWORD'] ?? io.env['PORTCULLIS_PASSWORD'];
+  if (env !== undefined) return env;
+  if (!io.stdinIsTty) throw new CliError('USAGE', `${file} is encrypted: set COSIGN_PASSWORD (or PORTCULLIS_PASSWORD), or run on a terminal`);
+  return promptSecret(`Enter password for private key ${file}: `);
+}
+
+/** A new key's password: the environment, else asked twice on the terminal. */
+async function newPassword(io: CliIo): Promise<string> {
+  const env = io.env['COSIGN_PASSWORD'] ?? io.env['PORTCULLIS_PASSWORD'];
+  if (env !== undefined) return env;
+  if (!io.stdinIsTty) throw new CliError('USAGE', 'no password for the new key: set COSIGN_PASSWORD (or PORTCULLIS_PASSWORD), or run on a terminal');
+  const first = await promptSecret('Enter password for private key: ');
+  const again = await promptSecret('Enter password for private key again: ');
+  if (first !== again) throw new CliError('FAILED', 'the passwords do not match: no key was written');
+  return first;
+}
+
+/** Written whole or not at all, with its mode from the start (a private key is never world-readable, even briefly). */
+function writeAtomic(path: string, text: string, mode: number): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);
+  try {
+    writeFileSync(tmp, text, { mode, flag: 'wx', flush: true });
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new CliError('FAILED', `cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+}
+
+function collectPair(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq < 1) throw new CliError('USAGE', `-a takes key=value, not "${value}"`);
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+function collectList(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** A verified payload as Cosign prints it: the simple-signing JSON. */
+function payloadJson(p: SimpleSigning): unknown {
+  return { critical: { identity: { 'docker-reference': p.dockerReference }, image: { 'docker-manifest-digest': p.digest }, type: p.type }, optional: p.optional };
+}

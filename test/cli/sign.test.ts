@@ -1,0 +1,207 @@
+/**
+ * `portcullis key generate`, `sign` and `verify` end to end: the real CLI in a child process
+ * against a Portcullis registry. What it signs, OpenSSL verifies from the bytes in the registry;
+ * a signature attached by hand in Cosign's exact layout (fetch + OpenSSL, no Portcullis code)
+ * verifies with `portcullis verify`; tampering of every kind fails with its reason.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test, type TestContext } from 'node:test';
+import { requireTools, tempDir } from '../helpers/env.js';
+import { digestOf, makeImage, pushBlob, pushImage, pushManifest, request, type Target, type TestImage } from '../helpers/push.js';
+import { createProject, startTestServer, type TestServer } from '../helpers/server.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
+const SIGNATURE = 'dev.cosignproject.cosign/signature';
+
+interface Result {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function run(home: string, args: readonly string[], env: Record<string, string> = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home, DOCKER_CONFIG: join(home, '.docker'), NO_COLOR: '1', ...env },
+      cwd: home,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const openssl = (...args: string[]): string => execFileSync('openssl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+async function setup(t: TestContext): Promise<{ home: string; server: TestServer; admin: Target; image: string; digest: string; pushed: TestImage }> {
+  const home = tempDir(t, 'portcullis-sign-');
+  const server = await startTestServer(t);
+  await createProject(server, 'team');
+  mkdirSync(join(home, '.docker'), { recursive: true });
+  writeFileSync(join(home, '.docker', 'config.json'), JSON.stringify({ auths: { [server.host]: { auth: Buffer.from('admin:admin-password-1').toString('base64') } } }));
+  const admin: Target = { url: server.url, auth: server.adminAuth };
+  const pushed = makeImage({ layers: 1 });
+  const digest = await pushImage(admin, 'team/app', '1.0', pushed);
+  return { home, server, admin, image: `${server.host}/team/app`, digest, pushed };
+}
+
+test('key generate writes an encrypted key (0600) and its public key; refuses without a password or over existing files', async (t) => {
+  const home = tempDir(t, 'portcullis-key-');
+  const none = await run(home, ['key', 'generate']);
+  assert.equal(none.code, 2, none.stderr);
+  assert.match(none.stderr, /COSIGN_PASSWORD/);
+  assert.equal(existsSync(join(home, 'cosign.key')), false, 'no key without a password');
+  const made = await run(home, ['key', 'generate', '--prefix', 'release'], { COSIGN_PASSWORD: 'pw' });
+  assert.equal(made.code, 0, made.stderr);
+  assert.match(made.stderr, /Private key written to release\.key\nPublic key written to release\.pub/);
+  assert.equal(statSync(join(home, 'release.key')).mode & 0o777, 0o600);
+  assert.match(readFileSync(join(home, 'release.key'), 'utf8'), /^-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n/);
+  assert.match(readFileSync(join(home, 'release.pub'), 'utf8'), /^-----BEGIN PUBLIC KEY-----\n/);
+  const before = readFileSync(join(home, 'release.key'), 'utf8');
+  const again = await run(home, ['key', 'generate', '--prefix', 'release'], { PORTCULLIS_PASSWORD: 'pw' });
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /release\.key exists: remove it or add --force/);
+  assert.equal(readFileSync(join(home, 'release.key'), 'utf8'), before, 'untouched');
+  assert.equal((await run(home, ['key', 'generate', '--prefix', 'release', '--force'], { PORTCULLIS_PASSWORD: 'pw' })).code, 0);
+  assert.notEqual(readFileSync(join(home, 'release.key'), 'utf8'), before);
+});
+
+test('sign stores a Cosign signature OpenSSL verifies, and a referrer; verify checks key, digest, reference and claims', async (t) => {
+  if (!requireTools(t, 'openssl')) return;
+  const { home, server, admin, image, digest } = await setup(t);
+  assert.equal((await run(home, ['key', 'generate'], { COSIGN_PASSWORD: 'pw' })).code, 0);
+
+  const signed = await run(home, ['sign', '--key', 'cosign.key', '-a', 'team=payments', '--insecure', `${image}:1.0`], { COSIGN_PASSWORD: 'pw' });
+  assert.equal(signed.code, 0, signed.stderr);
+  assert.match(signed.stderr, new RegExp(`signed ${image}@${digest}`));
+
+  // The .sig tag, read with plain HTTP: one simple-signing layer whose annotation OpenSSL verifies over the payload blob.
+  const tag = `${digest.replace(':', '-')}.sig`;
+  const sigManifest = (await (await request(admin, 'GET', `/v2/team/app/manifests/${tag}`, { headers: { Accept: OCI_MANIFEST } })).json()) as { layers: { mediaType: string; digest: string; annotations: Record<string, string> }[] };
+  assert.equal(sigManifest.layers.length, 1);
+  const layer = sigManifest.layers[0]!;
+  assert.equal(layer.mediaType, SIMPLE_SIGNING);
+  const payload = Buffer.from(await (await request(admin, 'GET', `/v2/team/app/blobs/${layer.digest}`)).arrayBuffer());
+  assert.deepEqual(JSON.parse(payload.toString()), {
+    critical: { identity: { 'docker-reference': image }, image: { 'docker-manifest-digest': digest }, type: 'cosign container image signature' },
+    optional: { team: 'payments' },
+  });
+  writeFileSync(join(home, 'payload.json'), payload);
+  writeFileSync(join(home, 'payload.sig'), Buffer.from(layer.annotations[SIGNATURE]!, 'base64'));
+  assert.match(openssl('dgst', '-sha256', '-verify', join(home, 'cosign.pub'), '-signature', join(home, 'payload.sig'), join(home, 'payload.json')), /Verified OK/);
+  // The OCI 1.1 referrer.
+  const referrers = (await (await request(admin, 'GET', `/v2/team/app/referrers/${digest}`)).json()) as { manifests: { artifactType: string }[] };
+  assert.deepEqual(referrers.manifests.map((m) => m.artifactType), ['application/vnd.dev.cosign.artifact.sig.v1+json']);
+
+  const ok = await run(home, ['verify', '--key', 'cosign.pub', '-a', 'team=payments', '--insecure', `${image}:1.0`]);
+  assert.equal(ok.code, 0, ok.stderr);
+  const printed = JSON.parse(ok.stdout) as { critical: { image: { 'docker-manifest-digest': string } } }[];
+  assert.equal(printed.length, 1, 'the tag and the referrer hold the same signature: counted once');
+  assert.equal(printed[0]!.critical.image['docker-manifest-digest'], digest);
+  assert.match(ok.stderr, /The signatures were verified against the specified public key/);
+
+  const claim = await run(home, ['verify', '--key', 'cosign.pub', '-a', 'team=billing', '--insecure', `${image}@${digest}`]);
+  assert.equal(claim.code, 1);
+  assert.match(claim.stderr, /annotation team is "payments", not "billing"/);
+
+  assert.equal((await run(home, ['key', 'generate', '--prefix', 'other'], { COSIGN_PASSWORD: 'pw2' })).code, 0);
+  const otherKey = await run(home, ['verify', '--key', 'other.pub', '--insecure', `${image}:1.0`]);
+  assert.equal(otherKey.code, 1);
+  assert.match(otherKey.stderr, /does not verify with this key/);
+  assert.match(otherKey.stderr, /no signature of .* verifies with other\.pub/);
+
+  // A second signer appends to the .sig tag; each key verifies.
+  assert.equal((await run(home, ['sign', '--key', 'other.key', '--insecure', `${image}:1.0`], { COSIGN_PASSWORD: 'pw2' })).code, 0);
+  const two = (await (await request(admin, 'GET', `/v2/team/app/manifests/${tag}`, { headers: { Accept: OCI_MANIFEST } })).json()) as { layers: unknown[] };
+  assert.equal(two.layers.length, 2);
+  assert.equal((await run(home, ['verify', '--key', 'other.pub', '--insecure', `${image}:1.0`])).code, 0);
+  assert.equal((await run(home, ['verify', '--key', 'cosign.pub', '--insecure', `${image}:1.0`])).code, 0);
+
+  // Without the .sig tag (a registry that dropped it), the referrers still hold both signatures.
+  const tagged = await request(admin, 'GET', `/v2/team/app/manifests/${tag}`, { headers: { Accept: OCI_MANIFEST } });
+  const tagDigest = tagged.headers.get('docker-content-digest')!;
+  await tagged.body?.cancel();
+  assert.equal((await request(admin, 'DELETE', `/v2/team/app/manifests/${tagDigest}`)).status, 202);
+  assert.equal((await request(admin, 'GET', `/v2/team/app/manifests/${tag}`)).status, 404);
+  for (const pub of ['cosign.pub', 'other.pub']) assert.equal((await run(home, ['verify', '--key', pub, '--insecure', `${image}:1.0`])).code, 0, pub);
+  void server;
+});
+
+test('a signature attached by hand in Cosign’s layout verifies; a moved or retargeted one does not', async (t) => {
+  if (!requireTools(t, 'openssl')) return;
+  const { home, admin, image, digest, pushed } = await setup(t);
+  openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', join(home, 'hand.pem'));
+  openssl('pkey', '-in', join(home, 'hand.pem'), '-pubout', '-out', join(home, 'hand.pub'));
+  /** Attaches what `cosign sign` would, with no Portcullis code: payload blob, config, manifest under the .sig tag. */
+  const attach = async (repo: string, forDigest: string, payloadDigest: string, reference: string): Promise<void> => {
+    const payload = Buffer.from(`{"critical":{"identity":{"docker-reference":"${reference}"},"image":{"docker-manifest-digest":"${payloadDigest}"},"type":"cosign container image signature"},"optional":null}`);
+    writeFileSync(join(home, 'p.json'), payload);
+    openssl('dgst', '-sha256', '-sign', join(home, 'hand.pem'), '-out', join(home, 'p.sig'), join(home, 'p.json'));
+    const sig = readFileSync(join(home, 'p.sig')).toString('base64');
+    await pushBlob(admin, repo, payload);
+    const config = Buffer.from(JSON.stringify({ architecture: '', os: '', rootfs: { type: 'layers', diff_ids: [digestOf(payload)] }, config: {} }));
+    await pushBlob(admin, repo, config);
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', size: config.length, digest: digestOf(config) },
+      layers: [{ mediaType: SIMPLE_SIGNING, size: payload.length, digest: digestOf(payload), annotations: { [SIGNATURE]: sig } }],
+    });
+    await pushManifest(admin, repo, `${forDigest.replace(':', '-')}.sig`, manifest, OCI_MANIFEST);
+  };
+  await attach('team/app', digest, digest, image);
+  const ok = await run(home, ['verify', '--key', 'hand.pub', '--insecure', `${image}:1.0`]);
+  assert.equal(ok.code, 0, ok.stderr);
+
+  // The same valid signature, attached to another image: it signs the first digest, not this one.
+  const otherDigest = await pushImage(admin, 'team/app', '2.0', makeImage({ layers: 1 }));
+  await attach('team/app', otherDigest, digest, image);
+  const moved = await run(home, ['verify', '--key', 'hand.pub', '--insecure', `${image}:2.0`]);
+  assert.equal(moved.code, 1);
+  assert.match(moved.stderr, new RegExp(`it signs ${digest}, not this image \\(${otherDigest}\\)`));
+
+  // Signed for another repository (a copy): refused unless that repository is allowed.
+  const copyDigest = await pushImage(admin, 'team/copy', '1.0', pushed);
+  assert.equal(copyDigest, digest, 'the same image');
+  await attach('team/copy', digest, digest, image);
+  const copied = await run(home, ['verify', '--key', 'hand.pub', '--insecure', `${image.replace('/app', '/copy')}:1.0`]);
+  assert.equal(copied.code, 1);
+  assert.match(copied.stderr, new RegExp(`it names ${image}, not .*team/copy \\(--allowed-reference ${image} accepts it\\)`));
+  assert.equal((await run(home, ['verify', '--key', 'hand.pub', '--allowed-reference', image, '--insecure', `${image.replace('/app', '/copy')}:1.0`])).code, 0);
+});
+
+test('bad input: a wrong password, an image not in the registry, no signatures, a bad flag', async (t) => {
+  const { home, image, digest } = await setup(t);
+  assert.equal((await run(home, ['key', 'generate'], { COSIGN_PASSWORD: 'pw' })).code, 0);
+  const wrong = await run(home, ['sign', '--key', 'cosign.key', '--insecure', `${image}:1.0`], { COSIGN_PASSWORD: 'nope' });
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stderr, /the password does not decrypt cosign\.key/);
+  const noPassword = await run(home, ['sign', '--key', 'cosign.key', '--insecure', `${image}:1.0`]);
+  assert.equal(noPassword.code, 2);
+  assert.match(noPassword.stderr, /cosign\.key is encrypted: set COSIGN_PASSWORD/);
+  const missing = await run(home, ['sign', '--key', 'cosign.key', '--insecure', `${image}@sha256:${'0'.repeat(64)}`], { COSIGN_PASSWORD: 'pw' });
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /no image .* in the registry: nothing to sign or verify/);
+  const unsigned = await run(home, ['verify', '--key', 'cosign.pub', '--insecure', `${image}@${digest}`]);
+  assert.equal(unsigned.code, 1);
+  assert.match(unsigned.stderr, /no signatures found for/);
+  assert.equal((await run(home, ['verify', '--key', 'cosign.pub', '-o', 'xml', '--insecure', `${image}:1.0`])).code, 2);
+  assert.equal((await run(home, ['sign', '--key', 'cosign.key', '-a', 'novalue', '--insecure', `${image}:1.0`], { COSIGN_PASSWORD: 'pw' })).code, 2);
+  const noKey = await run(home, ['verify', '--key', 'absent.pub', '--insecure', `${image}:1.0`]);
+  assert.equal(noKey.code, 1);
+  assert.match(noKey.stderr, /cannot read the key absent\.pub: ENOENT/);
+});
