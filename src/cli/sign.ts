@@ -10,8 +10,22 @@ import type { Command } from 'commander';
 import { ImageError, parseRegistryReference, RegistrySource, type RegistryReference } from '../image/index.js';
 import { digestOf, type Descriptor, type Digest } from '../oci/index.js';
 import {
+  ATTESTATION_ARTIFACT_TYPE,
   attachmentLayers,
   attachmentTag,
+  DSSE_MEDIA_TYPE,
+  envelopePayload,
+  IN_TOTO_PAYLOAD_TYPE,
+  inTotoStatement,
+  parseEnvelope,
+  parseStatement,
+  PREDICATE_TYPE_ANNOTATION,
+  PREDICATE_TYPES,
+  predicateTypeOf,
+  signEnvelope,
+  verifyEnvelope,
+  type AttachmentKind,
+  type DsseEnvelope,
   COSIGN_SIGNATURE_TYPE,
   encryptPrivateKey,
   generateKeyPair,
@@ -72,17 +86,7 @@ export function registerSign(program: Command, io: CliIo, _state: CliState): voi
         const target = await resolveImage(source, ref, image);
         const payload = simpleSigningPayload({ dockerReference: dockerReference(ref), digest: target.digest, annotations: o.annotations });
         const layer: Descriptor = { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest: digestOf(payload), size: payload.length, annotations: { [SIGNATURE_ANNOTATION]: signBytes(privateKey, payload).toString('base64') } };
-        await source.pushBlob(layer.digest, new Blob([payload]));
-        // Cosign's tag: appended to the signatures already there.
-        const tag = attachmentTag(target.digest, 'sig');
-        const existing = await tagLayers(source, tag);
-        const built = tagManifest(existing, layer);
-        await source.pushBlob(built.configDigest, new Blob([built.config]));
-        await source.putManifest(tag, built.manifest, 'application/vnd.oci.image.manifest.v1+json');
-        // The OCI 1.1 form: a referrer whose subject is the image.
-        const referrer = referrerManifest('sig', layer, target);
-        await source.pushBlob(referrer.configDigest, new Blob([referrer.config]));
-        await source.putManifest(digestOf(referrer.manifest), referrer.manifest, 'application/vnd.oci.image.manifest.v1+json');
+        const tag = await attach(source, 'sig', payload, layer, target);
         process.stderr.write(`signed ${dockerReference(ref)}@${target.digest} (${tag}, and a referrer)\n`);
       });
     });
@@ -98,28 +102,13 @@ export function registerSign(program: Command, io: CliIo, _state: CliState): voi
     .option('--insecure', 'reach the registry over plain HTTP')
     .action(async (image: string, o: { key: string; annotations: Record<string, string>; allowedReference: string[]; output: string; insecure?: boolean }) => {
       if (o.output !== 'json' && o.output !== 'text') throw new CliError('USAGE', `--output must be json or text, not "${o.output}"`);
-      let publicKey;
-      try {
-        publicKey = loadPublicKey(readKeyFile(io, o.key), o.key);
-      } catch (err) {
-        throw keyFailure(err);
-      }
+      const publicKey = publicKeyFile(io, o.key);
       const { source, ref } = registryOf(image, o.insecure === true);
       await withRegistry(image, async () => {
         const target = await resolveImage(source, ref, image);
-        const layers = await signatureLayers(source, target.digest);
+        const layers = await attachedLayers(source, target.digest, 'sig');
         const allowed = new Set([dockerReference(ref), ...o.allowedReference.map(normalizeReference)]);
-        const verified: SimpleSigning[] = [];
-        const reasons: string[] = [];
-        for (const layer of layers) {
-          const outcome = await checkSignature(source, layer, target.digest, publicKey, allowed, o.annotations);
-          if (outcome.kind === 'ok') verified.push(outcome.payload);
-          else reasons.push(`${layer.digest.slice(0, 19)}…: ${outcome.reason}`);
-        }
-        if (verified.length === 0) {
-          for (const r of reasons) process.stderr.write(`  ${r}\n`);
-          throw new CliError('FAILED', layers.length === 0 ? `no signatures found for ${dockerReference(ref)}@${target.digest}` : `no signature of ${dockerReference(ref)}@${target.digest} verifies with ${o.key} (${layers.length} checked, reasons above)`);
-        }
+        const verified = await checkEach(layers, (layer) => checkSignature(source, layer, target.digest, publicKey, allowed, o.annotations), 'signature', `${dockerReference(ref)}@${target.digest}`, o.key);
         process.stderr.write(
           `Verification for ${dockerReference(ref)}@${target.digest} --\nThe following checks were performed on each of these signatures:\n  - The cosign claims were validated\n  - The signatures were verified against the specified public key\n`,
         );
@@ -127,11 +116,114 @@ export function registerSign(program: Command, io: CliIo, _state: CliState): voi
         else for (const v of verified) process.stdout.write(`verified: ${v.dockerReference}@${v.digest}${v.optional !== null ? ` ${JSON.stringify(v.optional)}` : ''}\n`);
       });
     });
+
+  program
+    .command('attest')
+    .description('attach a signed in-toto attestation (a DSSE envelope) to an image by digest, stored as Cosign stores them (the .att tag) and as an OCI 1.1 referrer')
+    .argument('<image>', 'REGISTRY/REPO:TAG or REGISTRY/REPO@DIGEST (a tag is resolved to its digest)')
+    .requiredOption('--key <file>', 'private key; password from $COSIGN_PASSWORD or $PORTCULLIS_PASSWORD, else asked')
+    .requiredOption('--predicate <file>', 'the predicate: an SBOM, a scan report, provenance (JSON)')
+    .option('--type <type>', `predicate type: ${Object.keys(PREDICATE_TYPES).join(', ')}, or a URI`, 'custom')
+    .option('--insecure', 'reach the registry over plain HTTP')
+    .action(async (image: string, o: { key: string; predicate: string; type: string; insecure?: boolean }) => {
+      const predicateType = predicateTypeOf(o.type);
+      if (predicateType === undefined) throw new CliError('USAGE', `--type must be one of ${Object.keys(PREDICATE_TYPES).join(', ')} or a URI, not "${o.type}"`);
+      const raw = readPredicate(io, o.predicate);
+      const predicate = predicateOf(raw, o.type.toLowerCase() === 'custom', o.predicate);
+      const privateKey = await loadPrivateKey(readKeyFile(io, o.key), () => existingPassword(io, o.key), o.key).catch(keyFailure);
+      const { source, ref } = registryOf(image, o.insecure === true);
+      await withRegistry(image, async () => {
+        const target = await resolveImage(source, ref, image);
+        const statement = inTotoStatement([{ name: dockerReference(ref), digest: target.digest as Digest }], predicateType, predicate);
+        const envelope = Buffer.from(JSON.stringify(signEnvelope(privateKey, IN_TOTO_PAYLOAD_TYPE, statement)));
+        // Cosign marks attestation layers with an empty signature annotation: the signature is in the envelope.
+        const layer: Descriptor = { mediaType: DSSE_MEDIA_TYPE, digest: digestOf(envelope), size: envelope.length, annotations: { [SIGNATURE_ANNOTATION]: '', [PREDICATE_TYPE_ANNOTATION]: predicateType } };
+        const tag = await attach(source, 'att', envelope, layer, target);
+        process.stderr.write(`attested ${dockerReference(ref)}@${target.digest}: ${predicateType} (${tag}, and a referrer)\n`);
+      });
+    });
+
+  program
+    .command('verify-attestation')
+    .description('verify the attestations of an image with a public key; exit 0 only when at least one verifies')
+    .argument('<image>', 'REGISTRY/REPO:TAG or REGISTRY/REPO@DIGEST')
+    .requiredOption('--key <file>', 'public key (PKIX PEM, the .pub file)')
+    .option('--type <type>', `only attestations of this predicate type: ${Object.keys(PREDICATE_TYPES).join(', ')}, or a URI`)
+    .option('--insecure', 'reach the registry over plain HTTP')
+    .action(async (image: string, o: { key: string; type?: string; insecure?: boolean }) => {
+      const wanted = o.type === undefined ? undefined : predicateTypeOf(o.type);
+      if (o.type !== undefined && wanted === undefined) throw new CliError('USAGE', `--type must be one of ${Object.keys(PREDICATE_TYPES).join(', ')} or a URI, not "${o.type}"`);
+      const publicKey = publicKeyFile(io, o.key);
+      const { source, ref } = registryOf(image, o.insecure === true);
+      await withRegistry(image, async () => {
+        const target = await resolveImage(source, ref, image);
+        const layers = await attachedLayers(source, target.digest, 'att');
+        const verified = await checkEach(layers, (layer) => checkAttestation(source, layer, target.digest, publicKey, wanted), wanted === undefined ? 'attestation' : `${wanted} attestation`, `${dockerReference(ref)}@${target.digest}`, o.key);
+        process.stderr.write(`Verification for ${dockerReference(ref)}@${target.digest} --\nThe following checks were performed on each of these attestations:\n  - The DSSE signature was verified against the specified public key\n  - The in-toto statement names this image's digest\n`);
+        for (const e of verified) process.stdout.write(`${JSON.stringify(e)}\n`);
+      });
+    });
 }
 
-type Check = { kind: 'ok'; payload: SimpleSigning } | { kind: 'failed'; reason: string };
+/** Stores a signature or attestation both ways: appended to Cosign's tag, and as an OCI 1.1 referrer. Returns the tag. */
+async function attach(source: RegistrySource, kind: AttachmentKind, blob: Buffer, layer: Descriptor, target: Descriptor): Promise<string> {
+  await source.pushBlob(layer.digest, new Blob([blob]));
+  const tag = attachmentTag(target.digest as Digest, kind);
+  const built = tagManifest(await tagLayers(source, tag), layer);
+  await source.pushBlob(built.configDigest, new Blob([built.config]));
+  await source.putManifest(tag, built.manifest, 'application/vnd.oci.image.manifest.v1+json');
+  const referrer = referrerManifest(kind, layer, target);
+  await source.pushBlob(referrer.configDigest, new Blob([referrer.config]));
+  await source.putManifest(digestOf(referrer.manifest), referrer.manifest, 'application/vnd.oci.image.manifest.v1+json');
+  return tag;
+}
 
-async function checkSignature(source: RegistrySource, layer: Descriptor, digest: Digest, key: ReturnType<typeof loadPublicKey>, allowed: ReadonlySet<string>, claims: Readonly<Record<string, string>>): Promise<Check> {
+/** An attestation envelope (an SBOM inside can be large, not unbounded). */
+const MAX_ENVELOPE = 64 * 1024 * 1024;
+
+async function checkAttestation(source: RegistrySource, layer: Descriptor, digest: Digest, key: ReturnType<typeof loadPublicKey>, wanted: string | undefined): Promise<Check<DsseEnvelope>> {
+  if (layer.mediaType !== DSSE_MEDIA_TYPE) return { kind: 'failed', reason: `a ${layer.mediaType} layer, not a DSSE envelope` };
+  if (wanted !== undefined && layer.annotations?.[PREDICATE_TYPE_ANNOTATION] !== undefined && layer.annotations[PREDICATE_TYPE_ANNOTATION] !== wanted) {
+    return { kind: 'failed', reason: `predicate type ${layer.annotations[PREDICATE_TYPE_ANNOTATION]}, not ${wanted}` };
+  }
+  if (layer.size > MAX_ENVELOPE) return { kind: 'failed', reason: `an envelope of ${layer.size} bytes is over the limit of ${MAX_ENVELOPE}` };
+  const bytes = Buffer.from(await source.blobBytes(layer.digest, MAX_ENVELOPE));
+  if (digestOf(bytes) !== layer.digest) return { kind: 'failed', reason: 'the envelope blob does not match its digest' };
+  try {
+    const envelope = parseEnvelope(bytes);
+    if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) return { kind: 'failed', reason: `payload type ${envelope.payloadType}, not ${IN_TOTO_PAYLOAD_TYPE}` };
+    if (!verifyEnvelope(envelope, key)) return { kind: 'failed', reason: 'the envelope signature does not verify with this key (another key, or the statement was altered)' };
+    const statement = parseStatement(envelopePayload(envelope));
+    if (!statement.subject.some((s) => s.digest === digest)) return { kind: 'failed', reason: `the statement is about ${statement.subject.map((s) => s.digest).join(', ') || 'nothing'}, not this image (${digest})` };
+    if (wanted !== undefined && statement.predicateType !== wanted) return { kind: 'failed', reason: `predicate type ${statement.predicateType}, not ${wanted}` };
+    return { kind: 'ok', value: envelope };
+  } catch (err) {
+    if (err instanceof SignError) return { kind: 'failed', reason: err.message };
+    throw err;
+  }
+}
+
+function readPredicate(io: CliIo, file: string): string {
+  try {
+    return readFileSync(resolve(io.cwd, file), 'utf8');
+  } catch (err) {
+    throw new CliError('FAILED', `cannot read the predicate ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** The predicate: JSON as it is; for `custom`, Cosign's wrapper of the raw text with a timestamp. */
+function predicateOf(raw: string, custom: boolean, file: string): unknown {
+  if (custom) return { Data: raw, Timestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    throw new CliError('FAILED', `${file} is not JSON: a predicate of this type is a JSON document (use --type custom for any text)`);
+  }
+}
+
+type Check<T> = { kind: 'ok'; value: T } | { kind: 'failed'; reason: string };
+
+async function checkSignature(source: RegistrySource, layer: Descriptor, digest: Digest, key: ReturnType<typeof loadPublicKey>, allowed: ReadonlySet<string>, claims: Readonly<Record<string, string>>): Promise<Check<SimpleSigning>> {
   if (layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) return { kind: 'failed', reason: `a ${layer.mediaType} layer, not a simple-signing payload` };
   const signature = layer.annotations?.[SIGNATURE_ANNOTATION];
   if (signature === undefined || !/^[A-Za-z0-9+/]+={0,2}$/.test(signature)) return { kind: 'failed', reason: `no base64 ${SIGNATURE_ANNOTATION} annotation` };
@@ -153,13 +245,37 @@ async function checkSignature(source: RegistrySource, layer: Descriptor, digest:
     if (got === undefined) return { kind: 'failed', reason: `no annotation ${k}` };
     if (String(got) !== v) return { kind: 'failed', reason: `annotation ${k} is "${String(got)}", not "${v}"` };
   }
-  return { kind: 'ok', payload: parsed };
+  return { kind: 'ok', value: parsed };
 }
 
-/** Every signature layer of an image: its `.sig` tag (as Cosign and skopeo keep them) and its referrers. */
-async function signatureLayers(source: RegistrySource, digest: Digest): Promise<Descriptor[]> {
-  const out = await tagLayers(source, attachmentTag(digest, 'sig'));
-  for (const r of await source.referrers(digest, SIGNATURE_ARTIFACT_TYPE)) {
+/** Checks every layer; the values of those that pass, or a failure listing why each was refused. */
+async function checkEach<T>(layers: readonly Descriptor[], check: (layer: Descriptor) => Promise<Check<T>>, what: string, subject: string, keyFile: string): Promise<T[]> {
+  const passed: T[] = [];
+  const reasons: string[] = [];
+  for (const layer of layers) {
+    const outcome = await check(layer);
+    if (outcome.kind === 'ok') passed.push(outcome.value);
+    else reasons.push(`${layer.digest.slice(0, 19)}…: ${outcome.reason}`);
+  }
+  if (passed.length === 0) {
+    for (const r of reasons) process.stderr.write(`  ${r}\n`);
+    throw new CliError('FAILED', layers.length === 0 ? `no ${what.endsWith('signature') ? 'signatures' : 'attestations'} found for ${subject}` : `no ${what} of ${subject} verifies with ${keyFile} (${layers.length} checked, reasons above)`);
+  }
+  return passed;
+}
+
+function publicKeyFile(io: CliIo, file: string): ReturnType<typeof loadPublicKey> {
+  try {
+    return loadPublicKey(readKeyFile(io, file), file);
+  } catch (err) {
+    throw keyFailure(err);
+  }
+}
+
+/** Every signature (or attestation) layer of an image: its `.sig`/`.att` tag (as Cosign and skopeo keep them) and its referrers. */
+async function attachedLayers(source: RegistrySource, digest: Digest, kind: AttachmentKind): Promise<Descriptor[]> {
+  const out = await tagLayers(source, attachmentTag(digest, kind));
+  for (const r of await source.referrers(digest, kind === 'sig' ? SIGNATURE_ARTIFACT_TYPE : ATTESTATION_ARTIFACT_TYPE)) {
     const m = await source.manifest(r.digest);
     for (const l of attachmentLayers(m.bytes, m.mediaType)) {
       if (!out.some((o) => o.digest === l.digest && o.annotations?.[SIGNATURE_ANNOTATION] === l.annotations?.[SIGNATURE_ANNOTATION])) out.push(l);

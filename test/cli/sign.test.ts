@@ -159,6 +159,61 @@ test('a signature attached by hand in Cosign’s layout verifies; a moved or ret
   assert.equal((await run(home, ['verify', '--key', 'hand.pub', '--allowed-reference', image, '--insecure', `${image.replace('/app', '/copy')}:1.0`])).code, 0);
 });
 
+test('attest stores a DSSE envelope OpenSSL verifies over PAE; verify-attestation checks key, subject and type', async (t) => {
+  if (!requireTools(t, 'openssl')) return;
+  const { home, admin, image, digest } = await setup(t);
+  assert.equal((await run(home, ['key', 'generate'], { COSIGN_PASSWORD: 'pw' })).code, 0);
+  const sbom = { bomFormat: 'CycloneDX', specVersion: '1.6', version: 1, components: [{ type: 'library', name: 'left-pad', version: '1.3.0' }] };
+  writeFileSync(join(home, 'sbom.cdx.json'), JSON.stringify(sbom));
+  const attested = await run(home, ['attest', '--key', 'cosign.key', '--predicate', 'sbom.cdx.json', '--type', 'cyclonedx', '--insecure', `${image}:1.0`], { COSIGN_PASSWORD: 'pw' });
+  assert.equal(attested.code, 0, attested.stderr);
+  assert.match(attested.stderr, /attested .*: https:\/\/cyclonedx\.org\/bom/);
+
+  // The .att tag, read with plain HTTP: one DSSE layer with its predicate type.
+  const att = (await (await request(admin, 'GET', `/v2/team/app/manifests/${digest.replace(':', '-')}.att`, { headers: { Accept: OCI_MANIFEST } })).json()) as { layers: { mediaType: string; digest: string; annotations: Record<string, string> }[] };
+  assert.equal(att.layers.length, 1);
+  assert.equal(att.layers[0]!.mediaType, 'application/vnd.dsse.envelope.v1+json');
+  assert.equal(att.layers[0]!.annotations['predicateType'], 'https://cyclonedx.org/bom');
+  const envelope = JSON.parse(Buffer.from(await (await request(admin, 'GET', `/v2/team/app/blobs/${att.layers[0]!.digest}`)).arrayBuffer()).toString()) as { payloadType: string; payload: string; signatures: { sig: string }[] };
+  assert.equal(envelope.payloadType, 'application/vnd.in-toto+json');
+  const statement = Buffer.from(envelope.payload, 'base64');
+  assert.deepEqual(JSON.parse(statement.toString()), { _type: 'https://in-toto.io/Statement/v1', subject: [{ name: image, digest: { sha256: digest.slice(7) } }], predicateType: 'https://cyclonedx.org/bom', predicate: sbom });
+  // DSSE's PAE, built here from the spec, is what the key signed.
+  const type = Buffer.from(envelope.payloadType);
+  writeFileSync(join(home, 'pae.bin'), Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `), type, Buffer.from(` ${statement.length} `), statement]));
+  writeFileSync(join(home, 'pae.sig'), Buffer.from(envelope.signatures[0]!.sig, 'base64'));
+  assert.match(openssl('dgst', '-sha256', '-verify', join(home, 'cosign.pub'), '-signature', join(home, 'pae.sig'), join(home, 'pae.bin')), /Verified OK/);
+  const referrers = (await (await request(admin, 'GET', `/v2/team/app/referrers/${digest}`)).json()) as { manifests: { artifactType: string }[] };
+  assert.deepEqual(referrers.manifests.map((m) => m.artifactType), ['application/vnd.dev.cosign.artifact.att.v1+json']);
+
+  const ok = await run(home, ['verify-attestation', '--key', 'cosign.pub', '--type', 'cyclonedx', '--insecure', `${image}:1.0`]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.deepEqual(JSON.parse(ok.stdout.trim()), envelope, 'the envelope, as Cosign prints it');
+  const spdx = await run(home, ['verify-attestation', '--key', 'cosign.pub', '--type', 'spdx', '--insecure', `${image}:1.0`]);
+  assert.equal(spdx.code, 1);
+  assert.match(spdx.stderr, /predicate type https:\/\/cyclonedx\.org\/bom, not https:\/\/spdx\.dev\/Document/);
+  assert.equal((await run(home, ['key', 'generate', '--prefix', 'other'], { COSIGN_PASSWORD: 'pw' })).code, 0);
+  const other = await run(home, ['verify-attestation', '--key', 'other.pub', '--insecure', `${image}:1.0`]);
+  assert.equal(other.code, 1);
+  assert.match(other.stderr, /does not verify with this key/);
+
+  // Any text as a custom predicate, in Cosign's {Data, Timestamp} wrapper.
+  writeFileSync(join(home, 'note.txt'), 'reviewed by the security team');
+  assert.equal((await run(home, ['attest', '--key', 'cosign.key', '--predicate', 'note.txt', '--insecure', `${image}:1.0`], { COSIGN_PASSWORD: 'pw' })).code, 0);
+  const custom = await run(home, ['verify-attestation', '--key', 'cosign.pub', '--type', 'custom', '--insecure', `${image}:1.0`]);
+  assert.equal(custom.code, 0, custom.stderr);
+  const customStatement = JSON.parse(Buffer.from((JSON.parse(custom.stdout.trim()) as { payload: string }).payload, 'base64').toString()) as { predicateType: string; predicate: { Data: string; Timestamp: string } };
+  assert.equal(customStatement.predicateType, 'https://cosign.sigstore.dev/attestation/v1');
+  assert.equal(customStatement.predicate.Data, 'reviewed by the security team');
+  assert.match(customStatement.predicate.Timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+
+  // Bad input.
+  assert.equal((await run(home, ['attest', '--key', 'cosign.key', '--predicate', 'note.txt', '--type', 'sbom', '--insecure', `${image}:1.0`], { COSIGN_PASSWORD: 'pw' })).code, 2);
+  const notJson = await run(home, ['attest', '--key', 'cosign.key', '--predicate', 'note.txt', '--type', 'cyclonedx', '--insecure', `${image}:1.0`], { COSIGN_PASSWORD: 'pw' });
+  assert.equal(notJson.code, 1);
+  assert.match(notJson.stderr, /note\.txt is not JSON/);
+});
+
 test('bad input: a wrong password, an image not in the registry, no signatures, a bad flag', async (t) => {
   const { home, image, digest } = await setup(t);
   assert.equal((await run(home, ['key', 'generate'], { COSIGN_PASSWORD: 'pw' })).code, 0);
