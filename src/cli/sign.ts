@@ -8,40 +8,23 @@ import { randomUUID } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ImageError, parseRegistryReference, RegistrySource, type RegistryReference } from '../image/index.js';
-import { digestOf, type Descriptor, type Digest } from '../oci/index.js';
+import { digestOf, type Descriptor } from '../oci/index.js';
 import {
-  ATTESTATION_ARTIFACT_TYPE,
-  attachmentLayers,
-  attachmentTag,
-  DSSE_MEDIA_TYPE,
-  envelopePayload,
-  IN_TOTO_PAYLOAD_TYPE,
-  inTotoStatement,
-  parseEnvelope,
-  parseStatement,
-  PREDICATE_TYPE_ANNOTATION,
-  PREDICATE_TYPES,
-  predicateTypeOf,
-  signEnvelope,
-  verifyEnvelope,
-  type AttachmentKind,
-  type DsseEnvelope,
-  COSIGN_SIGNATURE_TYPE,
+  attachedLayers,
+  attestImage,
+  checkAttestation,
+  checkSignature,
   encryptPrivateKey,
   generateKeyPair,
   loadPrivateKey,
   loadPublicKey,
-  parseSimpleSigning,
+  PREDICATE_TYPES,
+  predicateTypeOf,
   publicKeyPem,
-  referrerManifest,
-  SIGNATURE_ANNOTATION,
-  SIGNATURE_ARTIFACT_TYPE,
   SignError,
-  signBytes,
-  SIMPLE_SIGNING_MEDIA_TYPE,
-  simpleSigningPayload,
-  tagManifest,
-  verifyBytes,
+  signImage,
+  type AttachmentRegistry,
+  type Check,
   type SimpleSigning,
 } from '../sign/index.js';
 import { CliError } from './errors.js';
@@ -49,9 +32,6 @@ import type { CliIo, CliState } from './program.js';
 import { promptSecret } from './prompt.js';
 import { credentialsFor } from './sbom.js';
 import { packageVersion } from './version.js';
-
-/** A signature payload is a few hundred bytes; anything past this is not one. */
-const MAX_PAYLOAD = 1024 * 1024;
 
 export function registerSign(program: Command, io: CliIo, _state: CliState): void {
   const key = program.command('key').description('signing keys, in Cosign’s format');
@@ -82,11 +62,10 @@ export function registerSign(program: Command, io: CliIo, _state: CliState): voi
     .action(async (image: string, o: { key: string; annotations: Record<string, string>; insecure?: boolean }) => {
       const privateKey = await loadPrivateKey(readKeyFile(io, o.key), () => existingPassword(io, o.key), o.key).catch(keyFailure);
       const { source, ref } = registryOf(image, o.insecure === true);
+      const port = portOf(source);
       await withRegistry(image, async () => {
         const target = await resolveImage(source, ref, image);
-        const payload = simpleSigningPayload({ dockerReference: dockerReference(ref), digest: target.digest, annotations: o.annotations });
-        const layer: Descriptor = { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest: digestOf(payload), size: payload.length, annotations: { [SIGNATURE_ANNOTATION]: signBytes(privateKey, payload).toString('base64') } };
-        const tag = await attach(source, 'sig', payload, layer, target);
+        const { tag } = await signImage(port, privateKey, { dockerReference: dockerReference(ref), target, annotations: o.annotations });
         process.stderr.write(`signed ${dockerReference(ref)}@${target.digest} (${tag}, and a referrer)\n`);
       });
     });
@@ -104,11 +83,12 @@ export function registerSign(program: Command, io: CliIo, _state: CliState): voi
       if (o.output !== 'json' && o.output !== 'text') throw new CliError('USAGE', `--output must be json or text, not "${o.output}"`);
       const publicKey = publicKeyFile(io, o.key);
       const { source, ref } = registryOf(image, o.insecure === true);
+      const port = portOf(source);
       await withRegistry(image, async () => {
         const target = await resolveImage(source, ref, image);
-        const layers = await attachedLayers(source, target.digest, 'sig');
+        const layers = await attachedLayers(port, target.digest, 'sig');
         const allowed = new Set([dockerReference(ref), ...o.allowedReference.map(normalizeReference)]);
-        const verified = await checkEach(layers, (layer) => checkSignature(source, layer, target.digest, publicKey, allowed, o.annotations), 'signature', `${dockerReference(ref)}@${target.digest}`, o.key);
+        const verified = await checkEach(layers, (layer) => checkSignature(port, layer, target.digest, publicKey, allowed, o.annotations, normalizeReference), 'signature', `${dockerReference(ref)}@${target.digest}`, o.key);
         process.stderr.write(
           `Verification for ${dockerReference(ref)}@${target.digest} --\nThe following checks were performed on each of these signatures:\n  - The cosign claims were validated\n  - The signatures were verified against the specified public key\n`,
         );
@@ -132,13 +112,10 @@ export function registerSign(program: Command, io: CliIo, _state: CliState): voi
       const predicate = predicateOf(raw, o.type.toLowerCase() === 'custom', o.predicate);
       const privateKey = await loadPrivateKey(readKeyFile(io, o.key), () => existingPassword(io, o.key), o.key).catch(keyFailure);
       const { source, ref } = registryOf(image, o.insecure === true);
+      const port = portOf(source);
       await withRegistry(image, async () => {
         const target = await resolveImage(source, ref, image);
-        const statement = inTotoStatement([{ name: dockerReference(ref), digest: target.digest as Digest }], predicateType, predicate);
-        const envelope = Buffer.from(JSON.stringify(signEnvelope(privateKey, IN_TOTO_PAYLOAD_TYPE, statement)));
-        // Cosign marks attestation layers with an empty signature annotation: the signature is in the envelope.
-        const layer: Descriptor = { mediaType: DSSE_MEDIA_TYPE, digest: digestOf(envelope), size: envelope.length, annotations: { [SIGNATURE_ANNOTATION]: '', [PREDICATE_TYPE_ANNOTATION]: predicateType } };
-        const tag = await attach(source, 'att', envelope, layer, target);
+        const { tag } = await attestImage(port, privateKey, { dockerReference: dockerReference(ref), target, predicateType, predicate });
         process.stderr.write(`attested ${dockerReference(ref)}@${target.digest}: ${predicateType} (${tag}, and a referrer)\n`);
       });
     });
@@ -155,52 +132,15 @@ export function registerSign(program: Command, io: CliIo, _state: CliState): voi
       if (o.type !== undefined && wanted === undefined) throw new CliError('USAGE', `--type must be one of ${Object.keys(PREDICATE_TYPES).join(', ')} or a URI, not "${o.type}"`);
       const publicKey = publicKeyFile(io, o.key);
       const { source, ref } = registryOf(image, o.insecure === true);
+      const port = portOf(source);
       await withRegistry(image, async () => {
         const target = await resolveImage(source, ref, image);
-        const layers = await attachedLayers(source, target.digest, 'att');
-        const verified = await checkEach(layers, (layer) => checkAttestation(source, layer, target.digest, publicKey, wanted), wanted === undefined ? 'attestation' : `${wanted} attestation`, `${dockerReference(ref)}@${target.digest}`, o.key);
+        const layers = await attachedLayers(port, target.digest, 'att');
+        const verified = await checkEach(layers, (layer) => checkAttestation(port, layer, target.digest, publicKey, wanted), wanted === undefined ? 'attestation' : `${wanted} attestation`, `${dockerReference(ref)}@${target.digest}`, o.key);
         process.stderr.write(`Verification for ${dockerReference(ref)}@${target.digest} --\nThe following checks were performed on each of these attestations:\n  - The DSSE signature was verified against the specified public key\n  - The in-toto statement names this image's digest\n`);
         for (const e of verified) process.stdout.write(`${JSON.stringify(e)}\n`);
       });
     });
-}
-
-/** Stores a signature or attestation both ways: appended to Cosign's tag, and as an OCI 1.1 referrer. Returns the tag. */
-async function attach(source: RegistrySource, kind: AttachmentKind, blob: Buffer, layer: Descriptor, target: Descriptor): Promise<string> {
-  await source.pushBlob(layer.digest, new Blob([blob]));
-  const tag = attachmentTag(target.digest as Digest, kind);
-  const built = tagManifest(await tagLayers(source, tag), layer);
-  await source.pushBlob(built.configDigest, new Blob([built.config]));
-  await source.putManifest(tag, built.manifest, 'application/vnd.oci.image.manifest.v1+json');
-  const referrer = referrerManifest(kind, layer, target);
-  await source.pushBlob(referrer.configDigest, new Blob([referrer.config]));
-  await source.putManifest(digestOf(referrer.manifest), referrer.manifest, 'application/vnd.oci.image.manifest.v1+json');
-  return tag;
-}
-
-/** An attestation envelope (an SBOM inside can be large, not unbounded). */
-const MAX_ENVELOPE = 64 * 1024 * 1024;
-
-async function checkAttestation(source: RegistrySource, layer: Descriptor, digest: Digest, key: ReturnType<typeof loadPublicKey>, wanted: string | undefined): Promise<Check<DsseEnvelope>> {
-  if (layer.mediaType !== DSSE_MEDIA_TYPE) return { kind: 'failed', reason: `a ${layer.mediaType} layer, not a DSSE envelope` };
-  if (wanted !== undefined && layer.annotations?.[PREDICATE_TYPE_ANNOTATION] !== undefined && layer.annotations[PREDICATE_TYPE_ANNOTATION] !== wanted) {
-    return { kind: 'failed', reason: `predicate type ${layer.annotations[PREDICATE_TYPE_ANNOTATION]}, not ${wanted}` };
-  }
-  if (layer.size > MAX_ENVELOPE) return { kind: 'failed', reason: `an envelope of ${layer.size} bytes is over the limit of ${MAX_ENVELOPE}` };
-  const bytes = Buffer.from(await source.blobBytes(layer.digest, MAX_ENVELOPE));
-  if (digestOf(bytes) !== layer.digest) return { kind: 'failed', reason: 'the envelope blob does not match its digest' };
-  try {
-    const envelope = parseEnvelope(bytes);
-    if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) return { kind: 'failed', reason: `payload type ${envelope.payloadType}, not ${IN_TOTO_PAYLOAD_TYPE}` };
-    if (!verifyEnvelope(envelope, key)) return { kind: 'failed', reason: 'the envelope signature does not verify with this key (another key, or the statement was altered)' };
-    const statement = parseStatement(envelopePayload(envelope));
-    if (!statement.subject.some((s) => s.digest === digest)) return { kind: 'failed', reason: `the statement is about ${statement.subject.map((s) => s.digest).join(', ') || 'nothing'}, not this image (${digest})` };
-    if (wanted !== undefined && statement.predicateType !== wanted) return { kind: 'failed', reason: `predicate type ${statement.predicateType}, not ${wanted}` };
-    return { kind: 'ok', value: envelope };
-  } catch (err) {
-    if (err instanceof SignError) return { kind: 'failed', reason: err.message };
-    throw err;
-  }
 }
 
 function readPredicate(io: CliIo, file: string): string {
@@ -219,33 +159,6 @@ function predicateOf(raw: string, custom: boolean, file: string): unknown {
   } catch {
     throw new CliError('FAILED', `${file} is not JSON: a predicate of this type is a JSON document (use --type custom for any text)`);
   }
-}
-
-type Check<T> = { kind: 'ok'; value: T } | { kind: 'failed'; reason: string };
-
-async function checkSignature(source: RegistrySource, layer: Descriptor, digest: Digest, key: ReturnType<typeof loadPublicKey>, allowed: ReadonlySet<string>, claims: Readonly<Record<string, string>>): Promise<Check<SimpleSigning>> {
-  if (layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) return { kind: 'failed', reason: `a ${layer.mediaType} layer, not a simple-signing payload` };
-  const signature = layer.annotations?.[SIGNATURE_ANNOTATION];
-  if (signature === undefined || !/^[A-Za-z0-9+/]+={0,2}$/.test(signature)) return { kind: 'failed', reason: `no base64 ${SIGNATURE_ANNOTATION} annotation` };
-  if (layer.size > MAX_PAYLOAD) return { kind: 'failed', reason: `a payload of ${layer.size} bytes is not a signature payload` };
-  const payload = Buffer.from(await source.blobBytes(layer.digest, MAX_PAYLOAD));
-  if (digestOf(payload) !== layer.digest) return { kind: 'failed', reason: 'the payload blob does not match its digest' };
-  if (!verifyBytes(key, payload, Buffer.from(signature, 'base64'))) return { kind: 'failed', reason: 'the signature does not verify with this key (another key, or the payload or signature was altered)' };
-  let parsed: SimpleSigning;
-  try {
-    parsed = parseSimpleSigning(payload);
-  } catch (err) {
-    return { kind: 'failed', reason: (err as Error).message };
-  }
-  if (parsed.type !== COSIGN_SIGNATURE_TYPE) return { kind: 'failed', reason: `critical.type is "${parsed.type}", not "${COSIGN_SIGNATURE_TYPE}"` };
-  if (parsed.digest !== digest) return { kind: 'failed', reason: `it signs ${parsed.digest}, not this image (${digest})` };
-  if (!allowed.has(normalizeReference(parsed.dockerReference))) return { kind: 'failed', reason: `it names ${parsed.dockerReference}, not ${[...allowed].join(' or ')} (--allowed-reference ${parsed.dockerReference} accepts it)` };
-  for (const [k, v] of Object.entries(claims)) {
-    const got = parsed.optional?.[k];
-    if (got === undefined) return { kind: 'failed', reason: `no annotation ${k}` };
-    if (String(got) !== v) return { kind: 'failed', reason: `annotation ${k} is "${String(got)}", not "${v}"` };
-  }
-  return { kind: 'ok', value: parsed };
 }
 
 /** Checks every layer; the values of those that pass, or a failure listing why each was refused. */
@@ -269,29 +182,6 @@ function publicKeyFile(io: CliIo, file: string): ReturnType<typeof loadPublicKey
     return loadPublicKey(readKeyFile(io, file), file);
   } catch (err) {
     throw keyFailure(err);
-  }
-}
-
-/** Every signature (or attestation) layer of an image: its `.sig`/`.att` tag (as Cosign and skopeo keep them) and its referrers. */
-async function attachedLayers(source: RegistrySource, digest: Digest, kind: AttachmentKind): Promise<Descriptor[]> {
-  const out = await tagLayers(source, attachmentTag(digest, kind));
-  for (const r of await source.referrers(digest, kind === 'sig' ? SIGNATURE_ARTIFACT_TYPE : ATTESTATION_ARTIFACT_TYPE)) {
-    const m = await source.manifest(r.digest);
-    for (const l of attachmentLayers(m.bytes, m.mediaType)) {
-      if (!out.some((o) => o.digest === l.digest && o.annotations?.[SIGNATURE_ANNOTATION] === l.annotations?.[SIGNATURE_ANNOTATION])) out.push(l);
-    }
-  }
-  return out;
-}
-
-/** The layers of a `.sig`/`.att` tag; none when the tag does not exist. */
-async function tagLayers(source: RegistrySource, tag: string): Promise<Descriptor[]> {
-  try {
-    const m = await source.manifest(tag);
-    return attachmentLayers(m.bytes, m.mediaType);
-  } catch (err) {
-    if (err instanceof ImageError && err.code === 'NOT_FOUND') return [];
-    throw err;
   }
 }
 
@@ -322,6 +212,24 @@ function normalizeReference(text: string): string {
   } catch {
     return text;
   }
+}
+
+/** The registry client as the sign module's port: a missing manifest is undefined, not an error. */
+function portOf(source: RegistrySource): AttachmentRegistry {
+  return {
+    findManifest: async (reference) => {
+      try {
+        return await source.manifest(reference);
+      } catch (err) {
+        if (err instanceof ImageError && err.code === 'NOT_FOUND') return undefined;
+        throw err;
+      }
+    },
+    pushBlob: (digest, body) => source.pushBlob(digest, body),
+    putManifest: (reference, bytes, mediaType) => source.putManifest(reference, bytes, mediaType),
+    referrers: (digest, artifactType) => source.referrers(digest, artifactType),
+    blobBytes: (digest, limit) => source.blobBytes(digest, limit),
+  };
 }
 
 function registryOf(image: string, insecure: boolean): { source: RegistrySource; ref: RegistryReference } {

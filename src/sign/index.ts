@@ -46,3 +46,4 @@ export {
   type AttachmentKind,
   type BuiltManifest,
 } from './layout.js';
+export { attach, attachedLayers, attestImage, checkAttestation, checkSignature, signImage, MAX_ENVELOPE, MAX_PAYLOAD, type AttachmentRegistry, type Check } from './remote.js';
