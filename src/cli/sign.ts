@@ -62,7 +62,7 @@ export function registerSign(program: Command, io: CliIo, _state: CliState): voi
     .action(async (image: string, o: { key: string; annotations: Record<string, string>; insecure?: boolean }) => {
       const privateKey = await loadPrivateKey(readKeyFile(io, o.key), () => existingPassword(io, o.key), o.key).catch(keyFailure);
       const { source, ref } = registryOf(image, o.insecure === true);
-      const port = portOf(source);
+      const port: AttachmentRegistry = source;
       await withRegistry(image, async () => {
         const target = await resolveImage(source, ref, image);
         const { tag } = await signImage(port, privateKey, { dockerReference: dockerReference(ref), target, annotations: o.annotations });
@@ -83,7 +83,7 @@ export function registerSign(program: Command, io: CliIo, _state: CliState): voi
       if (o.output !== 'json' && o.output !== 'text') throw new CliError('USAGE', `--output must be json or text, not "${o.output}"`);
       const publicKey = publicKeyFile(io, o.key);
       const { source, ref } = registryOf(image, o.insecure === true);
-      const port = portOf(source);
+      const port: AttachmentRegistry = source;
       await withRegistry(image, async () => {
         const target = await resolveImage(source, ref, image);
         const layers = await attachedLayers(port, target.digest, 'sig');
@@ -112,7 +112,7 @@ export function registerSign(program: Command, io: CliIo, _state: CliState): voi
       const predicate = predicateOf(raw, o.type.toLowerCase() === 'custom', o.predicate);
       const privateKey = await loadPrivateKey(readKeyFile(io, o.key), () => existingPassword(io, o.key), o.key).catch(keyFailure);
       const { source, ref } = registryOf(image, o.insecure === true);
-      const port = portOf(source);
+      const port: AttachmentRegistry = source;
       await withRegistry(image, async () => {
         const target = await resolveImage(source, ref, image);
         const { tag } = await attestImage(port, privateKey, { dockerReference: dockerReference(ref), target, predicateType, predicate });
@@ -132,7 +132,7 @@ export function registerSign(program: Command, io: CliIo, _state: CliState): voi
       if (o.type !== undefined && wanted === undefined) throw new CliError('USAGE', `--type must be one of ${Object.keys(PREDICATE_TYPES).join(', ')} or a URI, not "${o.type}"`);
       const publicKey = publicKeyFile(io, o.key);
       const { source, ref } = registryOf(image, o.insecure === true);
-      const port = portOf(source);
+      const port: AttachmentRegistry = source;
       await withRegistry(image, async () => {
         const target = await resolveImage(source, ref, image);
         const layers = await attachedLayers(port, target.digest, 'att');
@@ -212,24 +212,6 @@ function normalizeReference(text: string): string {
   } catch {
     return text;
   }
-}
-
-/** The registry client as the sign module's port: a missing manifest is undefined, not an error. */
-function portOf(source: RegistrySource): AttachmentRegistry {
-  return {
-    findManifest: async (reference) => {
-      try {
-        return await source.manifest(reference);
-      } catch (err) {
-        if (err instanceof ImageError && err.code === 'NOT_FOUND') return undefined;
-        throw err;
-      }
-    },
-    pushBlob: (digest, body) => source.pushBlob(digest, body),
-    putManifest: (reference, bytes, mediaType) => source.putManifest(reference, bytes, mediaType),
-    referrers: (digest, artifactType) => source.referrers(digest, artifactType),
-    blobBytes: (digest, limit) => source.blobBytes(digest, limit),
-  };
 }
 
 function registryOf(image: string, insecure: boolean): { source: RegistrySource; ref: RegistryReference } {

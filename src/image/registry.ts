@@ -121,6 +121,16 @@ export class RegistrySource implements ContentSource {
     return res.body as unknown as AsyncIterable<Uint8Array>;
   }
 
+  /** The manifest at a tag or digest; undefined when the registry has none (404). */
+  async findManifest(reference: string): Promise<FetchedManifest | undefined> {
+    try {
+      return await this.manifest(reference);
+    } catch (err) {
+      if (err instanceof ImageError && err.code === 'NOT_FOUND') return undefined;
+      throw err;
+    }
+  }
+
   /** A small blob read whole (a signature payload, a config), refused past `limit` bytes. */
   async blobBytes(digest: string, limit: number): Promise<Uint8Array> {
     const res = await this.request(`${this.base}/blobs/${digest}`, {});
