@@ -38,6 +38,8 @@ export {
   type StoredEvaluation,
   type ScanSummary,
   type SettingsStore,
+  type SigningKeyRecord,
+  type SigningKeyStore,
   type UploadIndex,
   type UserRecord,
   type UserStore,

@@ -367,6 +367,23 @@ export interface ScanEvaluation {
   readonly keys?: Uint32Array;
 }
 
+/** A project's server-side signing key: the private key encrypted at rest (Cosign's format, under the server's signing secret). */
+export interface SigningKeyRecord {
+  readonly project: string;
+  /** `ENCRYPTED SIGSTORE PRIVATE KEY` PEM. */
+  readonly encryptedKey: string;
+  /** PKIX PEM. */
+  readonly publicKey: string;
+  readonly createdAt: number;
+}
+
+export interface SigningKeyStore {
+  get(project: string): Promise<SigningKeyRecord | undefined>;
+  /** Sets (replaces) the project's key; false when the project does not exist. */
+  put(key: SigningKeyRecord): Promise<boolean>;
+  delete(project: string): Promise<boolean>;
+}
+
 export interface MetadataStore {
   readonly users: UserStore;
   readonly projects: ProjectStore;
@@ -378,6 +395,7 @@ export interface MetadataStore {
   readonly settings: SettingsStore;
   readonly jobs: JobStore;
   readonly scans: ScanResultStore;
+  readonly signingKeys: SigningKeyStore;
   /** Answers whether the backend is reachable (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1319,6 +1319,30 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
       });
     });
 
+    // ------------------------------------------------------------ signing keys
+    describe('signing keys', () => {
+      test('a project holds one signing key: put replaces it, delete removes it, and it goes with the project', async (t) => {
+        const s = await fresh(t);
+        await s.projects.create({ name: 'team', public: false, now: 1 });
+        assert.equal(await s.signingKeys.get('team'), undefined);
+        const first = { project: 'team', encryptedKey: '-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nA\n', publicKey: '-----BEGIN PUBLIC KEY-----\nB\n', createdAt: 10 };
+        assert.equal(await s.signingKeys.put(first), true);
+        assert.deepEqual(await s.signingKeys.get('team'), first);
+        const second = { ...first, encryptedKey: 'C', publicKey: 'D', createdAt: 20 };
+        assert.equal(await s.signingKeys.put(second), true);
+        assert.deepEqual(await s.signingKeys.get('team'), second);
+        assert.equal(await s.signingKeys.put({ ...first, project: 'nobody' }), false, 'no such project');
+        assert.equal(await s.signingKeys.get('nobody'), undefined);
+        assert.equal(await s.signingKeys.delete('team'), true);
+        assert.equal(await s.signingKeys.delete('team'), false);
+        assert.equal(await s.signingKeys.get('team'), undefined);
+        await s.signingKeys.put(first);
+        assert.equal(await s.projects.delete('team'), true);
+        await s.projects.create({ name: 'team', public: false, now: 2 });
+        assert.equal(await s.signingKeys.get('team'), undefined, 'a new project of the same name has no key');
+      });
+    });
+
     // ------------------------------------------------------------ settings
     describe('settings', () => {
       test('putIfAbsent keeps the first value; put overwrites', async (t) => {

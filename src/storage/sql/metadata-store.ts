@@ -30,6 +30,8 @@ import type {
   ScanEvaluation,
   ScanEvaluationState,
   ScanResultRecord,
+  SigningKeyRecord,
+  SigningKeyStore,
   StoredEvaluation,
   ScanResultStore,
   SettingsStore,
@@ -73,6 +75,7 @@ export class SqlMetadataStore implements MetadataStore {
   readonly settings: SettingsStore;
   readonly jobs: JobStore;
   readonly scans: ScanResultStore;
+  readonly signingKeys: SigningKeyStore;
 
   constructor(private readonly db: SqlDb) {
     this.users = new SqlUsers(db);
@@ -85,6 +88,7 @@ export class SqlMetadataStore implements MetadataStore {
     this.settings = new SqlSettings(db);
     this.jobs = new SqlJobs(db);
     this.scans = new SqlScans(db);
+    this.signingKeys = new SqlSigningKeys(db);
   }
 
   async ping(): Promise<void> {
@@ -1076,6 +1080,31 @@ async function putKeys(tx: SqlDb, repoId: number, digest: string, keys: Uint32Ar
      ON CONFLICT (repo_id, digest) DO UPDATE SET match_keys = excluded.match_keys, key_refs = excluded.key_refs`,
     [repoId, digest, encodeRefs(keys)],
   );
+}
+
+class SqlSigningKeys implements SigningKeyStore {
+  constructor(private readonly db: SqlDb) {}
+
+  async get(project: string): Promise<SigningKeyRecord | undefined> {
+    const row = await this.db.get<{ encrypted_key: string; public_key: string; created_at: number }>(
+      'SELECT k.encrypted_key, k.public_key, k.created_at FROM project_signing_keys k JOIN projects p ON p.id = k.project_id WHERE p.name = ?',
+      [project],
+    );
+    return row === undefined ? undefined : { project, encryptedKey: row.encrypted_key, publicKey: row.public_key, createdAt: Number(row.created_at) };
+  }
+
+  async put(key: SigningKeyRecord): Promise<boolean> {
+    const changed = await this.db.run(
+      `INSERT INTO project_signing_keys (project_id, encrypted_key, public_key, created_at) SELECT id, ?, ?, ? FROM projects WHERE name = ?
+       ON CONFLICT (project_id) DO UPDATE SET encrypted_key = excluded.encrypted_key, public_key = excluded.public_key, created_at = excluded.created_at`,
+      [key.encryptedKey, key.publicKey, key.createdAt, key.project],
+    );
+    return changed > 0;
+  }
+
+  async delete(project: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM project_signing_keys WHERE project_id = (SELECT id FROM projects WHERE name = ?)', [project])) > 0;
+  }
 }
 
 /** A page cursor of the scan listings: the last (repository id, digest) seen. */

@@ -188,6 +188,15 @@ CREATE TABLE scan_terms (
 ALTER TABLE scan_results ADD COLUMN vuln_refs ${t.bytes};
 ALTER TABLE scan_match_keys ADD COLUMN key_refs ${t.bytes};
 `,
+  // A project's server-side signing key; it goes with the project.
+  () => `
+CREATE TABLE project_signing_keys (
+  project_id BIGINT PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,
+  encrypted_key TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+`,
 ];
 
 export function migrationSql(dialect: SqlDialect, index: number): string {
