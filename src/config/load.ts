@@ -30,6 +30,7 @@ export const ENV_KEYS: Readonly<Record<string, readonly string[]>> = {
   PORTCULLIS_SBOM: ['sbom', 'enabled'],
   PORTCULLIS_SCAN: ['scan', 'enabled'],
   PORTCULLIS_SCAN_DB: ['scan', 'db'],
+  PORTCULLIS_SIGNING_SECRET: ['signing', 'secret'],
 };
 
 export interface ConfigSources {
@@ -96,6 +97,7 @@ export function loadConfig(sources: ConfigSources): Config {
     database: { ...c.database, path: at(c.database.path, 'portcullis.db') },
     storage: { ...c.storage, path: at(c.storage.path, 'storage') },
     scan: { enabled: c.scan.enabled, maxDbAge: c.scan.maxDbAge, db: at(c.scan.db, 'advisory.db') },
+    signing: { ...(c.signing.secret !== undefined ? { secret: c.signing.secret } : {}), secretFile: at(c.signing.secretFile, 'signing.secret') },
     ...(c.tls !== undefined ? { tls: { cert: at(c.tls.cert, ''), key: at(c.tls.key, '') } } : {}),
   });
 }

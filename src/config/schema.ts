@@ -70,6 +70,15 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    signing: z
+      .object({
+        /** Encrypts projects' signing keys at rest; every replica needs the same one. */
+        secret: z.string().min(16, 'at least 16 characters').optional(),
+        /** Where the secret is kept when none is given (created on first use, mode 0600); default `<data>/signing.secret`. */
+        secretFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -77,8 +86,9 @@ export type ConfigInput = z.input<typeof configSchema>;
 type Parsed = z.output<typeof configSchema>;
 
 /** The validated configuration, with derived paths filled in. */
-export interface Config extends Omit<Parsed, 'database' | 'storage' | 'scan'> {
+export interface Config extends Omit<Parsed, 'database' | 'storage' | 'scan' | 'signing'> {
   readonly database: Parsed['database'] & { readonly path: string };
   readonly storage: Parsed['storage'] & { readonly path: string };
   readonly scan: Omit<Parsed['scan'], 'db'> & { readonly db: string };
+  readonly signing: { readonly secret?: string; readonly secretFile: string };
 }

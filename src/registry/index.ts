@@ -12,6 +12,7 @@ import { collectGarbage, type GcDeps, type GcOptions, type GcReport } from './gc
 import { ApiError, registerManagementApi } from './management/index.js';
 import { SbomService } from './sbom.js';
 import { ScanService } from './scan.js';
+import { SigningService } from './signing.js';
 
 export { ANONYMOUS, ROLE_ACTIONS, allowedActions, type Principal } from './auth/access.js';
 export { generatePassword, hashPassword, hashSecret, verifyPassword } from './auth/password.js';
@@ -91,6 +92,7 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     storeSbom: deps.sbom === false,
   });
   if (deps.scan !== false) scan.start();
+  const signing = new SigningService({ meta, blobs, log: log.child({ component: 'signing' }), now, secretFile: config.signing.secretFile, ...(config.signing.secret !== undefined ? { secret: config.signing.secret } : {}) });
 
   const distribution = createDistributionHandler({
     meta,
@@ -122,6 +124,7 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
         runGc,
         sbom,
         scan,
+        signing,
       }),
     async bootstrapAdmin(password) {
       if ((await meta.users.count()) > 0) return undefined;

@@ -131,7 +131,12 @@ export class SbomService {
   }
 }
 
+/** Layers of Cosign's `.sig`/`.att` manifests: they have an image config, and are no image. */
+const COSIGN_LAYER_TYPES: ReadonlySet<string> = new Set(['application/vnd.dev.cosign.simplesigning.v1+json', 'application/vnd.dsse.envelope.v1+json']);
+
 /** Whether a pushed manifest is a container image (and not an artifact: signatures, SBOMs). */
-export function isContainerImage(manifest: { kind: string; config?: { mediaType: string } }): boolean {
-  return manifest.kind === 'image' && (manifest.config?.mediaType === MediaType.OciConfig || manifest.config?.mediaType === MediaType.DockerConfig);
+export function isContainerImage(manifest: { kind: string; config?: { mediaType: string }; layers?: readonly { mediaType: string }[] }): boolean {
+  if (manifest.kind !== 'image' || (manifest.config?.mediaType !== MediaType.OciConfig && manifest.config?.mediaType !== MediaType.DockerConfig)) return false;
+  const layers = manifest.layers ?? [];
+  return !(layers.length > 0 && layers.every((l) => COSIGN_LAYER_TYPES.has(l.mediaType)));
 }

@@ -10,13 +10,14 @@
  */
 import { statSync } from 'node:fs';
 import { FsLayerCache, NO_CACHE, openImage, type ContentSource, type LayerCache } from '../image/index.js';
-import { MediaType, isDigest, type Digest } from '../oci/index.js';
+import { MediaType, isDigest, parseManifest, type Digest } from '../oci/index.js';
 import { formatInventory, readSbom, type Inventory } from '../sbom/index.js';
 import { buildReport, evaluate, gatherImageFacts, type ScanReport, type Scanner } from '../scan/index.js';
 import type { Logger } from '../shared/index.js';
 import type { ArtifactRecord, BlobStore, JobRecord, MetadataStore, ScanEvaluation, ScanResultRecord, ScanResultStore, ScanSummary, StoredEvaluation } from '../storage/index.js';
 import { AdvisoryDb, Matcher, matchKeys, parseMatchKeys, type MatchKeys, type VulnerabilityCounts } from '../vuln/index.js';
 import { JobWorker } from './job-worker.js';
+import { isContainerImage } from './sbom.js';
 import { newestReferrer, readReferrer, storeReferrer, type Subject } from './referrer.js';
 
 export const SCAN_JOB = 'scan';
@@ -482,6 +483,9 @@ export class ScanService {
         const found: Found[] = [];
         for (const { repository, digest } of page.items) {
           try {
+            // Cosign's .sig/.att manifests carry an image config: they are no image to scan.
+            const m = await meta.artifacts.getManifest(repository, digest, true);
+            if (m?.content === undefined || !isContainerImage(parseManifest(m.content, m.mediaType))) continue;
             const inventory = await this.storedInventory(repository, digest);
             await this.enqueue(repository, digest);
             if (inventory === undefined) {

@@ -8,6 +8,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { GcOptions, GcReport } from '../gc.js';
 import type { ReevaluateOutcome } from '../scan.js';
+import type { SigningService } from '../signing.js';
 import type { ScanReport } from '../../scan/index.js';
 import { ApiError } from './errors.js';
 
@@ -37,6 +38,8 @@ export interface ManagementDeps {
     report(repository: string, result: ScanResultRecord): Promise<ScanReport | undefined>;
     readonly maxDbAgeMs: number;
   };
+  /** Projects' server-side signing keys, signing with them, and what is stored for an image. */
+  readonly signing: Pick<SigningService, 'createKey' | 'publicKey' | 'deleteKey' | 'sign' | 'list'>;
 }
 
 declare module 'fastify' {

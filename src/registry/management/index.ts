@@ -5,6 +5,7 @@ import { ApiError } from './errors.js';
 import { registerProjectRoutes } from './projects.js';
 import { registerRobotRoutes } from './robots.js';
 import { registerScanRoutes } from './scans.js';
+import { registerSigningRoutes } from './signing.js';
 import { registerSystemRoutes } from './system.js';
 import { registerTokenRoutes } from './token.js';
 import { registerUserRoutes } from './users.js';
@@ -65,5 +66,6 @@ export function registerManagementApi(app: FastifyInstance, deps: ManagementDeps
   registerUserRoutes(app, deps);
   registerProjectRoutes(app, deps);
   registerScanRoutes(app, deps);
+  registerSigningRoutes(app, deps);
   registerRobotRoutes(app, deps);
 }

@@ -97,6 +97,12 @@ function rowsFor(w: World, project: string): Row[] {
     return name;
   };
   const P = `/api/v1/projects/${project}`;
+  /** The project's signing key exists (created, or replaced, by the administrator). */
+  const withKey = async <T>(req: T): Promise<T> => {
+    const r = await s.admin(`${P}/signing-key`, { method: 'POST', headers: json, body: '{}' });
+    assert.equal(r.status, 201, await r.text());
+    return req;
+  };
   async function resourceGone(req: Req, status: number): Promise<void> {
     const res = await call(s, s.adminAuth, 'GET', req.path);
     await res.arrayBuffer();
@@ -141,6 +147,11 @@ function rowsFor(w: World, project: string): Row[] {
       row('GET', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference/scan', '', () => ({ path: `${P}/repositories/app/artifacts/latest/scan` }), [202, 202, 202, 202, 202, 202, 202, 202]),
       row('GET', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference/scan/report', '', () => ({ path: `${P}/repositories/app/artifacts/latest/scan/report` }), [202, 202, 202, 202, 202, 202, 202, 202]),
       row('DELETE', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference', '', async () => ({ path: `${P}/repositories/${await freshRepo()}/artifacts/latest` }), [401, 403, 403, 403, 204, 204, 403, 204]),
+      row('POST', '/api/v1/projects/:project/signing-key', '', () => ({ path: `${P}/signing-key`, body: {} }), /*      */ [401, 403, 403, 403, 403, 201, 403, 201]),
+      row('GET', '/api/v1/projects/:project/signing-key', '', () => withKey({ path: `${P}/signing-key` }), /*        */ [200, 200, 200, 200, 200, 200, 200, 200]),
+      row('DELETE', '/api/v1/projects/:project/signing-key', '', () => withKey({ path: `${P}/signing-key` }), /*     */ [401, 403, 403, 403, 403, 204, 403, 204]),
+      row('POST', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference/sign', '', () => withKey({ path: `${P}/repositories/app/artifacts/latest/sign`, body: {} }), [401, 403, 403, 201, 201, 201, 403, 201]),
+      row('GET', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference/signatures', '', () => ({ path: `${P}/repositories/app/artifacts/latest/signatures` }), [200, 200, 200, 200, 200, 200, 200, 200]),
     ];
   }
 
@@ -218,6 +229,11 @@ function rowsFor(w: World, project: string): Row[] {
     row('GET', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference/scan', '', () => ({ path: `${P}/repositories/app/artifacts/latest/scan` }), [401, 404, 202, 202, 202, 202, 202, 202]),
     row('GET', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference/scan/report', '', () => ({ path: `${P}/repositories/app/artifacts/latest/scan/report` }), [401, 404, 202, 202, 202, 202, 202, 202]),
     row('DELETE', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference', '', async () => ({ path: `${P}/repositories/${await freshRepo()}/artifacts/latest` }), [401, 404, 403, 403, 204, 204, 403, 204]),
+    row('POST', '/api/v1/projects/:project/signing-key', '', () => ({ path: `${P}/signing-key`, body: {} }), /*        */ [401, 404, 403, 403, 403, 201, 403, 201]),
+    row('GET', '/api/v1/projects/:project/signing-key', '', () => withKey({ path: `${P}/signing-key` }), /*          */ [401, 404, 200, 200, 200, 200, 200, 200]),
+    row('DELETE', '/api/v1/projects/:project/signing-key', '', () => withKey({ path: `${P}/signing-key` }), /*       */ [401, 404, 403, 403, 403, 204, 403, 204]),
+    row('POST', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference/sign', '', () => withKey({ path: `${P}/repositories/app/artifacts/latest/sign`, body: {} }), [401, 404, 403, 201, 201, 201, 201, 201]),
+    row('GET', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference/signatures', '', () => ({ path: `${P}/repositories/app/artifacts/latest/signatures` }), [401, 404, 200, 200, 200, 200, 200, 200]),
 
     row('GET', '/api/v1/robots', '', () => ({ path: '/api/v1/robots' }), /*                                               */ [401, 200, 200, 200, 200, 200, 403, 200]),
     row('POST', '/api/v1/robots', 'pull on team', () => ({ path: '/api/v1/robots', body: { name: fresh('bot'), permissions: [{ project: 'team', actions: ['pull'] }] } }), [401, 403, 403, 403, 403, 201, 403, 201]),

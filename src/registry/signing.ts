@@ -1,0 +1,191 @@
+/**
+ * Server-side signing: a project may hold a signing key, kept encrypted at rest in Cosign's own
+ * format under the server's signing secret, so that CI signs an image with one API call and no
+ * key file. Signatures are stored exactly as `portcullis sign` (and Cosign) store them: the
+ * `.sig` tag and an OCI 1.1 referrer, written through the stores as a push would.
+ */
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { artifactTypeOf, digestOf, isDigest, parseManifest, type Descriptor, type Digest } from '../oci/index.js';
+import type { Logger } from '../shared/index.js';
+import { attachedLayers, checkAttestation, checkSignature, encryptPrivateKey, generateKeyPair, loadPrivateKey, loadPublicKey, parseSimpleSigning, PREDICATE_TYPE_ANNOTATION, publicKeyPem, signImage, type AttachmentRegistry } from '../sign/index.js';
+import type { BlobStore, MetadataStore } from '../storage/index.js';
+
+export interface SigningServiceDeps {
+  readonly meta: MetadataStore;
+  readonly blobs: BlobStore;
+  readonly log: Logger;
+  readonly now: () => number;
+  /** The secret given in the configuration; else one kept in `secretFile`. */
+  readonly secret?: string;
+  readonly secretFile: string;
+}
+
+export interface ArtifactSignatures {
+  readonly signatures: readonly {
+    readonly layer: Digest;
+    readonly dockerReference: string | null;
+    readonly annotations: Readonly<Record<string, unknown>> | null;
+    /** Which known keys verify it (`project`: the project's signing key). */
+    readonly verifiedBy: readonly string[];
+  }[];
+  readonly attestations: readonly { readonly layer: Digest; readonly predicateType: string | null; readonly verifiedBy: readonly string[] }[];
+}
+
+export class SigningService {
+  private secretValue: string | undefined;
+  /** Decrypted keys by project and key creation time (scrypt runs once per key, not per signature). */
+  private readonly keys = new Map<string, KeyObject>();
+
+  constructor(private readonly deps: SigningServiceDeps) {}
+
+  /** Creates (or replaces) a project's signing key; resolves to its public key. */
+  async createKey(project: string): Promise<{ publicKey: string; createdAt: number } | undefined> {
+    const pair = generateKeyPair();
+    const record = { project, encryptedKey: await encryptPrivateKey(pair.privateKey, this.secret()), publicKey: publicKeyPem(pair.publicKey), createdAt: this.deps.now() };
+    if (!(await this.deps.meta.signingKeys.put(record))) return undefined;
+    this.deps.log.info({ project }, 'project signing key created');
+    return { publicKey: record.publicKey, createdAt: record.createdAt };
+  }
+
+  async publicKey(project: string): Promise<{ publicKey: string; createdAt: number } | undefined> {
+    const k = await this.deps.meta.signingKeys.get(project);
+    return k === undefined ? undefined : { publicKey: k.publicKey, createdAt: k.createdAt };
+  }
+
+  async deleteKey(project: string): Promise<boolean> {
+    return this.deps.meta.signingKeys.delete(project);
+  }
+
+  /** Signs a stored image with its project's key; `host` is the registry host the signature names. Undefined when the project has no key. */
+  async sign(project: string, host: string, repository: string, target: Descriptor, annotations: Readonly<Record<string, string>>): Promise<{ tag: string; signature: Digest } | undefined> {
+    const key = await this.privateKey(project);
+    if (key === undefined) return undefined;
+    const { tag, layer } = await signImage(this.registryPort(repository), key, { dockerReference: `${host}/${repository}`, target, annotations });
+    return { tag, signature: layer.digest };
+  }
+
+  /** The signatures and attestations stored for an image, each with the known keys that verify it. */
+  async list(project: string, host: string, repository: string, digest: Digest): Promise<ArtifactSignatures> {
+    const port = this.registryPort(repository);
+    const stored = await this.deps.meta.signingKeys.get(project);
+    const key = stored === undefined ? undefined : loadPublicKey(stored.publicKey, `the signing key of ${project}`);
+    const reference = `${host}/${repository}`;
+    const signatures = [];
+    for (const layer of await attachedLayers(port, digest, 'sig')) {
+      let payload: ReturnType<typeof parseSimpleSigning> | undefined;
+      try {
+        payload = parseSimpleSigning(await port.blobBytes(layer.digest, 1024 * 1024));
+      } catch {
+        payload = undefined;
+      }
+      const verified = key !== undefined && (await checkSignature(port, layer, digest, key, new Set([reference]), {})).kind === 'ok';
+      signatures.push({ layer: layer.digest, dockerReference: payload?.dockerReference ?? null, annotations: payload?.optional ?? null, verifiedBy: verified ? ['project'] : [] });
+    }
+    const attestations = [];
+    for (const layer of await attachedLayers(port, digest, 'att')) {
+      const verified = key !== undefined && (await checkAttestation(port, layer, digest, key, undefined)).kind === 'ok';
+      attestations.push({ layer: layer.digest, predicateType: layer.annotations?.[PREDICATE_TYPE_ANNOTATION] ?? null, verifiedBy: verified ? ['project'] : [] });
+    }
+    return { signatures, attestations };
+  }
+
+  private async privateKey(project: string): Promise<KeyObject | undefined> {
+    const stored = await this.deps.meta.signingKeys.get(project);
+    if (stored === undefined) return undefined;
+    const id = `${project}\u0000${stored.createdAt}\u0000${digestOf(Buffer.from(stored.encryptedKey))}`;
+    let key = this.keys.get(id);
+    if (key === undefined) {
+      key = await loadPrivateKey(stored.encryptedKey, () => this.secret(), `the signing key of ${project}`);
+      if (this.keys.size >= 1000) this.keys.clear();
+      this.keys.set(id, key);
+    }
+    return key;
+  }
+
+  /** The configured secret, else the one in `secretFile` (made on first use, 0600, written whole). */
+  private secret(): string {
+    if (this.deps.secret !== undefined) return this.deps.secret;
+    if (this.secretValue !== undefined) return this.secretValue;
+    const file = this.deps.secretFile;
+    try {
+      this.secretValue = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      mkdirSync(dirname(file), { recursive: true });
+      const tmp = join(dirname(file), `.signing-secret-${randomBytes(6).toString('hex')}`);
+      writeFileSync(tmp, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx', flush: true });
+      try {
+        // Another replica (or request) may have made it first: theirs is kept.
+        writeFileSync(file, readFileSync(tmp), { mode: 0o600, flag: 'wx', flush: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      } finally {
+        rmSync(tmp, { force: true });
+      }
+      this.secretValue = readFileSync(file, 'utf8').trim();
+      this.deps.log.info({ file }, 'created the signing secret (set signing.secret or PORTCULLIS_SIGNING_SECRET to share one between replicas)');
+    }
+    if (this.secretValue.length < 16) throw new Error(`${file} holds no usable signing secret`);
+    return this.secretValue;
+  }
+
+  /** The stores as a registry client: what the sign module needs, written as a push would. */
+  private registryPort(repository: string): AttachmentRegistry {
+    const { meta, blobs, now } = this.deps;
+    return {
+      findManifest: async (reference) => {
+        const m = await meta.artifacts.getManifest(repository, reference, true);
+        return m?.content === undefined ? undefined : { bytes: m.content, mediaType: m.mediaType };
+      },
+      pushBlob: async (digest, body) => {
+        const bytes = Buffer.from(await body.arrayBuffer());
+        if (digestOf(bytes) !== digest) throw new Error(`blob ${digest} does not match its content`);
+        for (let i = 0; (await meta.blobs.reserve(digest as Digest, now())) !== 'reserved'; i++) {
+          if (i >= 100) throw new Error(`blob ${digest} is being garbage-collected`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await blobs.put(digest as Digest, Readable.from([bytes]));
+        if (!(await meta.blobs.link(repository, digest as Digest, bytes.length, now()))) throw new Error(`blob ${digest} was removed while it was stored`);
+      },
+      putManifest: async (reference, bytes, mediaType) => {
+        const manifest = parseManifest(bytes, mediaType);
+        if (!('layers' in manifest)) throw new Error('a signature manifest is an image manifest');
+        const refs = [manifest.config, ...manifest.layers];
+        const digest = digestOf(bytes);
+        const result = await meta.artifacts.putManifest({
+          repository,
+          digest,
+          mediaType,
+          content: Buffer.from(bytes),
+          artifactType: artifactTypeOf(manifest) ?? null,
+          subject: manifest.subject?.digest ?? null,
+          annotations: manifest.annotations ?? null,
+          blobs: [...new Set(refs.map((r) => r.digest))],
+          blobBytes: refs.reduce((n, r) => n + r.size, 0),
+          children: [],
+          tag: isDigest(reference) ? null : reference,
+          now: now(),
+        });
+        if (result.kind === 'missing') throw new Error(`storing ${reference}: blobs ${result.blobs.join(', ')} are missing`);
+        return digest;
+      },
+      referrers: async (digest, artifactType) =>
+        (await meta.artifacts.referrers(repository, digest as Digest, artifactType)).map((r) => ({ mediaType: r.mediaType, digest: r.digest, size: r.size, ...(r.artifactType !== null ? { artifactType: r.artifactType } : {}) })),
+      blobBytes: async (digest, limit) => {
+        const stream = await blobs.open(digest as Digest);
+        if (stream === undefined) throw new Error(`blob ${digest} is missing`);
+        const parts: Buffer[] = [];
+        let n = 0;
+        for await (const c of stream) {
+          n += (c as Buffer).length;
+          if (n > limit) throw new Error(`blob ${digest} is larger than ${limit} bytes`);
+          parts.push(c as Buffer);
+        }
+        return Buffer.concat(parts);
+      },
+    };
+  }
+}
