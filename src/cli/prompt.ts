@@ -9,7 +9,16 @@ export async function readStdin(): Promise<string> {
 }
 
 /** Asks for a secret on the terminal without echoing it. */
-export function promptSecret(question: string): Promise<string> {
+export async function promptSecret(question: string): Promise<string> {
+  return (await promptSecrets([question]))[0]!;
+}
+
+/**
+ * Asks several questions in turn on one terminal session, echoing no answer. One readline
+ * interface for all: a second interface would miss lines the first had already read (pasted
+ * input arrives at once).
+ */
+export function promptSecrets(questions: readonly string[]): Promise<string[]> {
   let muted = false;
   const output = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -18,12 +27,27 @@ export function promptSecret(question: string): Promise<string> {
     },
   });
   const rl = createInterface({ input: process.stdin, output, terminal: true });
-  return new Promise((resolve) => {
-    rl.question(question, (answer) => {
-      rl.close();
-      process.stderr.write('\n');
-      resolve(answer);
+  const answers: string[] = [];
+  return new Promise((resolve, reject) => {
+    let closedEarly = true;
+    rl.on('close', () => {
+      if (closedEarly) reject(new Error('the terminal closed before every question was answered'));
     });
-    muted = true;
+    const ask = (i: number): void => {
+      if (i === questions.length) {
+        closedEarly = false;
+        rl.close();
+        resolve(answers);
+        return;
+      }
+      muted = false;
+      rl.question(questions[i]!, (answer) => {
+        process.stderr.write('\n');
+        answers.push(answer);
+        ask(i + 1);
+      });
+      muted = true;
+    };
+    ask(0);
   });
 }

@@ -29,7 +29,7 @@ import {
 } from '../sign/index.js';
 import { CliError } from './errors.js';
 import type { CliIo, CliState } from './program.js';
-import { promptSecret } from './prompt.js';
+import { promptSecret, promptSecrets } from './prompt.js';
 import { credentialsFor } from './sbom.js';
 import { packageVersion } from './version.js';
 
@@ -109,7 +109,7 @@ export function registerSign(program: Command, io: CliIo, _state: CliState): voi
       const predicateType = predicateTypeOf(o.type);
       if (predicateType === undefined) throw new CliError('USAGE', `--type must be one of ${Object.keys(PREDICATE_TYPES).join(', ')} or a URI, not "${o.type}"`);
       const raw = readPredicate(io, o.predicate);
-      const predicate = predicateOf(raw, o.type.toLowerCase() === 'custom', o.predicate);
+      const predicate = predicateOf(raw, o.type.toLowerCase(), o.predicate, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'));
       const privateKey = await loadPrivateKey(readKeyFile(io, o.key), () => existingPassword(io, o.key), o.key).catch(keyFailure);
       const { source, ref } = registryOf(image, o.insecure === true);
       const port: AttachmentRegistry = source;
@@ -151,14 +151,27 @@ function readPredicate(io: CliIo, file: string): string {
   }
 }
 
-/** The predicate: JSON as it is; for `custom`, Cosign's wrapper of the raw text with a timestamp. */
-function predicateOf(raw: string, custom: boolean, file: string): unknown {
-  if (custom) return { Data: raw, Timestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+/**
+ * The predicate, as Cosign builds it: JSON as it is, but `custom` wraps any text as
+ * `{Data, Timestamp}`, and `vuln` wraps a scan report (Trivy's JSON, ours) in Cosign's
+ * vulnerability predicate `{invocation, scanner: {…, result}, metadata}` unless it is one already.
+ */
+function predicateOf(raw: string, type: string, file: string, now: string): unknown {
+  if (type === 'custom') return { Data: raw, Timestamp: now };
+  let doc: unknown;
   try {
-    return JSON.parse(raw) as unknown;
+    doc = JSON.parse(raw) as unknown;
   } catch {
     throw new CliError('FAILED', `${file} is not JSON: a predicate of this type is a JSON document (use --type custom for any text)`);
   }
+  if (type === 'vuln' && !(typeof doc === 'object' && doc !== null && ('scanner' in doc || 'scanners' in doc))) {
+    return {
+      invocation: { parameters: null, uri: '', event_id: '', 'builder.id': '' },
+      scanner: { uri: '', version: '', db: { uri: '', version: '' }, result: doc },
+      metadata: { scanStartedOn: now, scanFinishedOn: now },
+    };
+  }
+  return doc;
 }
 
 /** Checks every layer; the values of those that pass, or a failure listing why each was refused. */
@@ -260,8 +273,7 @@ async function newPassword(io: CliIo): Promise<string> {
   const env = io.env['COSIGN_PASSWORD'] ?? io.env['PORTCULLIS_PASSWORD'];
   if (env !== undefined) return env;
   if (!io.stdinIsTty) throw new CliError('USAGE', 'no password for the new key: set COSIGN_PASSWORD (or PORTCULLIS_PASSWORD), or run on a terminal');
-  const first = await promptSecret('Enter password for private key: ');
-  const again = await promptSecret('Enter password for private key again: ');
+  const [first = '', again = ''] = await promptSecrets(['Enter password for private key: ', 'Enter password for private key again: ']);
   if (first !== again) throw new CliError('FAILED', 'the passwords do not match: no key was written');
   return first;
 }

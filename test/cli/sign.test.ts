@@ -5,11 +5,12 @@
  * verifies with `portcullis verify`; tampering of every kind fails with its reason.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { CLI, runCli } from '../helpers/cli.js';
+import { loadPrivateKey, publicKeyPem } from '../../src/sign/index.js';
 import { requireTools, tempDir } from '../helpers/env.js';
 import { digestOf, makeImage, pushBlob, pushImage, pushManifest, request, type Target, type TestImage } from '../helpers/push.js';
 import { createProject, startTestServer, type TestServer } from '../helpers/server.js';
@@ -53,6 +54,24 @@ test('key generate writes an encrypted key (0600) and its public key; refuses wi
   assert.equal(readFileSync(join(home, 'release.key'), 'utf8'), before, 'untouched');
   assert.equal((await run(home, ['key', 'generate', '--prefix', 'release', '--force'], { PORTCULLIS_PASSWORD: 'pw' })).code, 0);
   assert.notEqual(readFileSync(join(home, 'release.key'), 'utf8'), before);
+});
+
+test('on a terminal, key generate asks for the password twice; a mismatch writes nothing', async (t) => {
+  if (!requireTools(t, 'script')) return;
+  const home = tempDir(t, 'portcullis-key-tty-');
+  // script(1) runs the CLI on a pseudo-terminal; both answers arrive at once, as when pasted.
+  const onTerminal = (args: string, input: string): { status: number | null; out: string } => {
+    const r = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} ${args}`, '/dev/null'], { cwd: home, input, encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home } });
+    return { status: r.status, out: `${r.stdout}${r.stderr}` };
+  };
+  assert.equal(onTerminal('key generate --prefix tty', 'hunter22\nhunter22\n').status, 0);
+  const key = await loadPrivateKey(readFileSync(join(home, 'tty.key'), 'utf8'), () => 'hunter22');
+  assert.equal(publicKeyPem(key), readFileSync(join(home, 'tty.pub'), 'utf8'));
+  const typo = onTerminal('key generate --prefix typo', 'hunter22\nhunter23\n');
+  assert.equal(typo.status, 1);
+  assert.match(typo.out, /the passwords do not match: no key was written/);
+  assert.equal(existsSync(join(home, 'typo.key')), false);
+  assert.equal(existsSync(join(home, 'typo.pub')), false);
 });
 
 test('sign stores a Cosign signature OpenSSL verifies, and a referrer; verify checks key, digest, reference and claims', async (t) => {
@@ -206,6 +225,17 @@ test('attest stores a DSSE envelope OpenSSL verifies over PAE; verify-attestatio
   assert.equal(customStatement.predicateType, 'https://cosign.sigstore.dev/attestation/v1');
   assert.equal(customStatement.predicate.Data, 'reviewed by the security team');
   assert.match(customStatement.predicate.Timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+
+  // A scan report (Trivy's JSON) as a vuln attestation: wrapped in Cosign's vulnerability predicate.
+  const report = { SchemaVersion: 2, ArtifactName: `${image}:1.0`, ArtifactType: 'container_image', Results: [] };
+  writeFileSync(join(home, 'report.json'), JSON.stringify(report));
+  assert.equal((await run(home, ['attest', '--key', 'cosign.key', '--predicate', 'report.json', '--type', 'vuln', '--insecure', `${image}:1.0`], { COSIGN_PASSWORD: 'pw' })).code, 0);
+  const vuln = await run(home, ['verify-attestation', '--key', 'cosign.pub', '--type', 'vuln', '--insecure', `${image}:1.0`]);
+  assert.equal(vuln.code, 0, vuln.stderr);
+  const vulnStatement = JSON.parse(Buffer.from((JSON.parse(vuln.stdout.trim()) as { payload: string }).payload, 'base64').toString()) as { predicateType: string; predicate: { scanner: { result: unknown }; metadata: { scanStartedOn: string } } };
+  assert.equal(vulnStatement.predicateType, 'https://cosign.sigstore.dev/attestation/vuln/v1');
+  assert.deepEqual(vulnStatement.predicate.scanner.result, report);
+  assert.match(vulnStatement.predicate.metadata.scanStartedOn, /^\d{4}-\d\d-\d\dT/);
 
   // Bad input.
   assert.equal((await run(home, ['attest', '--key', 'cosign.key', '--predicate', 'note.txt', '--type', 'sbom', '--insecure', `${image}:1.0`], { COSIGN_PASSWORD: 'pw' })).code, 2);
