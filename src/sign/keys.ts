@@ -6,10 +6,16 @@
  * Plain PKCS#8, SEC1 and PKCS#1 PEM keys (EC, RSA, Ed25519) are read too. Pure: text in, keys out.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, scrypt as scryptCb, type KeyObject } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
-import nacl from 'tweetnacl';
+import type NaclT from 'tweetnacl';
 import { SignError } from './errors.js';
 import { pemBlocks, toPem } from './pem.js';
+
+// tweetnacl is loaded when a key is encrypted or decrypted, not by every command.
+const requireLazy = createRequire(import.meta.url);
+let naclLib: typeof NaclT | undefined;
+const nacl = (): typeof NaclT => (naclLib ??= requireLazy('tweetnacl') as typeof NaclT);
 
 const scrypt = promisify(scryptCb) as (password: Uint8Array, salt: Uint8Array, keylen: number, options: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
 
@@ -55,10 +61,10 @@ export async function encryptPrivateKey(key: KeyObject, password: Uint8Array | s
   algorithmOf(key);
   const params = options.params ?? COSIGN_SCRYPT;
   const salt = options.salt ?? randomBytes(32);
-  const nonce = options.nonce ?? randomBytes(nacl.secretbox.nonceLength);
+  const nonce = options.nonce ?? randomBytes(nacl().secretbox.nonceLength);
   const pkcs8 = key.export({ type: 'pkcs8', format: 'der' });
   const secret = await deriveKey(bytesOf(password), salt, params);
-  const ciphertext = nacl.secretbox(pkcs8, nonce, secret);
+  const ciphertext = nacl().secretbox(pkcs8, nonce, secret);
   const envelope: EncryptedEnvelope = {
     kdf: { name: 'scrypt', params: { N: params.N, r: params.r, p: params.p }, salt: Buffer.from(salt).toString('base64') },
     cipher: { name: 'nacl/secretbox', nonce: Buffer.from(nonce).toString('base64') },
@@ -153,9 +159,9 @@ async function decryptCosignKey(json: Buffer, password: Uint8Array, name: string
     throw new SignError('KEY_INVALID', `${name}: scrypt parameters N=${String(N)} r=${String(r)} p=${String(p)} are out of bounds (N a power of two up to 2^20, r up to 32, p up to 16)`);
   }
   const nonce = Buffer.from(env.cipher.nonce, 'base64');
-  if (nonce.length !== nacl.secretbox.nonceLength) throw new SignError('KEY_INVALID', `${name}: the nonce is ${nonce.length} bytes, not ${nacl.secretbox.nonceLength}`);
+  if (nonce.length !== nacl().secretbox.nonceLength) throw new SignError('KEY_INVALID', `${name}: the nonce is ${nonce.length} bytes, not ${nacl().secretbox.nonceLength}`);
   const secret = await deriveKey(password, Buffer.from(env.kdf.salt, 'base64'), { N: N!, r: r!, p: p! });
-  const plain = nacl.secretbox.open(Buffer.from(env.ciphertext, 'base64'), nonce, secret);
+  const plain = nacl().secretbox.open(Buffer.from(env.ciphertext, 'base64'), nonce, secret);
   if (plain === null) throw new SignError('KEY_PASSWORD', `the password does not decrypt ${name} (or the file was altered)`);
   try {
     return createPrivateKey({ key: Buffer.from(plain), format: 'der', type: 'pkcs8' });
@@ -166,7 +172,7 @@ async function decryptCosignKey(json: Buffer, password: Uint8Array, name: string
 
 function deriveKey(password: Uint8Array, salt: Uint8Array, { N, r, p }: ScryptParams): Promise<Buffer> {
   // OpenSSL needs 128·r·(N + p + 2) bytes; a little more for its own bookkeeping.
-  return scrypt(password, salt, nacl.secretbox.keyLength, { N, r, p, maxmem: 128 * r * (N + p + 2) + (1 << 20) });
+  return scrypt(password, salt, nacl().secretbox.keyLength, { N, r, p, maxmem: 128 * r * (N + p + 2) + (1 << 20) });
 }
 
 function isPowerOfTwo(n: unknown): n is number {
