@@ -98,6 +98,16 @@ for (const database of ['sqlite', 'postgres'] as const) {
   });
 }
 
+test('with externalUrl set, signatures name its host, whatever Host a request carries', { timeout: 60_000 }, async (t) => {
+  const s = await startTestServer(t, { config: { externalUrl: 'https://registry.example.com' } });
+  await createProject(s, 'team');
+  await pushImage({ url: s.url, auth: s.adminAuth }, 'team/app', '1.0', makeImage({ layers: 1 }));
+  assert.equal((await s.admin('/api/v1/projects/team/signing-key', { method: 'POST', headers: json, body: '{}' })).status, 201);
+  const signed = await s.admin('/api/v1/projects/team/repositories/app/artifacts/1.0/sign', { method: 'POST', headers: { ...json, 'X-Forwarded-Host': 'evil.example.net' }, body: '{}' });
+  assert.equal(signed.status, 201);
+  assert.equal(((await signed.json()) as { dockerReference: string }).dockerReference, 'registry.example.com/team/app');
+});
+
 /** The stored encrypted key, read from the SQLite file itself. */
 async function storedKey(dataDir: string): Promise<string> {
   const { default: Database } = await import('better-sqlite3');

@@ -25,6 +25,8 @@ export interface ManagementDeps {
     readonly projectCreation: 'everyone' | 'adminonly';
     readonly trustProxy: boolean;
     readonly version: string;
+    /** The registry host clients pull from (`externalUrl`'s); undefined: the Host the request reached. */
+    readonly registryHost?: string;
   };
   /** Runs one garbage collection at a time; rejects with CONFLICT while one runs. */
   readonly runGc: (options: Pick<GcOptions, 'dryRun' | 'deleteUntagged'>) => Promise<GcReport>;

@@ -24,8 +24,12 @@ const signBody = z
  */
 export function registerSigningRoutes(app: FastifyInstance, deps: ManagementDeps): void {
   const { meta, signing } = deps;
-  /** The registry host the signatures name: the one the client reached (as it pulls from it). */
+  /**
+   * The registry host the signatures name: `externalUrl`'s when configured (a caller cannot make
+   * the project key name another registry), else the one the client reached, as it pulls from it.
+   */
   const hostOf = (req: FastifyRequest): string => {
+    if (deps.options.registryHost !== undefined) return deps.options.registryHost;
     const forwarded = deps.options.trustProxy ? req.headers['x-forwarded-host'] : undefined;
     const host = (Array.isArray(forwarded) ? forwarded[0] : forwarded) ?? req.headers.host;
     if (host === undefined || host === '') throw new ApiError('BAD_REQUEST', 'no Host header: the signature must name the registry host');
