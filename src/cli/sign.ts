@@ -3,7 +3,7 @@
  * that keys and signatures pass between Portcullis and Cosign (and skopeo) unchanged. A tag is
  * always resolved to its digest first: what is signed is a manifest, never a name.
  */
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -47,8 +47,8 @@ export function registerSign(program: Command, io: CliIo, _state: CliState): voi
       const password = await newPassword(io);
       const pair = generateKeyPair();
       const encrypted = await encryptPrivateKey(pair.privateKey, password);
-      writeAtomic(keyFile, encrypted, 0o600);
-      writeAtomic(pubFile, publicKeyPem(pair.publicKey), 0o644);
+      writeAtomic(keyFile, encrypted, 0o600, o.force === true);
+      writeAtomic(pubFile, publicKeyPem(pair.publicKey), 0o644, o.force === true);
       process.stderr.write(`Private key written to ${basename(keyFile)}\nPublic key written to ${basename(pubFile)}\n`);
     });
 
@@ -126,8 +126,9 @@ export function registerSign(program: Command, io: CliIo, _state: CliState): voi
     .argument('<image>', 'REGISTRY/REPO:TAG or REGISTRY/REPO@DIGEST')
     .requiredOption('--key <file>', 'public key (PKIX PEM, the .pub file)')
     .option('--type <type>', `only attestations of this predicate type: ${Object.keys(PREDICATE_TYPES).join(', ')}, or a URI`)
+    .option('--allowed-reference <repo>', 'also accept statements naming this repository (where a copied image was attested; repeatable)', collectList, [])
     .option('--insecure', 'reach the registry over plain HTTP')
-    .action(async (image: string, o: { key: string; type?: string; insecure?: boolean }) => {
+    .action(async (image: string, o: { key: string; type?: string; allowedReference: string[]; insecure?: boolean }) => {
       const wanted = o.type === undefined ? undefined : predicateTypeOf(o.type);
       if (o.type !== undefined && wanted === undefined) throw new CliError('USAGE', `--type must be one of ${Object.keys(PREDICATE_TYPES).join(', ')} or a URI, not "${o.type}"`);
       const publicKey = publicKeyFile(io, o.key);
@@ -136,9 +137,10 @@ export function registerSign(program: Command, io: CliIo, _state: CliState): voi
       await withRegistry(image, async () => {
         const target = await resolveImage(source, ref, image);
         const layers = await attachedLayers(port, target.digest, 'att');
-        const verified = await checkEach(layers, (layer) => checkAttestation(port, layer, target.digest, publicKey, wanted), wanted === undefined ? 'attestation' : `${wanted} attestation`, `${dockerReference(ref)}@${target.digest}`, o.key);
+        const allowed = new Set([dockerReference(ref), ...o.allowedReference.map(normalizeReference)]);
+        const verified = await checkEach(layers, (layer) => checkAttestation(port, layer, target.digest, publicKey, wanted, { allowed, normalize: normalizeReference }), wanted === undefined ? 'attestation' : `${wanted} attestation`, `${dockerReference(ref)}@${target.digest}`, o.key);
         process.stderr.write(`Verification for ${dockerReference(ref)}@${target.digest} --\nThe following checks were performed on each of these attestations:\n  - The DSSE signature was verified against the specified public key\n  - The in-toto statement names this image's digest\n`);
-        for (const e of verified) process.stdout.write(`${JSON.stringify(e)}\n`);
+        for (const v of verified) process.stdout.write(`${JSON.stringify(v.envelope)}\n`);
       });
     });
 }
@@ -278,15 +280,21 @@ async function newPassword(io: CliIo): Promise<string> {
   return first;
 }
 
-/** Written whole or not at all, with its mode from the start (a private key is never world-readable, even briefly). */
-function writeAtomic(path: string, text: string, mode: number): void {
+/**
+ * Written whole or not at all, with its mode from the start (a private key is never
+ * world-readable, even briefly). Without `replace`, a file that appeared meanwhile is kept.
+ */
+function writeAtomic(path: string, text: string, mode: number, replace: boolean): void {
   const tmp = join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);
   try {
     writeFileSync(tmp, text, { mode, flag: 'wx', flush: true });
-    renameSync(tmp, path);
+    if (replace) renameSync(tmp, path);
+    else linkSync(tmp, path);
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliError('FAILED', code === 'EEXIST' ? `${basename(path)} exists: remove it or add --force` : `cannot write ${path}: ${code ?? (err as Error).message}`, { cause: err });
+  } finally {
     rmSync(tmp, { force: true });
-    throw new CliError('FAILED', `cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
   }
 }
 

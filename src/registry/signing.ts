@@ -5,13 +5,16 @@
  * `.sig` tag and an OCI 1.1 referrer, written through the stores as a push would.
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { artifactTypeOf, digestOf, isDigest, parseManifest, type Descriptor, type Digest } from '../oci/index.js';
 import type { Logger } from '../shared/index.js';
 import { attachedLayers, checkAttestation, checkSignature, encryptPrivateKey, generateKeyPair, loadPrivateKey, loadPublicKey, parseSimpleSigning, PREDICATE_TYPE_ANNOTATION, publicKeyPem, signImage, type AttachmentRegistry } from '../sign/index.js';
 import type { BlobStore, MetadataStore } from '../storage/index.js';
+
+/** The server reads envelopes into memory to verify them: a lower bound than the CLI's. */
+const SERVER_MAX_ENVELOPE = 16 * 1024 * 1024;
 
 export interface SigningServiceDeps {
   readonly meta: MetadataStore;
@@ -86,8 +89,10 @@ export class SigningService {
     }
     const attestations = [];
     for (const layer of await attachedLayers(port, digest, 'att')) {
-      const verified = key !== undefined && (await checkAttestation(port, layer, digest, key, undefined)).kind === 'ok';
-      attestations.push({ layer: layer.digest, predicateType: layer.annotations?.[PREDICATE_TYPE_ANNOTATION] ?? null, verifiedBy: verified ? ['project'] : [] });
+      const outcome = key === undefined ? undefined : await checkAttestation(port, layer, digest, key, undefined, { allowed: new Set([reference]), maxBytes: SERVER_MAX_ENVELOPE });
+      // The predicate type a verified statement gives; else the layer's (unsigned) annotation.
+      const predicateType = outcome?.kind === 'ok' ? outcome.value.predicateType : (layer.annotations?.[PREDICATE_TYPE_ANNOTATION] ?? null);
+      attestations.push({ layer: layer.digest, predicateType, verifiedBy: outcome?.kind === 'ok' ? ['project'] : [] });
     }
     return { signatures, attestations };
   }
@@ -105,31 +110,36 @@ export class SigningService {
     return key;
   }
 
-  /** The configured secret, else the one in `secretFile` (made on first use, 0600, written whole). */
+  /**
+   * The configured secret, else the one in `secretFile`: made on first use (0600) and published
+   * whole with link(2), which fails when another replica published first (theirs is kept). A
+   * file without a usable secret (empty, truncated) is refused every time, never used.
+   */
   private secret(): string {
     if (this.deps.secret !== undefined) return this.deps.secret;
     if (this.secretValue !== undefined) return this.secretValue;
     const file = this.deps.secretFile;
+    let text: string;
     try {
-      this.secretValue = readFileSync(file, 'utf8').trim();
+      text = readFileSync(file, 'utf8').trim();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       mkdirSync(dirname(file), { recursive: true });
       const tmp = join(dirname(file), `.signing-secret-${randomBytes(6).toString('hex')}`);
-      writeFileSync(tmp, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx', flush: true });
       try {
-        // Another replica (or request) may have made it first: theirs is kept.
-        writeFileSync(file, readFileSync(tmp), { mode: 0o600, flag: 'wx', flush: true });
+        writeFileSync(tmp, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx', flush: true });
+        linkSync(tmp, file);
+        this.deps.log.info({ file }, 'created the signing secret (set signing.secret or PORTCULLIS_SIGNING_SECRET to share one between replicas)');
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       } finally {
         rmSync(tmp, { force: true });
       }
-      this.secretValue = readFileSync(file, 'utf8').trim();
-      this.deps.log.info({ file }, 'created the signing secret (set signing.secret or PORTCULLIS_SIGNING_SECRET to share one between replicas)');
+      text = readFileSync(file, 'utf8').trim();
     }
-    if (this.secretValue.length < 16) throw new Error(`${file} holds no usable signing secret`);
-    return this.secretValue;
+    if (text.length < 16) throw new Error(`${file} holds no usable signing secret (fewer than 16 characters): remove it to have one made, or set signing.secret`);
+    this.secretValue = text;
+    return text;
   }
 
   /** The stores as a registry client: what the sign module needs, written as a push would. */

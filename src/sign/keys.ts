@@ -31,10 +31,14 @@ export interface ScryptParams {
 /** What Cosign writes (go-securesystemslib's defaults). */
 export const COSIGN_SCRYPT: ScryptParams = { N: 32768, r: 8, p: 1 };
 
-/** Bounds on what a key file may ask of scrypt: a hostile file must not make us allocate gigabytes. */
+/** Bounds on what a key file may ask of scrypt: a hostile file must not make us allocate gigabytes or spin for minutes. */
 const MAX_N = 1 << 20;
 const MAX_R = 32;
 const MAX_P = 16;
+/** scrypt's memory is 128·N·r bytes: Cosign's 32 MiB, 256 MiB at most. */
+const MAX_MEMORY = 256 * 1024 * 1024;
+/** Work grows with N·r·p: Cosign's is 2^18; sixteen times that at most. */
+const MAX_WORK = 1 << 22;
 
 /** The JSON inside an encrypted key's PEM block, field for field as Go marshals it ([]byte as base64). */
 interface EncryptedEnvelope {
@@ -155,8 +159,8 @@ async function decryptCosignKey(json: Buffer, password: Uint8Array, name: string
     throw new SignError('KEY_INVALID', `${name}: an encrypted key needs kdf scrypt and cipher nacl/secretbox, with salt, nonce and ciphertext`);
   }
   const { N, r, p } = params ?? ({} as Partial<ScryptParams>);
-  if (!isPowerOfTwo(N) || N > MAX_N || !Number.isInteger(r) || r! < 1 || r! > MAX_R || !Number.isInteger(p) || p! < 1 || p! > MAX_P) {
-    throw new SignError('KEY_INVALID', `${name}: scrypt parameters N=${String(N)} r=${String(r)} p=${String(p)} are out of bounds (N a power of two up to 2^20, r up to 32, p up to 16)`);
+  if (!isPowerOfTwo(N) || N > MAX_N || !Number.isInteger(r) || r! < 1 || r! > MAX_R || !Number.isInteger(p) || p! < 1 || p! > MAX_P || 128 * N * r! > MAX_MEMORY || N * r! * p! > MAX_WORK) {
+    throw new SignError('KEY_INVALID', `${name}: scrypt parameters N=${String(N)} r=${String(r)} p=${String(p)} are out of bounds (N a power of two up to 2^20, r up to 32, p up to 16, at most 256 MiB and 16 times Cosign's work)`);
   }
   const nonce = Buffer.from(env.cipher.nonce, 'base64');
   if (nonce.length !== nacl().secretbox.nonceLength) throw new SignError('KEY_INVALID', `${name}: the nonce is ${nonce.length} bytes, not ${nacl().secretbox.nonceLength}`);

@@ -40,7 +40,8 @@ export interface BuiltManifest {
  * the layers as diff ids, as Cosign's go-containerregistry writes it.
  */
 export function tagManifest(existing: readonly Descriptor[], added: Descriptor): BuiltManifest {
-  const layers = existing.some((l) => sameLayer(l, added)) ? [...existing] : [...existing, added];
+  const layers = existing.some((l) => layerKey(l) === layerKey(added)) ? [...existing] : [...existing, added];
+  if (layers.length > MAX_ATTACHMENT_LAYERS) throw new SignError('PAYLOAD_INVALID', `the signature manifest would hold more than ${MAX_ATTACHMENT_LAYERS} layers`);
   const config = Buffer.from(
     JSON.stringify({
       architecture: '',
@@ -79,6 +80,9 @@ export function referrerManifest(kind: AttachmentKind, layer: Descriptor, subjec
   return { manifest, config: EMPTY_CONFIG, configDigest };
 }
 
+/** More layers than this in one `.sig`/`.att` manifest is refused (Cosign's own bound): reading stays cheap. */
+export const MAX_ATTACHMENT_LAYERS = 1000;
+
 /** The layers of a `.sig`/`.att` manifest or a referrer, each once (skopeo may repeat a blob). */
 export function attachmentLayers(manifestBytes: Uint8Array, contentType?: string): Descriptor[] {
   let manifest;
@@ -88,16 +92,22 @@ export function attachmentLayers(manifestBytes: Uint8Array, contentType?: string
     throw new SignError('PAYLOAD_INVALID', `the signature manifest is not a manifest: ${(err as Error).message}`, { cause: err });
   }
   if (!('layers' in manifest)) throw new SignError('PAYLOAD_INVALID', 'the signature manifest is an index, not an image manifest');
+  if (manifest.layers.length > MAX_ATTACHMENT_LAYERS) throw new SignError('PAYLOAD_INVALID', `the signature manifest lists ${manifest.layers.length} layers; more than ${MAX_ATTACHMENT_LAYERS} is refused`);
+  const seen = new Set<string>();
   const out: Descriptor[] = [];
-  for (const l of manifest.layers) if (!out.some((o) => sameLayer(o, l))) out.push(l);
+  for (const l of manifest.layers) {
+    const key = layerKey(l);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(l);
+  }
   return out;
 }
 
-function sameLayer(a: Descriptor, b: Descriptor): boolean {
-  if (a.digest !== b.digest || a.mediaType !== b.mediaType) return false;
-  const ka = Object.entries(a.annotations ?? {}).sort(([x], [y]) => (x < y ? -1 : 1));
-  const kb = Object.entries(b.annotations ?? {}).sort(([x], [y]) => (x < y ? -1 : 1));
-  return JSON.stringify(ka) === JSON.stringify(kb);
+/** What makes two layers the same: media type, digest and annotations (in key order). */
+export function layerKey(d: Descriptor): string {
+  const annotations = Object.entries(d.annotations ?? {}).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  return JSON.stringify([d.mediaType, d.digest, annotations]);
 }
 
 /** A descriptor as Go marshals ggcr's v1.Descriptor: mediaType, size, digest, then annotations. */

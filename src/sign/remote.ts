@@ -3,11 +3,11 @@
  * offers): attach one both ways Cosign and OCI 1.1 know (the `.sig`/`.att` tag, a referrer), find
  * them again, and check each against a key. No I/O of its own: the caller brings the client.
  */
-import type { KeyObject } from 'node:crypto';
-import { digestOf, type Descriptor, type Digest } from '../oci/index.js';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { digestOf, isDigest, type Descriptor, type Digest } from '../oci/index.js';
 import { DSSE_MEDIA_TYPE, envelopePayload, IN_TOTO_PAYLOAD_TYPE, inTotoStatement, parseEnvelope, parseStatement, signEnvelope, verifyEnvelope, type DsseEnvelope } from './dsse.js';
 import { SignError } from './errors.js';
-import { ATTESTATION_ARTIFACT_TYPE, attachmentLayers, attachmentTag, PREDICATE_TYPE_ANNOTATION, referrerManifest, SIGNATURE_ANNOTATION, SIGNATURE_ARTIFACT_TYPE, tagManifest, type AttachmentKind } from './layout.js';
+import { ATTESTATION_ARTIFACT_TYPE, attachmentLayers, attachmentTag, layerKey, MAX_ATTACHMENT_LAYERS, PREDICATE_TYPE_ANNOTATION, referrerManifest, SIGNATURE_ANNOTATION, SIGNATURE_ARTIFACT_TYPE, tagManifest, type AttachmentKind } from './layout.js';
 import { signBytes, verifyBytes } from './signature.js';
 import { COSIGN_SIGNATURE_TYPE, parseSimpleSigning, SIMPLE_SIGNING_MEDIA_TYPE, simpleSigningPayload, type SimpleSigning } from './simple-signing.js';
 
@@ -44,36 +44,70 @@ export async function attach(source: AttachmentRegistry, kind: AttachmentKind, b
 /** An attestation envelope (an SBOM inside can be large, not unbounded). */
 export const MAX_ENVELOPE = 64 * 1024 * 1024;
 
-export async function checkAttestation(source: AttachmentRegistry, layer: Descriptor, digest: Digest, key: KeyObject, wanted: string | undefined): Promise<Check<DsseEnvelope>> {
-  if (layer.mediaType !== DSSE_MEDIA_TYPE) return { kind: 'failed', reason: `a ${layer.mediaType} layer, not a DSSE envelope` };
-  if (wanted !== undefined && layer.annotations?.[PREDICATE_TYPE_ANNOTATION] !== undefined && layer.annotations[PREDICATE_TYPE_ANNOTATION] !== wanted) {
-    return { kind: 'failed', reason: `predicate type ${layer.annotations[PREDICATE_TYPE_ANNOTATION]}, not ${wanted}` };
-  }
-  if (layer.size > MAX_ENVELOPE) return { kind: 'failed', reason: `an envelope of ${layer.size} bytes is over the limit of ${MAX_ENVELOPE}` };
-  const bytes = Buffer.from(await source.blobBytes(layer.digest, MAX_ENVELOPE));
-  if (digestOf(bytes) !== layer.digest) return { kind: 'failed', reason: 'the envelope blob does not match its digest' };
+/**
+ * An attestation layer against `key`: a DSSE envelope of an in-toto statement whose subject names
+ * this image's digest and an allowed repository (`allowed`, normalized by `normalize`), of the
+ * wanted predicate type. Failures of any kind are values with a reason, never exceptions.
+ */
+export async function checkAttestation(
+  source: AttachmentRegistry,
+  layer: Descriptor,
+  digest: Digest,
+  key: KeyObject,
+  wanted: string | undefined,
+  options: { allowed?: ReadonlySet<string>; normalize?: (reference: string) => string; maxBytes?: number } = {},
+): Promise<Check<{ envelope: DsseEnvelope; predicateType: string }>> {
+  if (layer.mediaType !== DSSE_MEDIA_TYPE) return { kind: 'failed', reason: `a ${printable(layer.mediaType)} layer, not a DSSE envelope` };
+  const limit = options.maxBytes ?? MAX_ENVELOPE;
+  if (layer.size > limit) return { kind: 'failed', reason: `an envelope of ${layer.size} bytes is over the limit of ${limit}` };
+  const bytes = await fetchBlob(source, layer.digest, limit);
+  if (typeof bytes === 'string') return { kind: 'failed', reason: bytes };
   try {
     const envelope = parseEnvelope(bytes);
-    if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) return { kind: 'failed', reason: `payload type ${envelope.payloadType}, not ${IN_TOTO_PAYLOAD_TYPE}` };
+    if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) return { kind: 'failed', reason: `payload type ${printable(envelope.payloadType)}, not ${IN_TOTO_PAYLOAD_TYPE}` };
     if (!verifyEnvelope(envelope, key)) return { kind: 'failed', reason: 'the envelope signature does not verify with this key (another key, or the statement was altered)' };
     const statement = parseStatement(envelopePayload(envelope));
-    if (!statement.subject.some((s) => s.digest === digest)) return { kind: 'failed', reason: `the statement is about ${statement.subject.map((s) => s.digest).join(', ') || 'nothing'}, not this image (${digest})` };
-    if (wanted !== undefined && statement.predicateType !== wanted) return { kind: 'failed', reason: `predicate type ${statement.predicateType}, not ${wanted}` };
-    return { kind: 'ok', value: envelope };
+    const normalize = options.normalize ?? ((r: string) => r);
+    const about = statement.subject.filter((x) => x.digest === digest);
+    if (about.length === 0) return { kind: 'failed', reason: `the statement is about ${printable(statement.subject.map((x) => x.digest).join(', ')) || 'nothing'}, not this image (${digest})` };
+    if (options.allowed !== undefined && !about.some((x) => options.allowed!.has(normalize(x.name)))) {
+      const names = about.map((x) => printable(x.name)).join(', ');
+      return { kind: 'failed', reason: `the statement names ${names}, not ${[...options.allowed].join(' or ')} (--allowed-reference ${about[0]!.name === '' ? 'REPO' : printable(about[0]!.name)} accepts it)` };
+    }
+    if (wanted !== undefined && statement.predicateType !== wanted) return { kind: 'failed', reason: `predicate type ${printable(statement.predicateType)}, not ${wanted}` };
+    return { kind: 'ok', value: { envelope, predicateType: statement.predicateType } };
   } catch (err) {
     if (err instanceof SignError) return { kind: 'failed', reason: err.message };
     throw err;
   }
 }
 
+/** A blob's bytes checked against its digest; a reason (a string) when it cannot be read or does not match. */
+async function fetchBlob(source: AttachmentRegistry, digest: string, limit: number): Promise<Buffer | string> {
+  let bytes: Buffer;
+  try {
+    bytes = Buffer.from(await source.blobBytes(digest, limit));
+  } catch (err) {
+    return `the blob cannot be read: ${printable((err as Error).message)}`;
+  }
+  return digestOf(bytes) === digest ? bytes : 'the blob does not match its digest';
+}
+
+/** Text from a registry, made safe to print: no control characters (terminal escapes), bounded. */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
+}
+
 /** `allowed`: the docker-references accepted, already normalized by `normalize`. */
 export async function checkSignature(source: AttachmentRegistry, layer: Descriptor, digest: Digest, key: KeyObject, allowed: ReadonlySet<string>, claims: Readonly<Record<string, string>>, normalize: (reference: string) => string = (r) => r): Promise<Check<SimpleSigning>> {
-  if (layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) return { kind: 'failed', reason: `a ${layer.mediaType} layer, not a simple-signing payload` };
+  if (layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) return { kind: 'failed', reason: `a ${printable(layer.mediaType)} layer, not a simple-signing payload` };
   const signature = layer.annotations?.[SIGNATURE_ANNOTATION];
   if (signature === undefined || !/^[A-Za-z0-9+/]+={0,2}$/.test(signature)) return { kind: 'failed', reason: `no base64 ${SIGNATURE_ANNOTATION} annotation` };
   if (layer.size > MAX_PAYLOAD) return { kind: 'failed', reason: `a payload of ${layer.size} bytes is not a signature payload` };
-  const payload = Buffer.from(await source.blobBytes(layer.digest, MAX_PAYLOAD));
-  if (digestOf(payload) !== layer.digest) return { kind: 'failed', reason: 'the payload blob does not match its digest' };
+  const payload = await fetchBlob(source, layer.digest, MAX_PAYLOAD);
+  if (typeof payload === 'string') return { kind: 'failed', reason: payload.replace('the blob', 'the payload blob') };
   if (!verifyBytes(key, payload, Buffer.from(signature, 'base64'))) return { kind: 'failed', reason: 'the signature does not verify with this key (another key, or the payload or signature was altered)' };
   let parsed: SimpleSigning;
   try {
@@ -81,25 +115,47 @@ export async function checkSignature(source: AttachmentRegistry, layer: Descript
   } catch (err) {
     return { kind: 'failed', reason: (err as Error).message };
   }
-  if (parsed.type !== COSIGN_SIGNATURE_TYPE) return { kind: 'failed', reason: `critical.type is "${parsed.type}", not "${COSIGN_SIGNATURE_TYPE}"` };
+  if (parsed.type !== COSIGN_SIGNATURE_TYPE) return { kind: 'failed', reason: `critical.type is "${printable(parsed.type)}", not "${COSIGN_SIGNATURE_TYPE}"` };
   if (parsed.digest !== digest) return { kind: 'failed', reason: `it signs ${parsed.digest}, not this image (${digest})` };
-  if (!allowed.has(normalize(parsed.dockerReference))) return { kind: 'failed', reason: `it names ${parsed.dockerReference}, not ${[...allowed].join(' or ')} (--allowed-reference ${parsed.dockerReference} accepts it)` };
+  if (!allowed.has(normalize(parsed.dockerReference))) return { kind: 'failed', reason: `it names ${printable(parsed.dockerReference)}, not ${[...allowed].join(' or ')} (--allowed-reference ${printable(parsed.dockerReference)} accepts it)` };
   for (const [k, v] of Object.entries(claims)) {
-    const got = parsed.optional?.[k];
-    if (got === undefined) return { kind: 'failed', reason: `no annotation ${k}` };
-    if (String(got) !== v) return { kind: 'failed', reason: `annotation ${k} is "${String(got)}", not "${v}"` };
+    const optional = parsed.optional ?? {};
+    if (!Object.hasOwn(optional, k)) return { kind: 'failed', reason: `no annotation ${k}` };
+    const got = optional[k];
+    // As Cosign: claims are strings, compared as strings.
+    if (typeof got !== 'string' || got !== v) return { kind: 'failed', reason: `annotation ${k} is ${printable(JSON.stringify(got) ?? 'null')}, not "${v}"` };
   }
   return { kind: 'ok', value: parsed };
 }
 
-/** Every signature (or attestation) layer of an image: its `.sig`/`.att` tag (as Cosign and skopeo keep them) and its referrers. */
+/**
+ * Every signature (or attestation) layer of an image, each once: its `.sig`/`.att` tag (as Cosign
+ * and skopeo keep them) and its referrers (at most MAX_ATTACHMENT_LAYERS of them). A referrer that
+ * cannot be read is skipped: one bad attachment must not hide the good ones.
+ */
 export async function attachedLayers(source: AttachmentRegistry, digest: Digest, kind: AttachmentKind): Promise<Descriptor[]> {
-  const out = await tagLayers(source, attachmentTag(digest, kind));
-  for (const r of await source.referrers(digest, kind === 'sig' ? SIGNATURE_ARTIFACT_TYPE : ATTESTATION_ARTIFACT_TYPE)) {
-    const m = await source.findManifest(r.digest);
-    if (m === undefined) continue;
-    for (const l of attachmentLayers(m.bytes, m.mediaType)) {
-      if (!out.some((o) => o.digest === l.digest && o.annotations?.[SIGNATURE_ANNOTATION] === l.annotations?.[SIGNATURE_ANNOTATION])) out.push(l);
+  const out: Descriptor[] = [];
+  const seen = new Set<string>();
+  const add = (layers: readonly Descriptor[]): void => {
+    for (const l of layers) {
+      const key = layerKey(l);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(l);
+    }
+  };
+  try {
+    add(await tagLayers(source, attachmentTag(digest, kind)));
+  } catch (err) {
+    if (!(err instanceof SignError)) throw err;
+  }
+  const referrers = (await source.referrers(digest, kind === 'sig' ? SIGNATURE_ARTIFACT_TYPE : ATTESTATION_ARTIFACT_TYPE)).filter((r) => isDigest(r.digest)).slice(0, MAX_ATTACHMENT_LAYERS);
+  for (const r of referrers) {
+    try {
+      const m = await source.findManifest(r.digest);
+      if (m !== undefined) add(attachmentLayers(m.bytes, m.mediaType));
+    } catch (err) {
+      if (!(err instanceof SignError)) throw err;
     }
   }
   return out;
@@ -118,6 +174,15 @@ async function tagLayers(source: AttachmentRegistry, tag: string): Promise<Descr
  */
 export async function signImage(registry: AttachmentRegistry, key: KeyObject, input: { dockerReference: string; target: Descriptor; annotations?: Readonly<Record<string, string>> }): Promise<{ tag: string; layer: Descriptor }> {
   const payload = simpleSigningPayload({ dockerReference: input.dockerReference, digest: input.target.digest, ...(input.annotations !== undefined ? { annotations: input.annotations } : {}) });
+  // The same claims signed by the same key already: nothing to add (ECDSA signatures differ each
+  // time, so signing again in every CI run would grow the .sig manifest without end).
+  const tag = attachmentTag(input.target.digest, 'sig');
+  const publicKey = createPublicKey(key);
+  for (const l of await tagLayers(registry, tag).catch(() => [])) {
+    if (l.digest !== digestOf(payload) || l.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) continue;
+    const sig = l.annotations?.[SIGNATURE_ANNOTATION];
+    if (sig !== undefined && verifyBytes(publicKey, payload, Buffer.from(sig, 'base64'))) return { tag, layer: l };
+  }
   const layer: Descriptor = { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest: digestOf(payload), size: payload.length, annotations: { [SIGNATURE_ANNOTATION]: signBytes(key, payload).toString('base64') } };
   return { tag: await attach(registry, 'sig', payload, layer, input.target), layer };
 }

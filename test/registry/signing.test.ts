@@ -108,6 +108,14 @@ test('with externalUrl set, signatures name its host, whatever Host a request ca
   assert.equal(((await signed.json()) as { dockerReference: string }).dockerReference, 'registry.example.com/team/app');
 });
 
+test('a signing secret file without a usable secret is refused every time, and no key is stored under it', { timeout: 60_000 }, async (t) => {
+  const s = await startTestServer(t);
+  await createProject(s, 'team');
+  writeFileSync(join(s.dataDir, 'signing.secret'), '\n', { mode: 0o600 });
+  for (let i = 0; i < 2; i++) assert.equal((await s.admin('/api/v1/projects/team/signing-key', { method: 'POST', headers: json, body: '{}' })).status, 500);
+  assert.equal((await s.admin('/api/v1/projects/team/signing-key')).status, 404);
+});
+
 /** The stored encrypted key, read from the SQLite file itself. */
 async function storedKey(dataDir: string): Promise<string> {
   const { default: Database } = await import('better-sqlite3');

@@ -146,6 +146,9 @@ test('bad key files: a clear code, never a partial key', async () => {
   // A hostile file may not make scrypt allocate gigabytes.
   await rejects(loadPrivateKey(rewrap({ ...env, kdf: { ...env.kdf, params: { N: 2 ** 24, r: 8, p: 1 } } }), () => 'pw'), 'KEY_INVALID', /out of bounds/);
   await rejects(loadPrivateKey(rewrap({ ...env, kdf: { ...env.kdf, params: { N: 1000, r: 8, p: 1 } } }), () => 'pw'), 'KEY_INVALID', /out of bounds/);
+  // Each parameter within its own bound, together 4 GiB of memory or minutes of work: refused.
+  await rejects(loadPrivateKey(rewrap({ ...env, kdf: { ...env.kdf, params: { N: 2 ** 20, r: 32, p: 1 } } }), () => 'pw'), 'KEY_INVALID', /out of bounds/);
+  await rejects(loadPrivateKey(rewrap({ ...env, kdf: { ...env.kdf, params: { N: 2 ** 18, r: 8, p: 16 } } }), () => 'pw'), 'KEY_INVALID', /out of bounds/);
   await rejects(loadPrivateKey(rewrap({ ...env, kdf: { ...env.kdf, name: 'pbkdf2' } }), () => 'pw'), 'KEY_INVALID', /scrypt/);
   // Smaller scrypt parameters than Cosign's are read (the file says what it used).
   const light = await encryptPrivateKey(privateKey, 'pw', { params: { N: 1024, r: 8, p: 1 } });

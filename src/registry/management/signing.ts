@@ -32,8 +32,12 @@ export function registerSigningRoutes(app: FastifyInstance, deps: ManagementDeps
     if (deps.options.registryHost !== undefined) return deps.options.registryHost;
     const forwarded = deps.options.trustProxy ? req.headers['x-forwarded-host'] : undefined;
     const host = (Array.isArray(forwarded) ? forwarded[0] : forwarded) ?? req.headers.host;
-    if (host === undefined || host === '') throw new ApiError('BAD_REQUEST', 'no Host header: the signature must name the registry host');
-    return host.split(',')[0]!.trim();
+    const first = host?.split(',')[0]?.trim() ?? '';
+    // It goes into what the project key signs: a host[:port], nothing else (no path, no user info).
+    if (!/^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(first)) {
+      throw new ApiError('BAD_REQUEST', 'the Host header is not a host[:port]: the signature must name the registry host (or set externalUrl)');
+    }
+    return first;
   };
 
   app.post<ProjectParams>('/api/v1/projects/:project/signing-key', async (req, reply) => {

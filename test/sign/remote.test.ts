@@ -1,0 +1,120 @@
+/**
+ * Signing and verifying through the registry port, on an in-memory registry: signing twice adds
+ * nothing, one unreadable attachment hides no good one, claims are own string members, an
+ * attestation names an allowed repository, and hostile manifests stay cheap to read.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { digestOf, MediaType, type Descriptor, type Digest } from '../../src/oci/index.js';
+import {
+  attachedLayers,
+  attachmentLayers,
+  attachmentTag,
+  attestImage,
+  checkAttestation,
+  checkSignature,
+  generateKeyPair,
+  SIGNATURE_ANNOTATION,
+  SIGNATURE_ARTIFACT_TYPE,
+  signImage,
+  SIMPLE_SIGNING_MEDIA_TYPE,
+  simpleSigningPayload,
+  signBytes,
+  type AttachmentRegistry,
+} from '../../src/sign/index.js';
+
+/** A registry of one repository in memory: blobs, manifests by tag and digest, referrers by subject. */
+function memoryRegistry(): AttachmentRegistry & { blobs: Map<string, Buffer>; manifests: Map<string, Buffer>; referrerList: Descriptor[] } {
+  const blobs = new Map<string, Buffer>();
+  const manifests = new Map<string, Buffer>();
+  const referrerList: Descriptor[] = [];
+  return {
+    blobs,
+    manifests,
+    referrerList,
+    findManifest: (reference) => Promise.resolve(manifests.has(reference) ? { bytes: manifests.get(reference)!, mediaType: MediaType.OciManifest } : undefined),
+    pushBlob: async (digest, body) => void blobs.set(digest, Buffer.from(await body.arrayBuffer())),
+    putManifest: (reference, bytes) => {
+      const b = Buffer.from(bytes);
+      manifests.set(reference, b);
+      manifests.set(digestOf(b), b);
+      const doc = JSON.parse(b.toString()) as { subject?: Descriptor; artifactType?: string };
+      if (doc.subject !== undefined) referrerList.push({ mediaType: MediaType.OciManifest, digest: digestOf(b) as Digest, size: b.length, ...(doc.artifactType !== undefined ? { artifactType: doc.artifactType } : {}) });
+      return Promise.resolve(digestOf(b));
+    },
+    referrers: (_digest, artifactType) => Promise.resolve(referrerList.filter((r) => r.artifactType === artifactType)),
+    blobBytes: (digest, limit) => {
+      const b = blobs.get(digest);
+      if (b === undefined) return Promise.reject(new Error(`blob ${digest} is missing`));
+      if (b.length > limit) return Promise.reject(new Error('too large'));
+      return Promise.resolve(b);
+    },
+  };
+}
+
+const TARGET: Descriptor = { mediaType: MediaType.OciManifest, digest: digestOf(Buffer.from('the image')) as Digest, size: 9 };
+const REF = 'registry.example.com/team/app';
+
+test('signing the same claims with the same key twice adds nothing; another claim or key adds a layer', async () => {
+  const r = memoryRegistry();
+  const { privateKey } = generateKeyPair();
+  await signImage(r, privateKey, { dockerReference: REF, target: TARGET, annotations: { run: '1' } });
+  await signImage(r, privateKey, { dockerReference: REF, target: TARGET, annotations: { run: '1' } });
+  const tag = attachmentTag(TARGET.digest, 'sig');
+  assert.equal(attachmentLayers(r.manifests.get(tag)!).length, 1);
+  await signImage(r, privateKey, { dockerReference: REF, target: TARGET, annotations: { run: '2' } });
+  await signImage(r, generateKeyPair().privateKey, { dockerReference: REF, target: TARGET, annotations: { run: '1' } });
+  assert.equal(attachmentLayers(r.manifests.get(tag)!).length, 3);
+});
+
+test('an unreadable referrer or a missing payload blob is one failed check, not a failed verification', async () => {
+  const r = memoryRegistry();
+  const { privateKey, publicKey } = generateKeyPair();
+  await signImage(r, privateKey, { dockerReference: REF, target: TARGET });
+  // A "signature" referrer that is an index, and one whose payload blob is gone.
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] }));
+  r.manifests.set(digestOf(index), index);
+  r.referrerList.unshift({ mediaType: MediaType.OciIndex, digest: digestOf(index) as Digest, size: index.length, artifactType: SIGNATURE_ARTIFACT_TYPE });
+  r.referrerList.push({ mediaType: MediaType.OciManifest, digest: 'not-a-digest' as Digest, size: 1, artifactType: SIGNATURE_ARTIFACT_TYPE });
+  const gone = { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest: digestOf(Buffer.from('gone')) as Digest, size: 4, annotations: { [SIGNATURE_ANNOTATION]: 'MEUCIQ==' } };
+  const layers = [...(await attachedLayers(r, TARGET.digest, 'sig')), gone];
+  const outcomes = await Promise.all(layers.map((l) => checkSignature(r, l, TARGET.digest, publicKey, new Set([REF]), {})));
+  assert.deepEqual(outcomes.map((o) => o.kind), ['ok', 'failed']);
+  assert.match((outcomes[1] as { reason: string }).reason, /the payload blob cannot be read: blob .* is missing/);
+});
+
+test('claims are own string members of optional, compared as strings', async () => {
+  const r = memoryRegistry();
+  const { privateKey, publicKey } = generateKeyPair();
+  // A payload whose optional holds a number and an array (Cosign writes strings; others may not).
+  const payload = Buffer.from(JSON.stringify({ critical: { identity: { 'docker-reference': REF }, image: { 'docker-manifest-digest': TARGET.digest }, type: 'cosign container image signature' }, optional: { n: 42, list: ['a'], s: 'x' } }));
+  await r.pushBlob(digestOf(payload), new Blob([payload]));
+  const layer: Descriptor = { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest: digestOf(payload) as Digest, size: payload.length, annotations: { [SIGNATURE_ANNOTATION]: signBytes(privateKey, payload).toString('base64') } };
+  const check = (claims: Record<string, string>) => checkSignature(r, layer, TARGET.digest, publicKey, new Set([REF]), claims);
+  assert.equal((await check({ s: 'x' })).kind, 'ok');
+  assert.match(((await check({ n: '42' })) as { reason: string }).reason, /annotation n is 42, not "42"/);
+  assert.equal((await check({ list: 'a' })).kind, 'failed');
+  assert.match(((await check({ ['__proto__']: '[object Object]' })) as { reason: string }).reason, /no annotation __proto__/);
+  assert.match(((await check({ toString: 'x' })) as { reason: string }).reason, /no annotation toString/);
+  void simpleSigningPayload;
+});
+
+test('an attestation must name an allowed repository as well as the digest', async () => {
+  const r = memoryRegistry();
+  const { privateKey, publicKey } = generateKeyPair();
+  await attestImage(r, privateKey, { dockerReference: 'registry.example.com/other/app', target: TARGET, predicateType: 'https://cyclonedx.org/bom', predicate: {} });
+  const [layer] = await attachedLayers(r, TARGET.digest, 'att');
+  const refused = await checkAttestation(r, layer!, TARGET.digest, publicKey, undefined, { allowed: new Set([REF]) });
+  assert.equal(refused.kind, 'failed');
+  assert.match((refused as { reason: string }).reason, /names registry\.example\.com\/other\/app, not registry\.example\.com\/team\/app/);
+  const allowed = await checkAttestation(r, layer!, TARGET.digest, publicKey, 'https://cyclonedx.org/bom', { allowed: new Set([REF, 'registry.example.com/other/app']) });
+  assert.equal(allowed.kind, 'ok');
+  assert.equal(allowed.kind === 'ok' && allowed.value.predicateType, 'https://cyclonedx.org/bom');
+});
+
+test('hostile .sig manifests: repeated layers are read once each, more than a thousand layers are refused', () => {
+  const layer = (i: number): Descriptor => ({ mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest: digestOf(Buffer.from('p')) as Digest, size: 1, annotations: { [SIGNATURE_ANNOTATION]: `sig${i % 7}`, x: String(i % 3) } });
+  const manifest = (n: number) => Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciManifest, config: { mediaType: MediaType.OciConfig, size: 2, digest: digestOf(Buffer.from('{}')) }, layers: Array.from({ length: n }, (_, i) => layer(i)) }));
+  assert.equal(attachmentLayers(manifest(1000)).length, 21, 'each distinct layer once');
+  assert.throws(() => attachmentLayers(manifest(1001)), { code: 'PAYLOAD_INVALID' });
+});
