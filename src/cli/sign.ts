@@ -243,8 +243,7 @@ async function withRegistry(image: string, fn: () => Promise<void>): Promise<voi
   try {
     await fn();
   } catch (err) {
-    if (err instanceof ImageError) throw new CliError('FAILED', `${image}: ${err.message}`, { cause: err });
-    if (err instanceof SignError) throw new CliError('FAILED', `${image}: ${err.message}`, { cause: err });
+    if (err instanceof ImageError || err instanceof SignError) throw new CliError('FAILED', `${image}: ${err.message}`, { cause: err });
     throw err;
   }
 }

@@ -4,7 +4,32 @@
  * process, so background work never starves the API, and a wake that comes while it runs makes
  * it drain once more.
  */
+import { isDigest, type Digest } from '../oci/index.js';
 import type { Logger } from '../shared/index.js';
+import type { JobRecord, JobStore } from '../storage/index.js';
+
+/** Attempts of a job before it fails for good; a retry waits 30 s × the attempts so far. */
+const MAX_ATTEMPTS = 3;
+
+/** The {repository, digest} an image job is about; undefined, and the job failed for good, when its payload is not that. */
+export async function imageJobTarget(jobs: JobStore, job: JobRecord, now: number): Promise<{ repository: string; digest: Digest } | undefined> {
+  try {
+    const target = JSON.parse(job.payload) as { repository?: unknown; digest?: unknown };
+    if (typeof target.repository === 'string' && typeof target.digest === 'string' && isDigest(target.digest)) return { repository: target.repository, digest: target.digest as Digest };
+  } catch {
+    // not JSON: failed below
+  }
+  await jobs.fail(job.id, 'the job payload is not {repository, digest}', now, null);
+  return undefined;
+}
+
+/** Records a failed attempt: queued again until the last one; resolves to the message and whether it will be retried. */
+export async function failAttempt(jobs: JobStore, job: JobRecord, err: unknown, now: number): Promise<{ message: string; retrying: boolean }> {
+  const message = err instanceof Error ? err.message : String(err);
+  const retry = job.attempts < MAX_ATTEMPTS ? now + 30_000 * job.attempts : null;
+  await jobs.fail(job.id, message, now, retry);
+  return { message, retrying: retry !== null };
+}
 
 export class JobWorker {
   private timer: NodeJS.Timeout | undefined;

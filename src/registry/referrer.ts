@@ -5,6 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { MediaType, digestOf, type Digest } from '../oci/index.js';
+import type { ContentSource } from '../image/index.js';
 import type { BlobStore, MetadataStore } from '../storage/index.js';
 
 const EMPTY_CONFIG = Buffer.from('{}');
@@ -61,7 +62,7 @@ export async function storeReferrer(deps: ReferrerDeps, repository: string, arti
 }
 
 /** The same protocol as a push: reserve (so GC leaves it), place, link to the repository. */
-async function storeBlob(deps: ReferrerDeps, repository: string, digest: Digest, bytes: Buffer): Promise<void> {
+export async function storeBlob(deps: Pick<ReferrerDeps, 'meta' | 'blobs' | 'now'>, repository: string, digest: Digest, bytes: Buffer): Promise<void> {
   const { meta, blobs, now } = deps;
   for (let i = 0; ; i++) {
     if ((await meta.blobs.reserve(digest, now())) === 'reserved') break;
@@ -85,9 +86,37 @@ export async function readReferrer(meta: MetadataStore, blobs: BlobStore, reposi
   if (m?.content === undefined) return undefined;
   const layer = (JSON.parse(m.content.toString('utf8')) as { layers?: { digest?: string }[] }).layers?.[0]?.digest;
   if (layer === undefined) return undefined;
-  const stream = await blobs.open(layer as Digest);
+  const bytes = await readBlob(blobs, layer as Digest);
+  return bytes === undefined ? undefined : { bytes, digest: layer as Digest };
+}
+
+/** A blob read whole; undefined when the store lacks it. Past `limit` bytes, an error. */
+export async function readBlob(blobs: BlobStore, digest: Digest, limit = Number.POSITIVE_INFINITY): Promise<Buffer | undefined> {
+  const stream = await blobs.open(digest);
   if (stream === undefined) return undefined;
   const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return { bytes: Buffer.concat(chunks), digest: layer as Digest };
+  let n = 0;
+  for await (const c of stream) {
+    n += (c as Buffer).length;
+    if (n > limit) throw new Error(`blob ${digest} is larger than ${limit} bytes`);
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** An image of a repository read straight from the stores, as `openImage` reads any source. */
+export function storedImageSource(meta: MetadataStore, blobs: BlobStore, repository: string): ContentSource {
+  return {
+    async manifest(reference) {
+      const m = await meta.artifacts.getManifest(repository, reference, true);
+      if (m?.content === undefined || m.content === null) throw new Error(`manifest ${reference} is no longer in ${repository}`);
+      return { bytes: m.content, mediaType: m.mediaType };
+    },
+    async blob(d) {
+      const stream = await blobs.open(d.digest as Digest);
+      if (stream === undefined) throw new Error(`blob ${d.digest} is missing from the blob store`);
+      return stream;
+    },
+    close: () => Promise.resolve(),
+  };
 }

@@ -4,13 +4,13 @@
  * artifacts whose `subject` is the image (one CycloneDX 1.6, one SPDX 2.3), so the referrers API
  * finds them and garbage collection keeps them while the image lives.
  */
-import { FsLayerCache, NO_CACHE, openImage, type ContentSource, type LayerCache } from '../image/index.js';
-import { MediaType, isDigest, type Digest } from '../oci/index.js';
+import { FsLayerCache, NO_CACHE, openImage, type LayerCache } from '../image/index.js';
+import { MediaType } from '../oci/index.js';
 import { ALL_CATALOGERS, catalogImage, formatInventory } from '../sbom/index.js';
 import type { Logger } from '../shared/index.js';
 import type { BlobStore, JobRecord, MetadataStore } from '../storage/index.js';
-import { JobWorker } from './job-worker.js';
-import { storeReferrer } from './referrer.js';
+import { failAttempt, imageJobTarget, JobWorker } from './job-worker.js';
+import { storedImageSource, storeReferrer } from './referrer.js';
 
 export const SBOM_JOB = 'sbom';
 
@@ -21,7 +21,6 @@ export const SBOM_ARTIFACT_TYPES = {
 } as const;
 export type StoredSbomFormat = keyof typeof SBOM_ARTIFACT_TYPES;
 
-const MAX_ATTEMPTS = 3;
 
 export interface SbomServiceDeps {
   readonly meta: MetadataStore;
@@ -77,44 +76,24 @@ export class SbomService {
   }
 
   private async run(job: JobRecord): Promise<void> {
-    const { log, now } = this.deps;
-    let target: { repository: string; digest: string };
-    try {
-      target = JSON.parse(job.payload) as { repository: string; digest: string };
-      if (typeof target.repository !== 'string' || !isDigest(target.digest)) throw new Error('bad payload');
-    } catch {
-      await this.deps.meta.jobs.fail(job.id, 'the job payload is not {repository, digest}', now(), null);
-      return;
-    }
+    const { log, now, meta } = this.deps;
+    const target = await imageJobTarget(meta.jobs, job, now());
+    if (target === undefined) return;
     const started = now();
     try {
       const stored = await this.build(target.repository, target.digest);
-      await this.deps.meta.jobs.complete(job.id, now());
+      await meta.jobs.complete(job.id, now());
       log.info({ repository: target.repository, digest: target.digest, packages: stored.packages, ms: now() - started }, 'SBOM stored');
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      const retry = job.attempts < MAX_ATTEMPTS ? now() + 30_000 * job.attempts : null;
-      await this.deps.meta.jobs.fail(job.id, message, now(), retry);
-      log.warn({ repository: target.repository, digest: target.digest, attempt: job.attempts, err: message, retrying: retry !== null }, 'SBOM generation failed');
+      const { message, retrying } = await failAttempt(meta.jobs, job, err, now());
+      log.warn({ repository: target.repository, digest: target.digest, attempt: job.attempts, err: message, retrying }, 'SBOM generation failed');
     }
   }
 
   /** Reads the image from the stores, catalogs it, and stores both SBOM artifacts. */
   async build(repository: string, digest: string): Promise<{ packages: number }> {
     const { meta, blobs } = this.deps;
-    const source: ContentSource = {
-      async manifest(reference) {
-        const m = await meta.artifacts.getManifest(repository, reference, true);
-        if (m?.content === undefined || m.content === null) throw new Error(`manifest ${reference} is no longer in ${repository}`);
-        return { bytes: m.content, mediaType: m.mediaType };
-      },
-      async blob(d) {
-        const stream = await blobs.open(d.digest as Digest);
-        if (stream === undefined) throw new Error(`blob ${d.digest} is missing from the blob store`);
-        return stream;
-      },
-      close: () => Promise.resolve(),
-    };
+    const source = storedImageSource(meta, blobs, repository);
     const image = await openImage(source, digest, { reference: `${repository}@${digest}`, name: repository });
     let inventory;
     try {

@@ -9,16 +9,16 @@
  * CycloneDX SBOM (no layer is read again), and the images that gained a vulnerability are named.
  */
 import { statSync } from 'node:fs';
-import { FsLayerCache, NO_CACHE, openImage, type ContentSource, type LayerCache } from '../image/index.js';
+import { FsLayerCache, NO_CACHE, openImage, type LayerCache } from '../image/index.js';
 import { MediaType, isDigest, parseManifest, type Digest } from '../oci/index.js';
 import { formatInventory, readSbom, type Inventory } from '../sbom/index.js';
 import { buildReport, evaluate, gatherImageFacts, type ScanReport, type Scanner } from '../scan/index.js';
 import type { Logger } from '../shared/index.js';
 import type { ArtifactRecord, BlobStore, JobRecord, MetadataStore, ScanEvaluation, ScanResultRecord, ScanResultStore, ScanSummary, StoredEvaluation } from '../storage/index.js';
 import { AdvisoryDb, Matcher, matchKeys, parseMatchKeys, type MatchKeys, type VulnerabilityCounts } from '../vuln/index.js';
-import { JobWorker } from './job-worker.js';
+import { failAttempt, imageJobTarget, JobWorker } from './job-worker.js';
 import { isContainerImage } from './sbom.js';
-import { newestReferrer, readReferrer, storeReferrer, type Subject } from './referrer.js';
+import { newestReferrer, readReferrer, storedImageSource, storeReferrer, type Subject } from './referrer.js';
 
 export const SCAN_JOB = 'scan';
 /** Re-evaluation of every stored image against one DB build; keyed by the DB's build time, so replicas run it once. */
@@ -35,7 +35,6 @@ const EVALUATED_DB = 'scan.evaluated-db';
 const REEVALUATE_PAGE = 10;
 const IMAGE_CONFIG_TYPES: readonly string[] = [MediaType.OciConfig, MediaType.DockerConfig];
 const SCANNERS: ReadonlySet<Scanner> = new Set<Scanner>(['vuln', 'secret', 'config']);
-const MAX_ATTEMPTS = 3;
 
 export interface ScanServiceDeps {
   readonly meta: MetadataStore;
@@ -327,20 +326,13 @@ export class ScanService {
         await this.deps.meta.jobs.complete(job.id, now());
         if (outcome.kind === 'no-db') log.warn({ reason: outcome.reason }, 'the advisory DB went away before the re-evaluation');
       } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        await this.deps.meta.jobs.fail(job.id, message, now(), job.attempts < MAX_ATTEMPTS ? now() + 30_000 * job.attempts : null);
+        const { message } = await failAttempt(this.deps.meta.jobs, job, err, now());
         log.warn({ err: message, attempt: job.attempts }, 're-evaluation failed');
       }
       return;
     }
-    let target: { repository: string; digest: string };
-    try {
-      target = JSON.parse(job.payload) as { repository: string; digest: string };
-      if (typeof target.repository !== 'string' || !isDigest(target.digest)) throw new Error('bad payload');
-    } catch {
-      await this.deps.meta.jobs.fail(job.id, 'the job payload is not {repository, digest}', now(), null);
-      return;
-    }
+    const target = await imageJobTarget(this.deps.meta.jobs, job, now());
+    if (target === undefined) return;
     const started = now();
     try {
       const result = await this.scan(target.repository, target.digest);
@@ -348,29 +340,15 @@ export class ScanService {
       if (result === undefined) log.info({ repository: target.repository, digest: target.digest }, 'the image was deleted while it was scanned');
       else log.info({ repository: target.repository, digest: target.digest, ...result.summary, dbBuiltAt: result.dbBuiltAt, ms: now() - started }, 'image scanned');
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      const retry = job.attempts < MAX_ATTEMPTS ? now() + 30_000 * job.attempts : null;
-      await this.deps.meta.jobs.fail(job.id, message, now(), retry);
-      log.warn({ repository: target.repository, digest: target.digest, attempt: job.attempts, err: message, retrying: retry !== null }, 'scan failed');
+      const { message, retrying } = await failAttempt(this.deps.meta.jobs, job, err, now());
+      log.warn({ repository: target.repository, digest: target.digest, attempt: job.attempts, err: message, retrying }, 'scan failed');
     }
   }
 
   /** Reads the image from the stores, scans it, stores the report and its summary; undefined when the image is gone. */
   async scan(repository: string, digest: Digest): Promise<ScanResultRecord | undefined> {
     const { meta, blobs } = this.deps;
-    const source: ContentSource = {
-      async manifest(reference) {
-        const m = await meta.artifacts.getManifest(repository, reference, true);
-        if (m?.content === undefined) throw new Error(`manifest ${reference} is no longer in ${repository}`);
-        return { bytes: m.content, mediaType: m.mediaType };
-      },
-      async blob(d) {
-        const stream = await blobs.open(d.digest as Digest);
-        if (stream === undefined) throw new Error(`blob ${d.digest} is missing from the blob store`);
-        return stream;
-      },
-      close: () => Promise.resolve(),
-    };
+    const source = storedImageSource(meta, blobs, repository);
     const image = await openImage(source, digest, { reference: `${repository}@${digest}`, name: repository });
     let report: ScanReport;
     let inventory: Inventory;

@@ -7,11 +7,11 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Readable } from 'node:stream';
 import { artifactTypeOf, digestOf, isDigest, parseManifest, type Descriptor, type Digest } from '../oci/index.js';
 import type { Logger } from '../shared/index.js';
 import { attachedLayers, checkAttestation, checkSignature, encryptPrivateKey, generateKeyPair, loadPrivateKey, loadPublicKey, parseSimpleSigning, PREDICATE_TYPE_ANNOTATION, publicKeyPem, signImage, type AttachmentRegistry } from '../sign/index.js';
 import type { BlobStore, MetadataStore } from '../storage/index.js';
+import { readBlob, storeBlob } from './referrer.js';
 
 /** The server reads envelopes into memory to verify them: a lower bound than the CLI's. */
 const SERVER_MAX_ENVELOPE = 16 * 1024 * 1024;
@@ -153,12 +153,7 @@ export class SigningService {
       pushBlob: async (digest, body) => {
         const bytes = Buffer.from(await body.arrayBuffer());
         if (digestOf(bytes) !== digest) throw new Error(`blob ${digest} does not match its content`);
-        for (let i = 0; (await meta.blobs.reserve(digest as Digest, now())) !== 'reserved'; i++) {
-          if (i >= 100) throw new Error(`blob ${digest} is being garbage-collected`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        await blobs.put(digest as Digest, Readable.from([bytes]));
-        if (!(await meta.blobs.link(repository, digest as Digest, bytes.length, now()))) throw new Error(`blob ${digest} was removed while it was stored`);
+        await storeBlob(this.deps, repository, digest as Digest, bytes);
       },
       putManifest: async (reference, bytes, mediaType) => {
         const manifest = parseManifest(bytes, mediaType);
@@ -185,16 +180,9 @@ export class SigningService {
       referrers: async (digest, artifactType) =>
         (await meta.artifacts.referrers(repository, digest as Digest, artifactType)).map((r) => ({ mediaType: r.mediaType, digest: r.digest, size: r.size, ...(r.artifactType !== null ? { artifactType: r.artifactType } : {}) })),
       blobBytes: async (digest, limit) => {
-        const stream = await blobs.open(digest as Digest);
-        if (stream === undefined) throw new Error(`blob ${digest} is missing`);
-        const parts: Buffer[] = [];
-        let n = 0;
-        for await (const c of stream) {
-          n += (c as Buffer).length;
-          if (n > limit) throw new Error(`blob ${digest} is larger than ${limit} bytes`);
-          parts.push(c as Buffer);
-        }
-        return Buffer.concat(parts);
+        const bytes = await readBlob(blobs, digest as Digest, limit);
+        if (bytes === undefined) throw new Error(`blob ${digest} is missing`);
+        return bytes;
       },
     };
   }

@@ -29,10 +29,10 @@ export type Check<T> = { readonly kind: 'ok'; readonly value: T } | { readonly k
 export const MAX_PAYLOAD = 1024 * 1024;
 
 /** Stores a signature or attestation both ways: appended to Cosign's tag, and as an OCI 1.1 referrer. Returns the tag. */
-export async function attach(source: AttachmentRegistry, kind: AttachmentKind, blob: Buffer, layer: Descriptor, target: Descriptor): Promise<string> {
+export async function attach(source: AttachmentRegistry, kind: AttachmentKind, blob: Buffer, layer: Descriptor, target: Descriptor, existing?: readonly Descriptor[]): Promise<string> {
   await source.pushBlob(layer.digest, new Blob([blob]));
   const tag = attachmentTag(target.digest as Digest, kind);
-  const built = tagManifest(await tagLayers(source, tag), layer);
+  const built = tagManifest(existing ?? (await tagLayers(source, tag)), layer);
   await source.pushBlob(built.configDigest, new Blob([built.config]));
   await source.putManifest(tag, built.manifest, 'application/vnd.oci.image.manifest.v1+json');
   const referrer = referrerManifest(kind, layer, target);
@@ -178,13 +178,15 @@ export async function signImage(registry: AttachmentRegistry, key: KeyObject, in
   // time, so signing again in every CI run would grow the .sig manifest without end).
   const tag = attachmentTag(input.target.digest, 'sig');
   const publicKey = createPublicKey(key);
-  for (const l of await tagLayers(registry, tag).catch(() => [])) {
-    if (l.digest !== digestOf(payload) || l.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) continue;
+  const existing = await tagLayers(registry, tag);
+  const payloadDigest = digestOf(payload);
+  for (const l of existing) {
+    if (l.digest !== payloadDigest || l.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) continue;
     const sig = l.annotations?.[SIGNATURE_ANNOTATION];
     if (sig !== undefined && verifyBytes(publicKey, payload, Buffer.from(sig, 'base64'))) return { tag, layer: l };
   }
-  const layer: Descriptor = { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest: digestOf(payload), size: payload.length, annotations: { [SIGNATURE_ANNOTATION]: signBytes(key, payload).toString('base64') } };
-  return { tag: await attach(registry, 'sig', payload, layer, input.target), layer };
+  const layer: Descriptor = { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest: payloadDigest, size: payload.length, annotations: { [SIGNATURE_ANNOTATION]: signBytes(key, payload).toString('base64') } };
+  return { tag: await attach(registry, 'sig', payload, layer, input.target, existing), layer };
 }
 
 /** Attests `target`: an in-toto Statement v1 of the predicate, in a signed DSSE envelope, stored both ways. */

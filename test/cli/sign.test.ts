@@ -76,7 +76,7 @@ test('on a terminal, key generate asks for the password twice; a mismatch writes
 
 test('sign stores a Cosign signature OpenSSL verifies, and a referrer; verify checks key, digest, reference and claims', async (t) => {
   if (!requireTools(t, 'openssl')) return;
-  const { home, server, admin, image, digest } = await setup(t);
+  const { home, admin, image, digest } = await setup(t);
   assert.equal((await run(home, ['key', 'generate'], { COSIGN_PASSWORD: 'pw' })).code, 0);
 
   const signed = await run(home, ['sign', '--key', 'cosign.key', '-a', 'team=payments', '--insecure', `${image}:1.0`], { COSIGN_PASSWORD: 'pw' });
@@ -132,7 +132,6 @@ test('sign stores a Cosign signature OpenSSL verifies, and a referrer; verify ch
   assert.equal((await request(admin, 'DELETE', `/v2/team/app/manifests/${tagDigest}`)).status, 202);
   assert.equal((await request(admin, 'GET', `/v2/team/app/manifests/${tag}`)).status, 404);
   for (const pub of ['cosign.pub', 'other.pub']) assert.equal((await run(home, ['verify', '--key', pub, '--insecure', `${image}:1.0`])).code, 0, pub);
-  void server;
 });
 
 test('a signature attached by hand in Cosign’s layout verifies; a moved or retargeted one does not', async (t) => {

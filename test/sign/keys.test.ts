@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createPublicKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -158,5 +157,4 @@ test('bad key files: a clear code, never a partial key', async () => {
   let asked = 0;
   await loadPrivateKey(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), () => (asked++, 'x'));
   assert.equal(asked, 0);
-  assert.equal(createPublicKey(privateKey).asymmetricKeyType, 'ec');
 });
