@@ -27,7 +27,7 @@ export interface WriterOptions {
  */
 const requireLazy = createRequire(import.meta.url);
 let lib: { Enums: typeof EnumsT; Models: typeof ModelsT; Serialize: typeof SerializeT; SPDX: typeof SpdxT; Spec: typeof SpecT } | undefined;
-function cdx(): NonNullable<typeof lib> {
+export function cycloneDxLibrary(): NonNullable<typeof lib> {
   lib ??= {
     Enums: requireLazy('@cyclonedx/cyclonedx-library/Enums') as typeof EnumsT,
     Models: requireLazy('@cyclonedx/cyclonedx-library/Models') as typeof ModelsT,
@@ -42,7 +42,7 @@ const IMAGE_REF = 'image';
 const OS_REF = 'os';
 
 export function toCycloneDx(inventory: Inventory, options: WriterOptions): string {
-  const { Enums, Models, Serialize, Spec } = cdx();
+  const { Enums, Models, Serialize, Spec } = cycloneDxLibrary();
   const { subject, distro } = inventory;
   const image = new Models.Component(Enums.ComponentType.Container, subject.name ?? subject.reference, {
     bomRef: IMAGE_REF,
@@ -102,7 +102,7 @@ function isOsPackage(p: Package): boolean {
 }
 
 function componentOf(p: Package): ModelsT.Component {
-  const { Enums, Models } = cdx();
+  const { Enums, Models } = cycloneDxLibrary();
   const group = p.type === 'maven' || p.type === 'composer' ? p.namespace : p.type === 'npm' ? p.namespace : undefined;
   const c = new Models.Component(Enums.ComponentType.Library, p.name, {
     bomRef: p.id,
@@ -128,7 +128,7 @@ function componentOf(p: Package): ModelsT.Component {
 }
 
 function licenseOf(text: string, alone: boolean): ModelsT.License {
-  const { Models, SPDX } = cdx();
+  const { Models, SPDX } = cycloneDxLibrary();
   if (SPDX.isSupportedSpdxId(text)) return new Models.SpdxLicense(text);
   if (alone && /\s(AND|OR|WITH)\s/i.test(text) && isSpdxExpression(text)) return new Models.LicenseExpression(text);
   return new Models.NamedLicense(text);

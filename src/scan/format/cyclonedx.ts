@@ -5,12 +5,9 @@
  * the bom-refs of the components it was found in, so a reader joins findings to packages without
  * guessing from names.
  */
-import { createRequire } from 'node:module';
 import type * as EnumsT from '@cyclonedx/cyclonedx-library/Enums';
 import type * as ModelsT from '@cyclonedx/cyclonedx-library/Models';
-import type * as SerializeT from '@cyclonedx/cyclonedx-library/Serialize';
-import type * as SpecT from '@cyclonedx/cyclonedx-library/Spec';
-import { toCycloneDx, type Inventory, type WriterOptions } from '../../sbom/index.js';
+import { cycloneDxLibrary, toCycloneDx, type Inventory, type WriterOptions } from '../../sbom/index.js';
 import type { CvssScore, Severity } from '../../vuln/index.js';
 import type { ScanReport, VulnerabilityFinding } from '../model.js';
 import { compareStrings, sortedVulnerabilities } from './json.js';
@@ -20,18 +17,8 @@ export interface CycloneDxReportOptions extends WriterOptions {
   readonly inventory: Inventory;
 }
 
-// Loaded on first use, by subpath, like src/sbom/cyclonedx.ts: a table report should not pay for it.
-const requireLazy = createRequire(import.meta.url);
-let lib: { Enums: typeof EnumsT; Models: typeof ModelsT; Serialize: typeof SerializeT; Spec: typeof SpecT } | undefined;
-function cdx(): NonNullable<typeof lib> {
-  lib ??= {
-    Enums: requireLazy('@cyclonedx/cyclonedx-library/Enums') as typeof EnumsT,
-    Models: requireLazy('@cyclonedx/cyclonedx-library/Models') as typeof ModelsT,
-    Serialize: requireLazy('@cyclonedx/cyclonedx-library/Serialize') as typeof SerializeT,
-    Spec: requireLazy('@cyclonedx/cyclonedx-library/Spec') as typeof SpecT,
-  };
-  return lib;
-}
+// The library as src/sbom loads it: on first use, by subpath (a table report does not pay for it).
+const cdx = cycloneDxLibrary;
 
 function cdxSeverity(s: Severity): EnumsT.Vulnerability.Severity {
   const { Severity: S } = cdx().Enums.Vulnerability;
