@@ -1,0 +1,96 @@
+/** The durable job queue. */
+import type { JobRecord, JobState, JobStore } from '../metadata-store.js';
+import type { SqlDb } from './db.js';
+import { placeholders } from './common.js';
+
+// ---------------------------------------------------------------- jobs
+
+interface JobRow {
+  id: number;
+  kind: string;
+  job_key: string;
+  payload: string;
+  state: JobState;
+  attempts: number;
+  run_after: number;
+  error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+const JOB_COLUMNS = 'id, kind, job_key, payload, state, attempts, run_after, error, created_at, updated_at';
+const toJob = (r: JobRow): JobRecord => ({
+  id: Number(r.id),
+  kind: r.kind,
+  key: r.job_key,
+  payload: r.payload,
+  state: r.state,
+  attempts: Number(r.attempts),
+  runAfter: Number(r.run_after),
+  error: r.error,
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+});
+
+export class SqlJobs implements JobStore {
+  constructor(private readonly db: SqlDb) {}
+
+  async enqueue(kind: string, key: string, payload: string, now: number): Promise<boolean> {
+    const n = await this.db.run(
+      `INSERT INTO jobs (kind, job_key, payload, state, attempts, run_after, created_at, updated_at) VALUES (?, ?, ?, 'queued', 0, ?, ?, ?) ON CONFLICT (kind, job_key) DO NOTHING`,
+      [kind, key, payload, now, now, now],
+    );
+    return n > 0;
+  }
+
+  claim(kinds: readonly string[], now: number, leaseMs: number): Promise<JobRecord | undefined> {
+    if (kinds.length === 0) return Promise.resolve(undefined);
+    return this.db.transaction(async (tx) => {
+      // Replicas claim side by side: PostgreSQL skips rows another claim holds; SQLite has one writer.
+      const skip = tx.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+      const row = await tx.get<{ id: number }>(
+        `SELECT id FROM jobs WHERE kind IN (${placeholders(kinds.length)})
+           AND ((state = 'queued' AND run_after <= ?) OR (state = 'running' AND locked_until < ?))
+         ORDER BY run_after, id LIMIT 1${skip}`,
+        [...kinds, now, now],
+      );
+      if (row === undefined) return undefined;
+      await tx.run(`UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_until = ?, updated_at = ? WHERE id = ?`, [now + leaseMs, now, row.id]);
+      const claimed = await tx.get<JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`, [row.id]);
+      return claimed === undefined ? undefined : toJob(claimed);
+    });
+  }
+
+  async complete(id: number, now: number): Promise<void> {
+    await this.db.run(`UPDATE jobs SET state = 'done', locked_until = NULL, error = NULL, updated_at = ? WHERE id = ?`, [now, id]);
+  }
+
+  async fail(id: number, error: string, now: number, retryAt: number | null): Promise<void> {
+    await this.db.run(`UPDATE jobs SET state = ?, locked_until = NULL, error = ?, run_after = ?, updated_at = ? WHERE id = ?`, [
+      retryAt === null ? 'failed' : 'queued',
+      error.slice(0, 2000),
+      retryAt ?? now,
+      now,
+      id,
+    ]);
+  }
+
+  async get(kind: string, key: string): Promise<JobRecord | undefined> {
+    const row = await this.db.get<JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE kind = ? AND job_key = ?`, [kind, key]);
+    return row === undefined ? undefined : toJob(row);
+  }
+
+  async requeue(kind: string, key: string, now: number): Promise<boolean> {
+    const n = await this.db.run(
+      `UPDATE jobs SET state = 'queued', attempts = 0, run_after = ?, locked_until = NULL, error = NULL, updated_at = ? WHERE kind = ? AND job_key = ? AND state IN ('done', 'failed')`,
+      [now, now, kind, key],
+    );
+    return n > 0;
+  }
+
+  async counts(kind: string): Promise<Record<JobState, number>> {
+    const rows = await this.db.all<{ state: JobState; n: number }>('SELECT state, COUNT(*) AS n FROM jobs WHERE kind = ? GROUP BY state', [kind]);
+    const out: Record<JobState, number> = { queued: 0, running: 0, done: 0, failed: 0 };
+    for (const r of rows) out[r.state] = Number(r.n);
+    return out;
+  }
+}
