@@ -94,9 +94,10 @@ export function buildProgram(io: CliIo, state: CliState = { exitCode: 0 }): Comm
     .option('--data <dir>', 'data directory (default ./data or $PORTCULLIS_DATA)')
     .action(async (o: { config?: string; addr?: string; data?: string }) => {
       const config = await readConfig(io, o);
-      const { startServer } = await import('../server/index.js');
+      const { guardRejections, startServer } = await import('../server/index.js');
       const { pino } = await import('pino');
       const log = pino({ level: config.log.level, base: { service: 'portcullis' } }, pino.destination(2));
+      guardRejections(log);
       const server = await startServer({
         config,
         log,

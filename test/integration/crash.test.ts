@@ -4,19 +4,16 @@
  * partial or corrupt blob may become visible, and the client must be able to finish the push.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
-import { request, type ClientRequest, type IncomingHttpHeaders } from 'node:http';
+import { request } from 'node:http';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../helpers/docker-registry.js';
+import { send, startServerProcess as startChild, type Response } from '../helpers/child-server.js';
 import { tempDir } from '../helpers/env.js';
 import { ADMIN_PASSWORD, basicAuth } from '../helpers/server.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const MiB = 1024 * 1024;
 const BLOB_SIZE = 200 * MiB;
 const AUTH = basicAuth('admin', ADMIN_PASSWORD);
@@ -53,118 +50,6 @@ function digestOfBlob(seed: string, size: number): string {
   const h = createHash('sha256');
   for (const c of blobChunks(seed, size)) h.update(c);
   return `sha256:${h.digest('hex')}`;
-}
-
-// ------------------------------------------------------------------ the server as a child process
-
-interface Child {
-  readonly url: string;
-  readonly port: number;
-  readonly process: ChildProcess;
-  output(): string;
-  kill(): Promise<void>;
-}
-
-function serverEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PORTCULLIS_')) env[k] = v;
-  env['PORTCULLIS_ADMIN_PASSWORD'] = ADMIN_PASSWORD;
-  return { ...env, ...extra };
-}
-
-/** `portcullis serve` on `port` (a fresh one if that is taken), waiting until /healthz answers. */
-async function startChild(t: TestContext, dataDir: string, port?: number, env: Record<string, string> = {}): Promise<Child> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const p = attempt === 0 && port !== undefined ? port : await freePort();
-    const child = spawn(process.execPath, [MAIN, 'serve', '--addr', `127.0.0.1:${p}`, '--data', dataDir], { cwd: dataDir, env: serverEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const collect = (c: Buffer) => {
-      out += c.toString('utf8');
-      if (out.length > 200_000) out = out.slice(-100_000);
-    };
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    let killing: Promise<void> | undefined;
-    const kill = () =>
-      (killing ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-        await exited;
-      })());
-    t.after(kill);
-    const url = `http://127.0.0.1:${p}`;
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && child.exitCode === null) {
-      try {
-        const res = await fetch(`${url}/healthz`);
-        await res.arrayBuffer();
-        if (res.status === 200) return { url, port: p, process: child, output: () => out, kill };
-      } catch {
-        await sleep(50);
-      }
-    }
-    await kill();
-    if (!/EADDRINUSE/.test(out)) throw new Error(`portcullis serve did not become healthy on ${url}:\n${out}`);
-  }
-  throw new Error('portcullis serve found no free port');
-}
-
-// ------------------------------------------------------------------ HTTP
-
-interface Response {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: Buffer;
-}
-
-interface SendOptions {
-  readonly method: string;
-  readonly headers?: Record<string, string | number>;
-  readonly body?: Iterable<Buffer>;
-  /** Called after each piece is handed to the socket (with backpressure), with the bytes sent so far. */
-  readonly onSent?: (sent: number) => Promise<void> | void;
-}
-
-/** Resolves when `req` can take more data, or is closed. */
-function drained(req: ClientRequest): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      req.off('drain', done);
-      req.off('close', done);
-      resolve();
-    };
-    req.on('drain', done);
-    req.on('close', done);
-  });
-}
-
-/** One request with a streamed body; rejects when the connection breaks. */
-function send(base: string, path: string, options: SendOptions): Promise<Response> {
-  const url = new URL(path, base);
-  return new Promise<Response>((resolve, reject) => {
-    const req = request(url, { method: options.method, headers: { Authorization: AUTH, ...options.headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    void (async () => {
-      try {
-        let sent = 0;
-        for (const piece of options.body ?? []) {
-          if (req.destroyed) return;
-          const flushed = req.write(piece);
-          sent += piece.byteLength;
-          if (!flushed) await drained(req);
-          await options.onSent?.(sent);
-        }
-        req.end();
-      } catch (err) {
-        req.destroy(err as Error);
-      }
-    })();
-  });
 }
 
 /** GETs a blob and hashes it as it streams. */

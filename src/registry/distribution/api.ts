@@ -13,7 +13,12 @@ import { ROUTE_METHODS, parseRoute, type Route } from './routes.js';
  */
 export function createDistributionHandler(deps: DistributionDeps): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    void handle(deps, req, res);
+    // handle() answers every failure itself; this catches a fault in that answering, so that one
+    // request can never take the process down.
+    handle(deps, req, res).catch((err: unknown) => {
+      deps.log.error({ err, method: req.method, path: req.url?.split('?')[0] }, 'request handler failed');
+      res.destroy();
+    });
   };
 }
 
@@ -117,15 +122,17 @@ export function clientAddress(deps: DistributionDeps, req: IncomingMessage): str
     const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
     if (first) return first;
   }
-  return req.socket.remoteAddress ?? 'unknown';
+  return (req.socket as IncomingMessage['socket'] | null)?.remoteAddress ?? 'unknown';
 }
 
 /** nginx's "client closed request": the client went away before we answered. */
 const CLIENT_GONE = 499;
 
 // A fully read request is `destroyed` too (autoDestroy): only the socket tells a client that left.
+// Node detaches the socket (null) once the connection is over.
 function clientGone(req: IncomingMessage): boolean {
-  return req.socket.destroyed;
+  const socket = req.socket as IncomingMessage['socket'] | null;
+  return socket === null || socket.destroyed;
 }
 
 function isClientAbort(err: unknown, req: IncomingMessage): boolean {

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { OciError, isRepositoryName, parseDigest, parseRepositoryName, type Digest } from '../../oci/index.js';
 import { StorageError, type StoredBlob } from '../../storage/index.js';
 import { authorize, decide, type RequestContext } from './context.js';
-import { parseContentRange, parseRangeHeader, type Reply } from './http.js';
+import { bodyChunks, parseContentRange, parseRangeHeader, type Reply } from './http.js';
 
 const BLOB_CACHE = 'max-age=31536000';
 
@@ -93,8 +93,9 @@ async function tryMount(ctx: RequestContext, name: string, from: string, rawDige
 async function storeMonolithic(ctx: RequestContext, name: string, digest: Digest): Promise<StoredBlob> {
   const { deps, req } = ctx;
   const declared = declaredLength(ctx);
+  if (declared !== undefined && declared > deps.options.maxBlobBytes) throw blobTooLarge(deps.options.maxBlobBytes);
   await reserve(ctx, digest);
-  const stored = await deps.blobs.put(digest, limited(req, deps.options.maxBlobBytes), declared === undefined ? {} : { expectedSize: declared });
+  const stored = await deps.blobs.put(digest, limited(bodyChunks(req), deps.options.maxBlobBytes, deps.options.maxBlobBytes), declared === undefined ? {} : { expectedSize: declared });
   if (!(await deps.meta.blobs.link(name, digest, stored.size, deps.now()))) throw new OciError('BLOB_UPLOAD_INVALID', 'the blob was removed while it was being stored; push it again');
   deps.log.info({ repository: name, digest, size: stored.size }, 'blob stored');
   return stored;
@@ -172,8 +173,9 @@ async function appendChunk(ctx: RequestContext, name: string, id: string): Promi
     throw rangeInvalid(name, id, current, `Content-Range ${range.start}-${range.end} does not match Content-Length ${declared}`);
   }
   const remaining = deps.options.maxBlobBytes - current;
+  if (declared !== undefined && declared > remaining) throw blobTooLarge(deps.options.maxBlobBytes);
   try {
-    const size = await deps.uploads.append(id, range?.start, limited(req, remaining));
+    const size = await deps.uploads.append(id, range?.start, limited(bodyChunks(req), remaining, deps.options.maxBlobBytes));
     if (range !== undefined && size !== range.end + 1) {
       throw new OciError('SIZE_INVALID', `the chunk was ${size - range.start} bytes, not the ${range.end - range.start + 1} its Content-Range declares`);
     }
@@ -206,14 +208,18 @@ function declaredLength(ctx: RequestContext): number | undefined {
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
-/** The request body, failing with 413 once it passes `limit` bytes. */
-async function* limited(source: AsyncIterable<Uint8Array>, limit: number): AsyncGenerator<Uint8Array> {
+/** The request body, failing with 413 once it passes `allowed` bytes (what is left of `maxBlobBytes`). */
+async function* limited(source: AsyncIterable<Uint8Array>, allowed: number, maxBlobBytes: number): AsyncGenerator<Uint8Array> {
   let seen = 0;
   for await (const chunk of source) {
     seen += chunk.byteLength;
-    if (seen > limit) throw new OciError('SIZE_INVALID', `blob exceeds the registry's limit of ${limit} bytes`, { status: 413 });
+    if (seen > allowed) throw blobTooLarge(maxBlobBytes);
     yield chunk;
   }
+}
+
+function blobTooLarge(limit: number): OciError {
+  return new OciError('SIZE_INVALID', `blob exceeds the registry's limit of ${limit} bytes (registry.maxBlobSize)`, { status: 413 });
 }
 
 function uploadHeaders(name: string, id: string, size: number): Record<string, string | number> {

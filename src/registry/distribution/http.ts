@@ -90,11 +90,24 @@ export function toWireError(err: unknown): { status: number; errors: WireError[]
         break;
     }
   }
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return { status: 500, errors: [{ code: 'UNSUPPORTED', message: 'the registry is out of storage space: nothing was stored; try again once space is freed' }], headers: {}, internal: true };
+  }
   return { status: 500, errors: [{ code: 'UNSUPPORTED', message: 'internal error: the registry could not complete the request; see its log' }], headers: {}, internal: true };
 }
 
 function withDetail(err: StorageError): { detail?: Record<string, unknown> } {
   return err.detail === undefined ? {} : { detail: { ...err.detail } };
+}
+
+/**
+ * The request body as chunks. A reader that stops early (a limit, a failed write) leaves the
+ * request as it is: destroying it would take the socket, and with it the answer, away. The
+ * connection is closed after the answer instead (see `hasUnreadBody`).
+ */
+export function bodyChunks(req: IncomingMessage): AsyncIterable<Buffer> {
+  return req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
 }
 
 /** Reads a whole body up to `limit` bytes; larger bodies fail with `onTooLarge`. */
@@ -103,7 +116,7 @@ export async function readBody(req: IncomingMessage, limit: number, onTooLarge: 
   if (declared !== undefined && Number(declared) > limit) throw onTooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
+  for await (const chunk of bodyChunks(req)) {
     size += (chunk as Buffer).byteLength;
     if (size > limit) throw onTooLarge();
     chunks.push(chunk as Buffer);
