@@ -52,7 +52,8 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
   const { meta, blobs, uploads, config, log, now } = deps;
   const tokens = await TokenService.create(meta.settings, { issuer: 'portcullis', service: config.auth.service, ttlSeconds: Math.max(1, Math.round(config.auth.tokenTtl / 1000)), now });
   const limiters = {
-    accounts: new LoginLimiter({ maxFailures: config.auth.maxFailedLogins, windowMs: config.auth.failedLoginWindow, now }),
+    // Per (user, client address): a guesser elsewhere cannot lock the real user out (docs/security.md).
+    pairs: new LoginLimiter({ maxFailures: config.auth.maxFailedLogins, windowMs: config.auth.failedLoginWindow, now }),
     // An address is locked only after ten accounts' worth of failures: password spraying, not a busy NAT.
     addresses: new LoginLimiter({ maxFailures: config.auth.maxFailedLogins * 10, windowMs: config.auth.failedLoginWindow, now }),
   };

@@ -143,8 +143,17 @@ export interface ProjectStore {
   update(name: string, patch: { public?: boolean }): Promise<ProjectRecord>;
   delete(name: string): Promise<boolean>;
   members(name: string): Promise<MemberRecord[]>;
-  /** Adds the member or changes their role. */
+  /**
+   * Adds the member or changes their role. CONFLICT when it would demote the project's last
+   * project-admin (atomically: of two concurrent demotions one fails). A project that never had a
+   * project-admin (one a system administrator created) takes any change.
+   */
   setMember(project: string, username: string, role: ProjectRole): Promise<void>;
+  /**
+   * False when the user is no member. CONFLICT when they are the project's last project-admin, as
+   * for setMember. Deleting the user (UserStore.delete) still removes such a membership: that is an
+   * administrator's deliberate act, and a system administrator can appoint a new project-admin.
+   */
   removeMember(project: string, username: string): Promise<boolean>;
   membershipsOf(username: string): Promise<Membership[]>;
 }

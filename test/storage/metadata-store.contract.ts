@@ -267,6 +267,83 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         assert.deepEqual(await s.projects.members('nowhere'), []);
       });
 
+      test('the last project-admin can be neither demoted nor removed; with a second one either can', async (t) => {
+        const s = await fresh(t);
+        await createUser(s, 'amy');
+        await createUser(s, 'bob');
+        await s.projects.create({ name: 'team', public: false, now: 1 });
+        await s.projects.setMember('team', 'amy', 'project-admin');
+        await s.projects.setMember('team', 'bob', 'developer');
+        for (const role of ['maintainer', 'developer', 'guest'] as const) {
+          const e = await rejectsWithCode(s.projects.setMember('team', 'amy', role), 'CONFLICT');
+          assert.match(e.message, /"amy" is the last project-admin of "team"/);
+        }
+        await rejectsWithCode(s.projects.removeMember('team', 'amy'), 'CONFLICT');
+        // Setting the role amy already has changes nothing and is allowed.
+        await s.projects.setMember('team', 'amy', 'project-admin');
+        assert.deepEqual(await s.projects.members('team'), [
+          { username: 'amy', role: 'project-admin' },
+          { username: 'bob', role: 'developer' },
+        ]);
+        // Other members come and go freely.
+        assert.equal(await s.projects.removeMember('team', 'bob'), true);
+        await s.projects.setMember('team', 'bob', 'project-admin');
+        await s.projects.setMember('team', 'amy', 'guest');
+        await rejectsWithCode(s.projects.setMember('team', 'bob', 'maintainer'), 'CONFLICT');
+        await s.projects.setMember('team', 'amy', 'project-admin');
+        assert.equal(await s.projects.removeMember('team', 'bob'), true);
+        await rejectsWithCode(s.projects.removeMember('team', 'amy'), 'CONFLICT');
+        assert.deepEqual(await s.projects.members('team'), [{ username: 'amy', role: 'project-admin' }]);
+        // Unknown members and projects are still false / NOT_FOUND, not CONFLICT.
+        assert.equal(await s.projects.removeMember('team', 'ghost'), false);
+        assert.equal(await s.projects.removeMember('nowhere', 'amy'), false);
+        await rejectsWithCode(s.projects.setMember('nowhere', 'amy', 'guest'), 'NOT_FOUND');
+        await rejectsWithCode(s.projects.setMember('team', 'ghost', 'guest'), 'NOT_FOUND');
+      });
+
+      test('a project without a project-admin (an administrator’s) takes any member change', async (t) => {
+        const s = await fresh(t);
+        await createUser(s, 'amy');
+        await s.projects.create({ name: 'adminsown', public: false, now: 1 });
+        await s.projects.setMember('adminsown', 'amy', 'developer');
+        await s.projects.setMember('adminsown', 'amy', 'guest');
+        assert.equal(await s.projects.removeMember('adminsown', 'amy'), true);
+        assert.deepEqual(await s.projects.members('adminsown'), []);
+      });
+
+      test('two project-admins demoting or removing each other at once leave one', async (t) => {
+        const s = await fresh(t);
+        for (let round = 0; round < 10; round++) {
+          const project = `p${round}`;
+          const [a, b] = [`a${round}`, `b${round}`];
+          await s.projects.create({ name: project, public: false, now: 1 });
+          await createUser(s, a);
+          await createUser(s, b);
+          await s.projects.setMember(project, a, 'project-admin');
+          await s.projects.setMember(project, b, 'project-admin');
+          const results = await Promise.allSettled([round % 2 === 0 ? s.projects.setMember(project, a, 'developer') : s.projects.removeMember(project, a), s.projects.setMember(project, b, 'guest')]);
+          const admins = (await s.projects.members(project)).filter((m) => m.role === 'project-admin');
+          assert.equal(admins.length, 1, `round ${round}: ${JSON.stringify(results.map((r) => r.status))}`);
+          const refused = results.filter((r) => r.status === 'rejected');
+          assert.equal(refused.length, 1, `round ${round}`);
+          const reason = (refused[0] as PromiseRejectedResult).reason as unknown;
+          assert.ok(reason instanceof StorageError && reason.code === 'CONFLICT', `round ${round}: ${String(reason)}`);
+        }
+      });
+
+      test('deleting the user who is the last project-admin is allowed (a deliberate act of an administrator)', async (t) => {
+        const s = await fresh(t);
+        await createUser(s, 'amy');
+        await createUser(s, 'bob');
+        await s.projects.create({ name: 'team', public: false, now: 1 });
+        await s.projects.setMember('team', 'amy', 'project-admin');
+        await s.projects.setMember('team', 'bob', 'developer');
+        assert.equal(await s.users.delete('amy'), true);
+        assert.deepEqual(await s.projects.members('team'), [{ username: 'bob', role: 'developer' }]);
+        // The project has no project-admin now: any member change goes through again.
+        await s.projects.setMember('team', 'bob', 'guest');
+      });
+
       test('membershipsOf lists a user’s projects by name', async (t) => {
         const s = await fresh(t);
         await createUser(s, 'amy');

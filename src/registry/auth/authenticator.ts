@@ -26,8 +26,14 @@ export class Authenticator {
   constructor(
     private readonly meta: MetadataStore,
     private readonly tokens: TokenService,
-    /** Failures per account name, and (with a higher bar, so one NAT's users do not lock each other out) per client address. */
-    private readonly limiters: { readonly accounts: LoginLimiter; readonly addresses: LoginLimiter },
+    /**
+     * `pairs` counts failures per (user, client address): a guesser locks only his own address out
+     * of the account, never the real user elsewhere. `addresses` counts failures per client address
+     * over all accounts (password spraying), with a higher bar so one NAT's users do not lock each
+     * other out. Robots are counted per address only: their secrets cannot be guessed, and a lock
+     * per robot would only let anyone stop a CI pipeline.
+     */
+    private readonly limiters: { readonly pairs: LoginLimiter; readonly addresses: LoginLimiter },
     private readonly now: () => number,
   ) {}
 
@@ -36,26 +42,52 @@ export class Authenticator {
     this.cache.clear();
   }
 
+  /**
+   * Checks credentials, counting a wrong one against the account from `client` and against
+   * `client`. The attempt is counted before the (slow) check, so parallel guesses cannot outrun
+   * the limit; a success gives the slot back.
+   */
   async login(username: string, password: string, client: string): Promise<LoginResult> {
-    const key = createHmac('sha256', this.cacheKey).update(username).update('\0').update(password).digest('base64');
-    const hit = this.cache.get(key);
-    if (hit !== undefined && hit.expires > this.now()) return { kind: 'ok', principal: hit.principal };
+    const robot = username.startsWith(ROBOT_PREFIX);
+    const counted: [LoginLimiter, string[]][] = [[this.limiters.addresses, [client]]];
+    const pair = `${username.toLowerCase()}\0${client}`;
+    if (!robot) counted.push([this.limiters.pairs, [pair]]);
+    // Locks come before remembered logins: else a locked guesser would still learn, at no cost,
+    // which guess is the password the real user signed in with a moment ago.
+    const locked = Math.max(...counted.map(([limiter, keys]) => limiter.retryAfter(keys)));
+    if (locked > 0) return { kind: 'locked', retryAfterMs: locked };
 
-    const account = [username.toLowerCase()];
-    const address = [client];
-    const wait = Math.max(this.limiters.accounts.retryAfter(account), this.limiters.addresses.retryAfter(address));
+    const key = createHmac('sha256', this.cacheKey).update(username).update('\0').update(password).digest('base64');
+    const cached = this.cached(key);
+    if (cached !== undefined) return { kind: 'ok', principal: cached };
+
+    const wait = await admit(counted);
     if (wait > 0) return { kind: 'locked', retryAfterMs: wait };
 
-    const principal = username.startsWith(ROBOT_PREFIX) ? await this.robotLogin(username, password) : await this.userLogin(username, password);
+    let principal: Principal | undefined;
+    try {
+      // Another request may have verified these credentials while this one waited for a slot.
+      principal = this.cached(key) ?? (robot ? await this.robotLogin(username, password) : await this.userLogin(username, password));
+    } catch (err) {
+      // The store failed: that is no wrong guess.
+      for (const [limiter, keys] of counted) limiter.release(keys);
+      throw err;
+    }
     if (principal === undefined) {
-      this.limiters.accounts.fail(account);
-      this.limiters.addresses.fail(address);
+      for (const [limiter, keys] of counted) limiter.failReserved(keys);
       return { kind: 'invalid' };
     }
-    this.limiters.accounts.succeed(account[0]!);
+    for (const [limiter, keys] of counted) limiter.release(keys);
+    // The address keeps its failures: a sprayer signing in to an account of his own resets nothing.
+    if (!robot) this.limiters.pairs.succeed(pair);
     if (this.cache.size >= 10_000) this.cache.clear();
     this.cache.set(key, { principal, expires: this.now() + CACHE_TTL_MS });
     return { kind: 'ok', principal };
+  }
+
+  private cached(key: string): Principal | undefined {
+    const hit = this.cache.get(key);
+    return hit !== undefined && hit.expires > this.now() ? hit.principal : undefined;
   }
 
   private async userLogin(username: string, password: string): Promise<Principal | undefined> {
@@ -111,5 +143,29 @@ export class Authenticator {
       case 'robot':
         return { kind: 'projects', projects: principal.permissions.filter((p) => p.actions.includes('pull')).map((p) => p.project), includePublic: true };
     }
+  }
+}
+
+/**
+ * Reserves a check on every limiter's keys at once, waiting while checks in flight fill a budget;
+ * resolves to 0 when reserved, else the milliseconds until the caller may try again. The state of
+ * all limiters is read and the reservation made with no await in between, so no other login can
+ * slip in.
+ */
+async function admit(counted: readonly (readonly [LoginLimiter, readonly string[]])[]): Promise<number> {
+  for (;;) {
+    let wait = 0;
+    let busy: Promise<void> | undefined;
+    for (const [limiter, keys] of counted) {
+      const s = limiter.state(keys);
+      if (s.kind === 'locked') wait = Math.max(wait, s.retryAfterMs);
+      else if (s.kind === 'busy') busy ??= s.settled;
+    }
+    if (wait > 0) return wait;
+    if (busy === undefined) {
+      for (const [limiter, keys] of counted) limiter.reserve(keys);
+      return 0;
+    }
+    await busy;
   }
 }

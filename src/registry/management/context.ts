@@ -82,12 +82,15 @@ export async function identify(deps: ManagementDeps, req: FastifyRequest): Promi
   const creds = basicCredentials(header);
   if (creds === undefined) throw new ApiError('UNAUTHORIZED', 'unsupported Authorization header: use Basic or Bearer', { headers: BASIC_CHALLENGE });
   const result = await deps.auth.login(creds.username, creds.password, clientOf(req, deps.options.trustProxy));
-  if (result.kind === 'locked') {
-    const s = Math.ceil(result.retryAfterMs / 1000);
-    throw new ApiError('TOO_MANY_REQUESTS', `too many failed logins: try again in ${s} s`, { headers: { 'Retry-After': String(s) } });
-  }
+  if (result.kind === 'locked') throw tooManyFailedLogins(result.retryAfterMs);
   if (result.kind === 'invalid') throw new ApiError('UNAUTHORIZED', 'invalid username or password', { headers: BASIC_CHALLENGE });
   return result.principal;
+}
+
+/** The 429 for a locked login, with Retry-After in whole seconds. */
+export function tooManyFailedLogins(retryAfterMs: number): ApiError {
+  const s = Math.ceil(retryAfterMs / 1000);
+  return new ApiError('TOO_MANY_REQUESTS', `too many failed logins: try again in ${s} s`, { headers: { 'Retry-After': String(s) } });
 }
 
 export function requireSignedIn(req: FastifyRequest): Exclude<Principal, { kind: 'anonymous' }> {

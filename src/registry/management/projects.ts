@@ -106,7 +106,7 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
   app.delete<{ Params: { project: string; username: string } }>('/api/v1/projects/:project/members/:username', async (req, reply) => {
     const access = await projectAccess(deps, req, req.params.project);
     demand(req, access, 'admin');
-    if (!(await meta.projects.removeMember(access.project.name, req.params.username))) throw new ApiError('NOT_FOUND', `"${req.params.username}" is not a member of "${access.project.name}"`);
+    if (!(await meta.projects.removeMember(access.project.name, req.params.username).catch(storageToApi))) throw new ApiError('NOT_FOUND', `"${req.params.username}" is not a member of "${access.project.name}"`);
     deps.log.info({ project: access.project.name, user: req.params.username }, 'member removed');
     return reply.code(204).send();
   });

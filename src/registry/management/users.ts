@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { UserRecord } from '../../storage/index.js';
 import { ROBOT_PREFIX } from '../auth/access.js';
-import { hashPassword, verifyPassword } from '../auth/password.js';
+import { hashPassword } from '../auth/password.js';
 import { ApiError } from './errors.js';
-import { parse, requireAdmin, requireSignedIn, requireUser, storageToApi, type ManagementDeps } from './context.js';
+import { clientOf, parse, requireAdmin, requireSignedIn, requireUser, storageToApi, tooManyFailedLogins, type ManagementDeps } from './context.js';
 
 const USERNAME = z
   .string()
@@ -70,10 +70,11 @@ export function registerUserRoutes(app: FastifyInstance, deps: ManagementDeps): 
     if (!p.admin && !self) throw new ApiError('FORBIDDEN', 'only administrators may set other users\' passwords');
     const body = parse(z.object({ oldPassword: z.string().optional(), newPassword: PASSWORD }).strict(), req.body);
     if (!p.admin) {
-      const creds = await meta.users.credentials(p.name);
-      if (body.oldPassword === undefined || !(await verifyPassword(body.oldPassword, creds?.passwordHash))) {
-        throw new ApiError('FORBIDDEN', 'oldPassword is wrong');
-      }
+      if (body.oldPassword === undefined) throw new ApiError('FORBIDDEN', 'oldPassword is wrong');
+      // A login in all but name: a stolen bearer token must not buy unlimited password guesses.
+      const check = await deps.auth.login(p.name, body.oldPassword, clientOf(req, deps.options.trustProxy));
+      if (check.kind === 'locked') throw tooManyFailedLogins(check.retryAfterMs);
+      if (check.kind === 'invalid' || check.principal.kind !== 'user' || check.principal.name !== p.name) throw new ApiError('FORBIDDEN', 'oldPassword is wrong');
     }
     await meta.users.update(req.params.username, { passwordHash: await hashPassword(body.newPassword), now: deps.now() }).catch(storageToApi);
     deps.auth.invalidate();

@@ -145,24 +145,54 @@ export class SqlProjects implements ProjectStore {
     return rows.map((r) => ({ username: r.username, role: r.role }));
   }
 
-  async setMember(project: string, username: string, role: ProjectRole): Promise<void> {
-    const n = await this.db.run(
-      `INSERT INTO members (project_id, user_id, role) SELECT p.id, u.id, ? FROM projects p, users u WHERE p.name = ? AND u.username = ?
-       ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role`,
-      [role, project, username],
-    );
-    if (n === 0) {
-      const what = (await this.get(project)) === undefined ? `no project "${project}"` : `no user "${username}"`;
-      throw new StorageError('NOT_FOUND', what);
-    }
+  /**
+   * Runs `op` on `username`'s membership of `project` and refuses (CONFLICT) if it takes the
+   * project's last project-admin away: only a system administrator could manage it then. On
+   * PostgreSQL the project's row is locked first, so concurrent member changes of one project run
+   * one after the other and two project-admins demoting each other cannot both succeed. (NO KEY
+   * UPDATE: pushes referencing the project by foreign key need not wait.)
+   */
+  private keepAProjectAdmin<T>(project: string, username: string, op: (tx: SqlDb) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx) => {
+      await tx.get(`SELECT id FROM projects WHERE name = ?${tx.dialect === 'postgres' ? ' FOR NO KEY UPDATE' : ''}`, [project]);
+      const admins = async () =>
+        (await tx.all<{ username: string }>(
+          "SELECT u.username FROM members m JOIN users u ON u.id = m.user_id JOIN projects p ON p.id = m.project_id WHERE p.name = ? AND m.role = 'project-admin'",
+          [project],
+        )).map((r) => r.username);
+      const was = (await admins()).includes(username);
+      const out = await op(tx);
+      if (was && (await admins()).length === 0) {
+        throw new StorageError('CONFLICT', `"${username}" is the last project-admin of "${project}": make another member project-admin first`);
+      }
+      return out;
+    });
   }
 
-  async removeMember(project: string, username: string): Promise<boolean> {
-    const n = await this.db.run(
-      'DELETE FROM members WHERE project_id = (SELECT id FROM projects WHERE name = ?) AND user_id = (SELECT id FROM users WHERE username = ?)',
-      [project, username],
-    );
-    return n > 0;
+  async setMember(project: string, username: string, role: ProjectRole): Promise<void> {
+    const apply = async (db: SqlDb) => {
+      const n = await db.run(
+        `INSERT INTO members (project_id, user_id, role) SELECT p.id, u.id, ? FROM projects p, users u WHERE p.name = ? AND u.username = ?
+         ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role`,
+        [role, project, username],
+      );
+      if (n === 0) {
+        const known = await db.get('SELECT 1 AS x FROM projects WHERE name = ?', [project]);
+        throw new StorageError('NOT_FOUND', known === undefined ? `no project "${project}"` : `no user "${username}"`);
+      }
+    };
+    // Making someone project-admin never leaves a project without one.
+    return role === 'project-admin' ? apply(this.db) : this.keepAProjectAdmin(project, username, apply);
+  }
+
+  removeMember(project: string, username: string): Promise<boolean> {
+    return this.keepAProjectAdmin(project, username, async (tx) => {
+      const n = await tx.run(
+        'DELETE FROM members WHERE project_id = (SELECT id FROM projects WHERE name = ?) AND user_id = (SELECT id FROM users WHERE username = ?)',
+        [project, username],
+      );
+      return n > 0;
+    });
   }
 
   async membershipsOf(username: string): Promise<Membership[]> {

@@ -120,4 +120,92 @@ describe('LoginLimiter', () => {
     for (let i = 0; i < 100_001; i++) limiter.fail([`spray:${i}`]);
     assert.equal(limiter.retryAfter(['victim']), 9_999);
   });
+
+  describe('reservations: a check is counted before the password is verified', () => {
+    test('reserved checks fill the budget: the next caller waits, it is not let through', () => {
+      const { limiter } = setup(3);
+      for (let i = 0; i < 3; i++) {
+        assert.equal(limiter.state(['k']).kind, 'free', `check ${i + 1}`);
+        limiter.reserve(['k']);
+      }
+      const s = limiter.state(['k']);
+      assert.equal(s.kind, 'busy');
+      assert.equal(limiter.retryAfter(['k']), 0, 'not locked: the checks in flight may yet succeed');
+      assert.equal(limiter.state(['other']).kind, 'free');
+    });
+
+    test('failed reserved checks are failures: max of them lock for the window', () => {
+      const { clock, limiter } = setup(3, 60_000);
+      for (let i = 0; i < 3; i++) limiter.reserve(['k']);
+      clock.now += 500;
+      for (let i = 0; i < 3; i++) limiter.failReserved(['k']);
+      const s = limiter.state(['k']);
+      assert.deepEqual(s, { kind: 'locked', retryAfterMs: 60_000 });
+      clock.now += 60_000;
+      assert.equal(limiter.state(['k']).kind, 'free');
+    });
+
+    test('a released (successful) check gives its slot back and wakes those waiting', async () => {
+      const { limiter } = setup(2);
+      limiter.reserve(['k']);
+      limiter.reserve(['k']);
+      const s = limiter.state(['k']);
+      assert.equal(s.kind, 'busy');
+      let woken = false;
+      const waiting = (s as { settled: Promise<void> }).settled.then(() => (woken = true));
+      limiter.release(['k']);
+      await waiting;
+      assert.ok(woken);
+      assert.equal(limiter.state(['k']).kind, 'free');
+      limiter.release(['k']);
+      // Nothing is left counted: a full budget of failures is needed to lock.
+      limiter.fail(['k']);
+      assert.equal(limiter.state(['k']).kind, 'free');
+      limiter.fail(['k']);
+      assert.equal(limiter.state(['k']).kind, 'locked');
+    });
+
+    test('a failure while others wait wakes them to find the key locked', async () => {
+      const { limiter } = setup(1);
+      limiter.reserve(['k']);
+      const s = limiter.state(['k']);
+      assert.equal(s.kind, 'busy');
+      limiter.failReserved(['k']);
+      await (s as { settled: Promise<void> }).settled;
+      assert.equal(limiter.state(['k']).kind, 'locked');
+    });
+
+    test('succeed forgets failures but not the checks still in flight', () => {
+      const { limiter } = setup(3);
+      limiter.fail(['k']);
+      limiter.fail(['k']);
+      limiter.reserve(['k']);
+      assert.equal(limiter.state(['k']).kind, 'busy');
+      limiter.succeed('k');
+      assert.equal(limiter.state(['k']).kind, 'free');
+      limiter.reserve(['k']);
+      limiter.reserve(['k']);
+      assert.equal(limiter.state(['k']).kind, 'busy', 'three checks in flight');
+    });
+
+    test('failures of an ended window drop; checks in flight stay counted across it', () => {
+      const { clock, limiter } = setup(2, 10_000);
+      limiter.fail(['k']);
+      limiter.reserve(['k']);
+      assert.equal(limiter.state(['k']).kind, 'busy');
+      clock.now += 10_000;
+      assert.equal(limiter.state(['k']).kind, 'free', 'the old failure is gone, one check in flight');
+      limiter.failReserved(['k']);
+      limiter.fail(['k']);
+      assert.deepEqual(limiter.state(['k']), { kind: 'locked', retryAfterMs: 10_000 }, 'a new window began with the new failure');
+    });
+
+    test('a locked key is reported even while another key is only busy', () => {
+      const { limiter } = setup(1);
+      limiter.fail(['a']);
+      limiter.reserve(['b']);
+      assert.equal(limiter.state(['b', 'a']).kind, 'locked');
+      assert.equal(limiter.state(['b']).kind, 'busy');
+    });
+  });
 });

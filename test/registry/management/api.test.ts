@@ -332,6 +332,48 @@ test('members: roles decide what each member may do; unknown users and bad roles
   assert.deepEqual((await okJson<{ username: string }[]>(await admin(s, 'GET', '/api/v1/projects/team/members'))).map((m) => m.username), ['ivan', 'judy']);
 });
 
+test('members: the last project-admin can neither leave nor be demoted, by himself or by a system administrator', async (t) => {
+  const s = await startTestServer(t);
+  await createUser(s, 'bob', 'bob-password');
+  await createUser(s, 'cleo', 'cleo-password');
+  const bob = basicAuth('bob', 'bob-password');
+  const cleo = basicAuth('cleo', 'cleo-password');
+  assert.equal((await call(s, bob, 'POST', '/api/v1/projects', { name: 'team' })).status, 201);
+  await addMember(s, 'team', 'cleo', 'developer');
+
+  const demote = await apiError(await call(s, bob, 'PUT', '/api/v1/projects/team/members/bob', { role: 'developer' }), 409, 'CONFLICT');
+  assert.equal(demote.message, '"bob" is the last project-admin of "team": make another member project-admin first');
+  await apiError(await call(s, bob, 'DELETE', '/api/v1/projects/team/members/bob'), 409, 'CONFLICT');
+  await apiError(await call(s, bob, 'POST', '/api/v1/projects/team/members', { username: 'bob', role: 'guest' }), 409, 'CONFLICT');
+  // The project would be left without an admin all the same.
+  await apiError(await admin(s, 'PUT', '/api/v1/projects/team/members/bob', { role: 'guest' }), 409, 'CONFLICT');
+  await apiError(await admin(s, 'DELETE', '/api/v1/projects/team/members/bob'), 409, 'CONFLICT');
+  const members = () => admin(s, 'GET', '/api/v1/projects/team/members').then((r) => okJson<{ username: string; role: string }[]>(r));
+  assert.deepEqual(await members(), [
+    { username: 'bob', role: 'project-admin' },
+    { username: 'cleo', role: 'developer' },
+  ]);
+
+  // With a second project-admin, bob may step down, and then cleo is the last one.
+  assert.equal((await call(s, bob, 'PUT', '/api/v1/projects/team/members/cleo', { role: 'project-admin' })).status, 200);
+  assert.equal((await call(s, bob, 'DELETE', '/api/v1/projects/team/members/bob')).status, 204);
+  await apiError(await call(s, cleo, 'PUT', '/api/v1/projects/team/members/cleo', { role: 'maintainer' }), 409, 'CONFLICT');
+  assert.deepEqual(await members(), [{ username: 'cleo', role: 'project-admin' }]);
+
+  // Two project-admins demoting each other at once: one goes through, the other is refused.
+  await addMember(s, 'team', 'bob', 'project-admin');
+  // Warm both logins so the two requests race on the store, not on password hashing.
+  assert.equal((await call(s, bob, 'GET', '/api/v1/projects/team')).status, 200);
+  assert.equal((await call(s, cleo, 'GET', '/api/v1/projects/team')).status, 200);
+  const [a, b] = await Promise.all([call(s, bob, 'PUT', '/api/v1/projects/team/members/cleo', { role: 'guest' }), call(s, cleo, 'DELETE', '/api/v1/projects/team/members/bob')]);
+  await Promise.all([a.arrayBuffer(), b.arrayBuffer()]);
+  const statuses = [a.status, b.status];
+  assert.equal(statuses.filter((x) => x < 300).length, 1, statuses.join(', '));
+  // The loser was refused as the last project-admin's (409), or as no longer a project-admin (403).
+  assert.ok(statuses.some((x) => x === 409 || x === 403), statuses.join(', '));
+  assert.equal((await members()).filter((m) => m.role === 'project-admin').length, 1);
+});
+
 // ----------------------------------------------------------------------------------- robots
 
 test('robots: the secret is shown once at creation and never again', async (t) => {
@@ -487,6 +529,8 @@ test('robots: project admins create and manage robots only within the projects t
   // Losing the project-admin role loses the robots with it.
   await createRobot(s, 'teambot', [{ project: 'team', actions: ['pull'] }]);
   assert.equal((await call(s, kate, 'GET', '/api/v1/robots/teambot')).status, 200);
+  // (Someone else must hold project-admin first: the last one cannot be demoted.)
+  await addMember(s, 'team', 'leo', 'project-admin');
   await addMember(s, 'team', 'kate', 'developer');
   await apiError(await call(s, kate, 'GET', '/api/v1/robots/teambot'), 404, 'NOT_FOUND');
 });
