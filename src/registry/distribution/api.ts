@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OciError } from '../../oci/index.js';
 import { ANONYMOUS } from '../auth/access.js';
+import { clientAddress } from '../auth/client-address.js';
 import { cancelUpload, deleteBlob, finishUpload, getBlob, patchUpload, startUpload, uploadStatus } from './blobs.js';
 import { challenge, type Caller, type DistributionDeps, type RequestContext } from './context.js';
 import { DISTRIBUTION_HEADERS, hasUnreadBody, send, toWireError, type Reply } from './http.js';
@@ -104,7 +105,7 @@ async function identify(deps: DistributionDeps, req: IncomingMessage): Promise<C
     const decoded = Buffer.from(value, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon > 0) {
-      const result = await deps.auth.login(decoded.slice(0, colon), decoded.slice(colon + 1), clientAddress(deps, req));
+      const result = await deps.auth.login(decoded.slice(0, colon), decoded.slice(colon + 1), clientAddress(req, deps.options.trustProxy));
       if (result.kind === 'ok') return { kind: 'basic', principal: result.principal };
       if (result.kind === 'locked') {
         const seconds = Math.ceil(result.retryAfterMs / 1000);
@@ -116,14 +117,6 @@ async function identify(deps: DistributionDeps, req: IncomingMessage): Promise<C
   return { kind: 'anonymous' };
 }
 
-export function clientAddress(deps: DistributionDeps, req: IncomingMessage): string {
-  if (deps.options.trustProxy) {
-    const fwd = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
-    if (first) return first;
-  }
-  return (req.socket as IncomingMessage['socket'] | null)?.remoteAddress ?? 'unknown';
-}
 
 /** nginx's "client closed request": the client went away before we answered. */
 const CLIENT_GONE = 499;

@@ -5,6 +5,7 @@ import type { Logger } from '../../shared/index.js';
 import { StorageError, type BlobStore, type MetadataStore, type ProjectRecord, type ProjectRole, type RepositoryAction, type ScanResultRecord, type UploadStore } from '../../storage/index.js';
 import { ANONYMOUS, allowedActions, canAdminProject, type Principal } from '../auth/access.js';
 import type { Authenticator } from '../auth/authenticator.js';
+import { clientAddress } from '../auth/client-address.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { GcOptions, GcReport } from '../gc.js';
 import type { ReevaluateOutcome } from '../scan.js';
@@ -53,12 +54,7 @@ declare module 'fastify' {
 export const BASIC_CHALLENGE = { 'WWW-Authenticate': 'Basic realm="portcullis", charset="UTF-8"' };
 
 export function clientOf(req: FastifyRequest, trustProxy: boolean): string {
-  if (trustProxy) {
-    const fwd = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
-    if (first) return first;
-  }
-  return req.socket.remoteAddress ?? 'unknown';
+  return clientAddress(req.raw, trustProxy);
 }
 
 /** Basic credentials from an Authorization header, or undefined. */
