@@ -67,9 +67,10 @@ async function prepare([db1, sbomDir, work]: string[]): Promise<void> {
       scannedAt: now(),
       summary: { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0, secrets: 0, misconfigurations: 0 },
       reportDigest,
+      warnings: [],
     }, { vulnerabilities: new Uint32Array(0) });
   }
-  const service = new ScanService({ ...deps, dbPath, maxDbAgeMs: Number.POSITIVE_INFINITY, cacheDir: undefined, storeSbom: false });
+  const service = new ScanService({ ...deps, dbPath, maxDbAgeMs: Number.POSITIVE_INFINITY, cacheDir: undefined, storeSbom: false, holder: 'bench' });
   const t = performance.now();
   const first = await service.reevaluate();
   const firstMs = performance.now() - t;
@@ -84,7 +85,7 @@ async function update([db2, work]: string[]): Promise<void> {
   const meta = await openSqliteMetadataStore(join(work, 'meta.db'));
   const { blobs } = await openFsBlobStorage(join(work, 'blobs'));
   const dbPath = join(work, 'advisory.db');
-  const service = new ScanService({ meta, blobs, log: silentLogger, now, version: 'bench', dbPath, maxDbAgeMs: Number.POSITIVE_INFINITY, cacheDir: undefined, storeSbom: false });
+  const service = new ScanService({ meta, blobs, log: silentLogger, now, version: 'bench', dbPath, maxDbAgeMs: Number.POSITIVE_INFINITY, cacheDir: undefined, storeSbom: false, holder: 'bench' });
   // A DB update: the new build renamed into place, as `portcullis db pull` does.
   copyFileSync(db2, `${dbPath}.new`);
   renameSync(`${dbPath}.new`, dbPath);

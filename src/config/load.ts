@@ -15,6 +15,7 @@ export class ConfigError extends AppError<'CONFIG_INVALID'> {
 export const ENV_KEYS: Readonly<Record<string, readonly string[]>> = {
   PORTCULLIS_ADDR: ['addr'],
   PORTCULLIS_DATA: ['data'],
+  PORTCULLIS_REPLICA_ID: ['replicaId'],
   PORTCULLIS_EXTERNAL_URL: ['externalUrl'],
   PORTCULLIS_TLS_CERT: ['tls', 'cert'],
   PORTCULLIS_TLS_KEY: ['tls', 'key'],
@@ -30,6 +31,8 @@ export const ENV_KEYS: Readonly<Record<string, readonly string[]>> = {
   PORTCULLIS_SBOM: ['sbom', 'enabled'],
   PORTCULLIS_SCAN: ['scan', 'enabled'],
   PORTCULLIS_SCAN_DB: ['scan', 'db'],
+  PORTCULLIS_JOB_MAX_MEMORY: ['jobs', 'maxMemory'],
+  PORTCULLIS_JOB_TIMEOUT: ['jobs', 'timeout'],
   PORTCULLIS_SIGNING_SECRET: ['signing', 'secret'],
 };
 

@@ -32,6 +32,8 @@ export const configSchema = z
   .object({
     addr: addr.default('0.0.0.0:5000'),
     data: z.string().min(1).default('./data'),
+    /** Names this replica in the job queue (who holds a running job); default `<host name>:<data directory>`. */
+    replicaId: z.string().min(1).max(200).optional(),
     externalUrl: z.url({ protocol: /^https?$/ }).optional(),
     tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
     log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).strict().prefault({}),
@@ -67,6 +69,15 @@ export const configSchema = z
         db: z.string().min(1).optional(),
         /** Older than this, results carry a warning that the DB is stale. */
         maxDbAge: duration.prefault('7d'),
+      })
+      .strict()
+      .prefault({}),
+    jobs: z
+      .object({
+        /** The heap cap of the threads that read images for SBOMs and scans. */
+        maxMemory: size.prefault('2GiB').refine((n) => n >= 64 * 1024 * 1024, 'at least 64MiB'),
+        /** How long one SBOM or scan of an image may run. */
+        timeout: duration.prefault('10m').refine((ms) => ms >= 1000 && ms <= MAX_TIMER_MS, 'between 1s and 24d'),
       })
       .strict()
       .prefault({}),

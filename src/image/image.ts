@@ -33,6 +33,8 @@ export interface ImageLayer {
   readonly size: number;
   /** Digest of the uncompressed tar, from the config's rootfs.diff_ids. */
   readonly diffId?: string;
+  /** Why the source cannot serve this layer (see `ContentSource.absent`); readers take it as empty. */
+  readonly absent?: string;
   /** The blob's bytes, checked against `digest` as they stream (a mismatch rejects at the end). */
   open(): Promise<AsyncIterable<Uint8Array>>;
 }
@@ -62,12 +64,27 @@ export interface FetchedManifest {
   readonly mediaType?: string;
 }
 
+/** What a source is asked for a blob by: its descriptor as the manifest gives it. */
+export interface BlobDescriptor {
+  readonly digest: string;
+  readonly size?: number;
+  readonly mediaType?: string;
+  /** Where a non-distributable ("foreign") layer may be fetched from; not followed by Portcullis. */
+  readonly urls?: readonly string[];
+}
+
 /** How a source reaches content: the one port each source implements. */
 export interface ContentSource {
   /** A manifest by tag or digest. */
   manifest(reference: string): Promise<FetchedManifest>;
   /** A blob's bytes as stored. */
-  blob(descriptor: { readonly digest: string; readonly size?: number; readonly mediaType?: string }): Promise<AsyncIterable<Uint8Array>>;
+  blob(descriptor: BlobDescriptor): Promise<AsyncIterable<Uint8Array>>;
+  /**
+   * Optional: why this source will not serve a layer (say, a foreign layer the repository does
+   * not hold), or undefined when it will. Such a layer is read as absent: empty, with a warning,
+   * and never from a cache. Without this method every layer is served, or fails.
+   */
+  absent?(descriptor: BlobDescriptor): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -150,7 +167,8 @@ export async function openImage(
       throw new ImageError('MANIFEST_INVALID', `the image config ${manifest.config.digest} is not JSON: ${(err as Error).message}`);
     }
     const diffIds = config.rootfs?.diff_ids ?? [];
-    const layers: ImageLayer[] = manifest.layers.map((d, i) => layerOf(source, d, diffIds[i], verify));
+    const absent = await Promise.all(manifest.layers.map((d) => source.absent?.(d)));
+    const layers: ImageLayer[] = manifest.layers.map((d, i) => layerOf(source, d, diffIds[i], verify, absent[i]));
     const platform: Platform = { os: config.os ?? want.os, architecture: config.architecture ?? want.architecture, ...(config.variant !== undefined ? { variant: config.variant } : {}) };
     return {
       ...subject,
@@ -170,17 +188,28 @@ export async function openImage(
   }
 }
 
-function layerOf(source: ContentSource, d: Descriptor, diffId: string | undefined, verify: boolean): ImageLayer {
+function layerOf(source: ContentSource, d: Descriptor, diffId: string | undefined, verify: boolean, absent: string | undefined): ImageLayer {
   return {
     digest: d.digest,
     mediaType: d.mediaType,
     size: d.size,
     ...(diffId !== undefined ? { diffId } : {}),
+    ...(absent !== undefined ? { absent } : {}),
     open: async () => {
       const body = await source.blob(d);
       return verify ? verified(body, d.digest) : body;
     },
   };
+}
+
+/**
+ * What an image's content is known by, for caches of results about the whole image: its manifest
+ * digest, and which layers the source would not serve. The same manifest read where a layer is
+ * absent yields other results, and must never be answered from (or fill) the whole image's entry.
+ */
+export function imageContentKey(image: Pick<Image, 'digest' | 'layers'>): string {
+  const absent = image.layers.flatMap((l, i) => (l.absent !== undefined ? [i] : []));
+  return absent.length === 0 ? image.digest : `${image.digest}~absent:${absent.join(',')}`;
 }
 
 function isImageManifestType(mediaType: string): boolean {

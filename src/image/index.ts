@@ -1,9 +1,10 @@
 export { indexDirectory, indexLayer, type Capture, type CapturedFile, type FileVisitor, type LayerIndex } from './analyze.js';
 export { defaultCacheDir, FsLayerCache, NO_CACHE, type LayerCache } from './cache.js';
 export { ImageError, type ImageErrorCode } from './errors.js';
-export { formatPlatform, openImage, parsePlatform, verified, type ContentSource, type FetchedManifest, type Image, type ImageConfig, type ImageLayer, type OpenOptions } from './image.js';
+export { formatPlatform, imageContentKey, openImage, parsePlatform, verified, type BlobDescriptor, type ContentSource, type FetchedManifest, type Image, type ImageConfig, type ImageLayer, type OpenOptions } from './image.js';
 export { compressionOf, decompressed, normalizePath, walkLayer, type Compression, type LayerEntry } from './layer.js';
 export { dockerArchiveSource, ociArchiveSource, ociDirSource } from './layout.js';
+export { portContentSource, serveContentSource } from './port-source.js';
 export { formatRegistryReference, parseChallenge, parseRegistryReference, RegistrySource, type Credentials, type RegistryOptions, type RegistryReference } from './registry.js';
 export { openImageSource, parseSource, SOURCE_KINDS, type OpenSourceOptions, type SourceSpec } from './source.js';
 export { readTar, type EntrySink, type TarEntryType, type TarHeader, type TarReadResult } from './tar.js';

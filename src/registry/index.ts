@@ -8,6 +8,7 @@ import { generatePassword, hashPassword } from './auth/password.js';
 import { LoginLimiter } from './auth/rate-limit.js';
 import { TokenService } from './auth/tokens.js';
 import { createDistributionHandler } from './distribution/api.js';
+import { releaseHeldJobs } from './job-worker.js';
 import { collectGarbage, type GcDeps, type GcOptions, type GcReport } from './gc.js';
 import { ApiError, registerManagementApi } from './management/index.js';
 import { SbomService } from './sbom.js';
@@ -19,7 +20,8 @@ export { generatePassword, hashPassword, hashSecret, verifyPassword } from './au
 export { collectGarbage, unreachableManifests, type GcOptions, type GcReport } from './gc.js';
 export { API_ERROR_STATUS, ApiError, type ApiErrorCode } from './management/index.js';
 export { SBOM_ARTIFACT_TYPES, SBOM_JOB, SbomService, isContainerImage, type StoredSbomFormat } from './sbom.js';
-export { SCAN_JOB, SCAN_REEVALUATE_JOB, SCAN_REPORT_ARTIFACT_TYPE, ScanService, summarize, type NewlyAffected, type ReevaluateOutcome, type ScanServiceDeps } from './scan.js';
+export { SCAN_JOB, SCAN_REEVALUATE_JOB, SCAN_REPORT_ARTIFACT_TYPE, ScanService, type NewlyAffected, type ReevaluateOutcome, type ScanServiceDeps } from './scan.js';
+export { summarize } from './scan-summary.js';
 
 export interface RegistryDeps {
   readonly meta: MetadataStore;
@@ -35,6 +37,8 @@ export interface RegistryDeps {
   readonly sbom?: boolean;
   /** Background scans after each push, against the advisory DB at config.scan.db (default on). */
   readonly scan?: boolean;
+  /** This replica's id in the job queue (see Config.replicaId); stable across restarts. */
+  readonly replicaId: string;
 }
 
 export interface Registry {
@@ -78,7 +82,10 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     timer.unref();
   }
 
-  const sbom = new SbomService({ meta, blobs, log: log.child({ component: 'sbom' }), now, version: deps.version, cacheDir: deps.cacheDir });
+  // Jobs this replica was running when its process ended run again now, not when their lease lapses.
+  await releaseHeldJobs(meta.jobs, deps.replicaId, now(), log);
+  const jobs = { holder: deps.replicaId, limits: { maxMemoryBytes: config.jobs.maxMemory, timeoutMs: config.jobs.timeout } };
+  const sbom = new SbomService({ meta, blobs, log: log.child({ component: 'sbom' }), now, version: deps.version, cacheDir: deps.cacheDir, ...jobs });
   if (deps.sbom !== false) sbom.start();
   const scan = new ScanService({
     meta,
@@ -91,6 +98,7 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     cacheDir: deps.cacheDir,
     // Re-evaluation reads the stored CycloneDX SBOM: the scan keeps one when the SBOM worker does not.
     storeSbom: deps.sbom === false,
+    ...jobs,
   });
   if (deps.scan !== false) scan.start();
   const signing = new SigningService({ meta, blobs, log: log.child({ component: 'signing' }), now, secretFile: config.signing.secretFile, ...(config.signing.secret !== undefined ? { secret: config.signing.secret } : {}) });

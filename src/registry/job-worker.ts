@@ -1,15 +1,21 @@
 /**
  * The loop behind every background service of the registry (SBOMs, scans): woken by a push or
  * by a timer (jobs other replicas queued), it drains the durable queue one job at a time per
- * process, so background work never starves the API, and a wake that comes while it runs makes
- * it drain once more.
+ * service, so background work never starves the API, and a wake that comes while it runs makes
+ * it drain once more. A claimed job is held by a short lease, renewed while the job runs: a
+ * replica that dies leaves its job to another within a minute, and gives it back at once when it
+ * restarts (`releaseHeldJobs`).
  */
 import { isDigest, type Digest } from '../oci/index.js';
 import type { Logger } from '../shared/index.js';
-import type { JobRecord, JobStore } from '../storage/index.js';
+import type { BlobStore, JobRecord, JobStore, MetadataStore } from '../storage/index.js';
+import type { JobLimits } from './job-thread.js';
 
 /** Attempts of a job before it fails for good; a retry waits 30 s × the attempts so far. */
-const MAX_ATTEMPTS = 3;
+export const MAX_ATTEMPTS = 3;
+
+/** How long a claim holds a job unless renewed; it is renewed every third of that while the job runs. */
+export const DEFAULT_LEASE_MS = 60_000;
 
 /** The {repository, digest} an image job is about; undefined, and the job failed for good, when its payload is not that. */
 export async function imageJobTarget(jobs: JobStore, job: JobRecord, now: number): Promise<{ repository: string; digest: Digest } | undefined> {
@@ -23,12 +29,69 @@ export async function imageJobTarget(jobs: JobStore, job: JobRecord, now: number
   return undefined;
 }
 
+/** A failure that running the job again would only repeat (over its memory or time limit): no retry. */
+export class PermanentJobFailure extends Error {
+  override readonly name = 'PermanentJobFailure';
+}
+
 /** Records a failed attempt: queued again until the last one; resolves to the message and whether it will be retried. */
 export async function failAttempt(jobs: JobStore, job: JobRecord, err: unknown, now: number): Promise<{ message: string; retrying: boolean }> {
   const message = err instanceof Error ? err.message : String(err);
-  const retry = job.attempts < MAX_ATTEMPTS ? now + 30_000 * job.attempts : null;
+  const retry = job.attempts < MAX_ATTEMPTS && !(err instanceof PermanentJobFailure) ? now + 30_000 * job.attempts : null;
   await jobs.fail(job.id, message, now, retry);
   return { message, retrying: retry !== null };
+}
+
+/** Gives back the jobs this replica held when its process ended (they run again at once); resolves to how many. */
+export async function releaseHeldJobs(jobs: JobStore, holder: string, now: number, log: Logger): Promise<number> {
+  const n = await jobs.release(holder, now);
+  if (n > 0) log.warn({ jobs: n, holder }, 'jobs this replica was running when it stopped are queued again');
+  return n;
+}
+
+/** What a background service that reads images (SBOMs, scans) is made of. */
+export interface ImageJobDeps {
+  readonly meta: MetadataStore;
+  readonly blobs: BlobStore;
+  readonly log: Logger;
+  readonly now: () => number;
+  /** The Portcullis version, named as the documents' tool. */
+  readonly version: string;
+  /** Layer cache directory; undefined keeps nothing between jobs. */
+  readonly cacheDir: string | undefined;
+  /** Where large files of a layer are spooled while it is read. */
+  readonly tmpDir?: string;
+  /** This replica's id: who holds the leases of the jobs it runs. */
+  readonly holder: string;
+  /** The job thread's memory and time limits. */
+  readonly limits?: JobLimits;
+  /** How often an idle worker looks for jobs other replicas queued. */
+  readonly pollMs?: number;
+  /** How long a claim holds a job unless renewed (it is, while the job runs). */
+  readonly leaseMs?: number;
+}
+
+/** The part of a JobWorker's options that comes from a service's deps. */
+export function queueOf(deps: ImageJobDeps): Pick<JobWorkerOptions, 'jobs' | 'holder' | 'log' | 'now' | 'pollMs' | 'leaseMs'> {
+  return { jobs: deps.meta.jobs, holder: deps.holder, log: deps.log, now: deps.now, pollMs: deps.pollMs ?? 2000, leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS };
+}
+
+export interface JobWorkerOptions {
+  /** For logs: `SBOM`, `scan`. */
+  readonly what: string;
+  readonly kinds: readonly string[];
+  readonly jobs: JobStore;
+  /** This replica's id (see `ClaimOptions.holder`). */
+  readonly holder: string;
+  readonly log: Logger;
+  readonly now: () => number;
+  /** How often an idle worker looks for jobs other replicas queued. */
+  readonly pollMs: number;
+  readonly leaseMs: number;
+  /** Runs one claimed job to its end, recording its outcome; `first` is the first job of a drain. */
+  readonly run: (job: JobRecord, first: boolean) => Promise<void>;
+  /** Called at the start of every drain, before the first claim. */
+  readonly onDrain?: () => Promise<void>;
 }
 
 export class JobWorker {
@@ -37,13 +100,7 @@ export class JobWorker {
   private stoppedFlag = true;
   private wakeAgain = false;
 
-  /** `drain` runs jobs until none is due, checking `stopped` between them. */
-  constructor(
-    private readonly what: string,
-    private readonly log: Logger,
-    private readonly pollMs: number,
-    private readonly drain: () => Promise<void>,
-  ) {}
+  constructor(private readonly o: JobWorkerOptions) {}
 
   get stopped(): boolean {
     return this.stoppedFlag;
@@ -52,7 +109,7 @@ export class JobWorker {
   start(): void {
     if (!this.stoppedFlag) return;
     this.stoppedFlag = false;
-    this.timer = setInterval(() => this.wake(), this.pollMs);
+    this.timer = setInterval(() => this.wake(), this.o.pollMs);
     this.timer.unref();
     this.wake();
   }
@@ -71,7 +128,7 @@ export class JobWorker {
       return;
     }
     this.running = this.drain()
-      .catch((err: unknown) => this.log.error({ err }, `the ${this.what} worker failed`))
+      .catch((err: unknown) => this.o.log.error({ err }, `the ${this.o.what} worker failed`))
       .finally(() => {
         this.running = undefined;
         if (this.wakeAgain) {
@@ -79,5 +136,37 @@ export class JobWorker {
           this.wake();
         }
       });
+  }
+
+  private async drain(): Promise<void> {
+    const { jobs, kinds, holder, leaseMs, now } = this.o;
+    await this.o.onDrain?.();
+    let first = true;
+    while (!this.stoppedFlag) {
+      const job = await jobs.claim({ kinds, now: now(), leaseMs, holder, maxAttempts: MAX_ATTEMPTS });
+      if (job === undefined) return;
+      await this.held(job, () => this.o.run(job, first));
+      first = false;
+    }
+  }
+
+  /** Runs `fn` while renewing the lease on `job`. */
+  private async held(job: JobRecord, fn: () => Promise<void>): Promise<void> {
+    const { jobs, holder, leaseMs, now, log } = this.o;
+    let renewing: Promise<void> = Promise.resolve();
+    const timer = setInterval(() => {
+      renewing = jobs.renew(job.id, holder, now() + leaseMs, now()).then(
+        (held) => {
+          if (!held) log.warn({ job: job.key, kind: job.kind }, 'lost the lease of a running job (another replica may run it too)');
+        },
+        (err: unknown) => log.warn({ err, job: job.key, kind: job.kind }, 'could not renew the lease of a running job'),
+      );
+    }, Math.max(1, Math.floor(leaseMs / 3)));
+    try {
+      await fn();
+    } finally {
+      clearInterval(timer);
+      await renewing;
+    }
   }
 }

@@ -5,7 +5,6 @@
  */
 import { Readable } from 'node:stream';
 import { MediaType, digestOf, type Digest } from '../oci/index.js';
-import type { ContentSource } from '../image/index.js';
 import type { BlobStore, MetadataStore } from '../storage/index.js';
 
 const EMPTY_CONFIG = Buffer.from('{}');
@@ -78,45 +77,4 @@ export async function newestReferrer(meta: MetadataStore, repository: string, su
   const stored = await meta.artifacts.referrers(repository, subject, artifactType);
   stored.sort((a, b) => (a.annotations?.[CREATED] ?? '').localeCompare(b.annotations?.[CREATED] ?? '') || a.digest.localeCompare(b.digest));
   return stored[stored.length - 1]?.digest;
-}
-
-/** The document of a stored artifact (its first layer), or undefined when the artifact or its content is gone. */
-export async function readReferrer(meta: MetadataStore, blobs: BlobStore, repository: string, artifact: Digest): Promise<{ bytes: Buffer; digest: Digest } | undefined> {
-  const m = await meta.artifacts.getManifest(repository, artifact, true);
-  if (m?.content === undefined) return undefined;
-  const layer = (JSON.parse(m.content.toString('utf8')) as { layers?: { digest?: string }[] }).layers?.[0]?.digest;
-  if (layer === undefined) return undefined;
-  const bytes = await readBlob(blobs, layer as Digest);
-  return bytes === undefined ? undefined : { bytes, digest: layer as Digest };
-}
-
-/** A blob read whole; undefined when the store lacks it. Past `limit` bytes, an error. */
-export async function readBlob(blobs: BlobStore, digest: Digest, limit = Number.POSITIVE_INFINITY): Promise<Buffer | undefined> {
-  const stream = await blobs.open(digest);
-  if (stream === undefined) return undefined;
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of stream) {
-    n += (c as Buffer).length;
-    if (n > limit) throw new Error(`blob ${digest} is larger than ${limit} bytes`);
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-/** An image of a repository read straight from the stores, as `openImage` reads any source. */
-export function storedImageSource(meta: MetadataStore, blobs: BlobStore, repository: string): ContentSource {
-  return {
-    async manifest(reference) {
-      const m = await meta.artifacts.getManifest(repository, reference, true);
-      if (m?.content === undefined || m.content === null) throw new Error(`manifest ${reference} is no longer in ${repository}`);
-      return { bytes: m.content, mediaType: m.mediaType };
-    },
-    async blob(d) {
-      const stream = await blobs.open(d.digest as Digest);
-      if (stream === undefined) throw new Error(`blob ${d.digest} is missing from the blob store`);
-      return stream;
-    },
-    close: () => Promise.resolve(),
-  };
 }

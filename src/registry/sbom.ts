@@ -1,16 +1,17 @@
 /**
  * SBOMs in the registry: every image pushed gets a job in the durable queue; a worker (in every
- * replica) claims jobs, reads the image straight from the stores, and keeps its SBOM as OCI
- * artifacts whose `subject` is the image (one CycloneDX 1.6, one SPDX 2.3), so the referrers API
- * finds them and garbage collection keeps them while the image lives.
+ * replica) claims jobs, has the SBOM thread read the image through the repository's links and
+ * catalog it (under the thread's memory and time limits), and keeps its SBOM as OCI artifacts
+ * whose `subject` is the image (one CycloneDX 1.6, one SPDX 2.3), so the referrers API finds them
+ * and garbage collection keeps them while the image lives.
  */
-import { FsLayerCache, NO_CACHE, openImage, type LayerCache } from '../image/index.js';
 import { MediaType } from '../oci/index.js';
-import { ALL_CATALOGERS, catalogImage, formatInventory } from '../sbom/index.js';
-import type { Logger } from '../shared/index.js';
-import type { BlobStore, JobRecord, MetadataStore } from '../storage/index.js';
-import { failAttempt, imageJobTarget, JobWorker } from './job-worker.js';
-import { storedImageSource, storeReferrer } from './referrer.js';
+import type { JobRecord } from '../storage/index.js';
+import { taskBase } from './image-tasks.js';
+import { DEFAULT_JOB_LIMITS, JobThread } from './job-thread.js';
+import { failAttempt, imageJobTarget, JobWorker, queueOf, type ImageJobDeps } from './job-worker.js';
+import { storeReferrer } from './referrer.js';
+import { RepositoryContent } from './repository-content.js';
 
 export const SBOM_JOB = 'sbom';
 
@@ -21,36 +22,23 @@ export const SBOM_ARTIFACT_TYPES = {
 } as const;
 export type StoredSbomFormat = keyof typeof SBOM_ARTIFACT_TYPES;
 
+const TITLES: Readonly<Record<StoredSbomFormat, string>> = { 'cyclonedx-json': 'sbom.cdx.json', 'spdx-json': 'sbom.spdx.json' };
 
-export interface SbomServiceDeps {
-  readonly meta: MetadataStore;
-  readonly blobs: BlobStore;
-  readonly log: Logger;
-  readonly now: () => number;
-  readonly version: string;
-  /** Layer cache directory; undefined keeps nothing between jobs. */
-  readonly cacheDir: string | undefined;
-  /** Where large files of a layer are spooled while it is read. */
-  readonly tmpDir?: string;
-  /** How often an idle worker looks for jobs other replicas queued. */
-  readonly pollMs?: number;
-  /** How long a claim holds a job before another worker may take it over. */
-  readonly leaseMs?: number;
-}
+export type SbomServiceDeps = ImageJobDeps;
 
 export class SbomService {
-  private readonly cache: LayerCache;
+  private readonly thread: JobThread;
   private readonly worker: JobWorker;
 
   constructor(private readonly deps: SbomServiceDeps) {
-    this.cache = deps.cacheDir === undefined ? NO_CACHE : new FsLayerCache(deps.cacheDir);
-    this.worker = new JobWorker('SBOM', deps.log, deps.pollMs ?? 2000, () => this.drain());
+    this.thread = new JobThread('SBOM generation', deps.limits ?? DEFAULT_JOB_LIMITS, deps.log);
+    this.worker = new JobWorker({ ...queueOf(deps), what: 'SBOM', kinds: [SBOM_JOB], run: (job) => this.run(job) });
   }
 
   /** Queues the SBOM of an image just pushed; a repeated push of the same digest adds nothing. */
   async enqueue(repository: string, digest: string): Promise<void> {
     await this.deps.meta.jobs.enqueue(SBOM_JOB, `${repository}@${digest}`, JSON.stringify({ repository, digest }), this.deps.now());
-    this.wake();
+    this.worker.wake();
   }
 
   start(): void {
@@ -60,19 +48,7 @@ export class SbomService {
   /** Stops claiming; resolves when the job in hand (if any) has ended. */
   async stop(): Promise<void> {
     await this.worker.stop();
-  }
-
-  private wake(): void {
-    this.worker.wake();
-  }
-
-  private async drain(): Promise<void> {
-    const leaseMs = this.deps.leaseMs ?? 30 * 60_000;
-    while (!this.worker.stopped) {
-      const job = await this.deps.meta.jobs.claim([SBOM_JOB], this.deps.now(), leaseMs);
-      if (job === undefined) return;
-      await this.run(job);
-    }
+    await this.thread.close();
   }
 
   private async run(job: JobRecord): Promise<void> {
@@ -90,23 +66,15 @@ export class SbomService {
     }
   }
 
-  /** Reads the image from the stores, catalogs it, and stores both SBOM artifacts. */
+  /** Catalogs the image in the SBOM thread (reading it through the repository's links) and stores both SBOM artifacts. */
   async build(repository: string, digest: string): Promise<{ packages: number }> {
     const { meta, blobs } = this.deps;
-    const source = storedImageSource(meta, blobs, repository);
-    const image = await openImage(source, digest, { reference: `${repository}@${digest}`, name: repository });
-    let inventory;
-    try {
-      inventory = await catalogImage(image, { catalogers: ALL_CATALOGERS, cache: this.cache, concurrency: 1, ...(this.deps.tmpDir !== undefined ? { tmpDir: this.deps.tmpDir } : {}) });
-    } finally {
-      await image.close();
-    }
-    const subject = { mediaType: image.manifest.mediaType, digest: image.digest, size: image.manifestBytes.byteLength };
+    const o = await this.thread.run({ kind: 'sbom', ...taskBase(this.deps, repository, digest) }, new RepositoryContent(meta, blobs, repository).imageSource());
     for (const format of Object.keys(SBOM_ARTIFACT_TYPES) as StoredSbomFormat[]) {
-      const doc = Buffer.from(formatInventory(inventory, format, { toolVersion: this.deps.version, timestamp: new Date(this.deps.now()) }));
-      await storeReferrer(this.deps, repository, SBOM_ARTIFACT_TYPES[format], doc, format === 'cyclonedx-json' ? 'sbom.cdx.json' : 'sbom.spdx.json', subject);
+      const doc = o.documents[format];
+      await storeReferrer(this.deps, repository, SBOM_ARTIFACT_TYPES[format], Buffer.from(doc.buffer, doc.byteOffset, doc.byteLength), TITLES[format], o.subject);
     }
-    return { packages: inventory.packages.length };
+    return { packages: o.packages };
   }
 }
 

@@ -1,24 +1,28 @@
 /**
  * Scanning in the registry: every image pushed gets a `scan` job in the durable queue; a worker
- * (in every replica) claims it, reads the image straight from the stores, gathers its facts
- * (packages, secrets, configuration checks) and evaluates them against the advisory DB. The full
+ * (in every replica) claims it and has the scan thread read the image through the repository's
+ * links, gather its facts (packages, secrets, configuration checks) and evaluate them against the
+ * advisory DB, under the thread's memory and time limits. The full
  * report is kept as an OCI artifact whose `subject` is the image; a summary row in the metadata
  * store answers listings without opening it.
  *
  * When the advisory DB file is replaced, every stored image is re-evaluated from its stored
  * CycloneDX SBOM (no layer is read again), and the images that gained a vulnerability are named.
  */
-import { statSync } from 'node:fs';
-import { FsLayerCache, NO_CACHE, openImage, type LayerCache } from '../image/index.js';
 import { MediaType, isDigest, parseManifest, type Digest } from '../oci/index.js';
-import { formatInventory, readSbom, type Inventory } from '../sbom/index.js';
-import { buildReport, evaluate, gatherImageFacts, type ScanReport, type Scanner } from '../scan/index.js';
-import type { Logger } from '../shared/index.js';
-import type { ArtifactRecord, BlobStore, JobRecord, MetadataStore, ScanEvaluation, ScanResultRecord, ScanResultStore, ScanSummary, StoredEvaluation } from '../storage/index.js';
+import { readSbom, type Inventory } from '../sbom/index.js';
+import { buildReport, type ScanReport } from '../scan/index.js';
+import type { JobRecord, ScanEvaluation, ScanResultRecord, ScanSummary, StoredEvaluation } from '../storage/index.js';
 import { AdvisoryDb, Matcher, matchKeys, parseMatchKeys, type MatchKeys, type VulnerabilityCounts } from '../vuln/index.js';
-import { failAttempt, imageJobTarget, JobWorker } from './job-worker.js';
+import { taskBase, type ScanTask } from './image-tasks.js';
+import { DEFAULT_JOB_LIMITS, JobThread } from './job-thread.js';
+import { failAttempt, imageJobTarget, JobWorker, queueOf, type ImageJobDeps } from './job-worker.js';
+import { AdvisoryDbFile } from './scan-db-file.js';
+import { sameSummary, summarize } from './scan-summary.js';
+import { TermCache } from './scan-terms.js';
 import { isContainerImage } from './sbom.js';
-import { newestReferrer, readReferrer, storedImageSource, storeReferrer, type Subject } from './referrer.js';
+import { newestReferrer, storeReferrer, type Subject } from './referrer.js';
+import { RepositoryContent } from './repository-content.js';
 
 export const SCAN_JOB = 'scan';
 /** Re-evaluation of every stored image against one DB build; keyed by the DB's build time, so replicas run it once. */
@@ -34,27 +38,14 @@ const EVALUATED_DB = 'scan.evaluated-db';
  */
 const REEVALUATE_PAGE = 10;
 const IMAGE_CONFIG_TYPES: readonly string[] = [MediaType.OciConfig, MediaType.DockerConfig];
-const SCANNERS: ReadonlySet<Scanner> = new Set<Scanner>(['vuln', 'secret', 'config']);
 
-export interface ScanServiceDeps {
-  readonly meta: MetadataStore;
-  readonly blobs: BlobStore;
-  readonly log: Logger;
-  readonly now: () => number;
-  readonly version: string;
+export interface ScanServiceDeps extends ImageJobDeps {
   /** The advisory DB file; it may be missing (vulnerabilities are then not evaluated) and may be replaced at any time. */
   readonly dbPath: string;
   /** A DB older than this still serves, with a warning in the log and in the API's answers. */
   readonly maxDbAgeMs: number;
-  /** Layer cache directory; undefined keeps nothing between jobs. */
-  readonly cacheDir: string | undefined;
   /** Keep a CycloneDX SBOM of each image scanned when none is stored (the SBOM worker is off): re-evaluation reads it. */
   readonly storeSbom: boolean;
-  readonly tmpDir?: string;
-  /** How often an idle worker looks for jobs other replicas queued. */
-  readonly pollMs?: number;
-  /** How long a claim holds a job before another worker may take it over. */
-  readonly leaseMs?: number;
   /** How often an idle worker looks whether the DB file changed (it also looks before each batch of jobs). */
   readonly dbCheckMs?: number;
 }
@@ -71,166 +62,27 @@ export type ReevaluateOutcome =
   | { readonly kind: 'done'; readonly dbBuiltAt: string; readonly evaluated: number; readonly skipped: number; readonly newlyAffected: readonly NewlyAffected[] }
   | { readonly kind: 'no-db'; readonly reason: string };
 
-type DbLease = { readonly db: AdvisoryDb; release(): void } | { readonly db: undefined; readonly reason: string };
-
-/**
- * The advisory DB file, opened once and re-opened when the file changes (a new build is renamed
- * into place: a new inode). A DB replaced while a job still reads it is closed when that job ends.
- */
-class AdvisoryDbFile {
-  private current: { db: AdvisoryDb; stamp: string; users: number; retired: boolean } | undefined;
-
-  constructor(private readonly path: string) {}
-
-  acquire(): DbLease {
-    let stamp: string;
-    try {
-      const st = statSync(this.path);
-      stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
-    } catch {
-      this.retire();
-      return { db: undefined, reason: `no advisory DB at ${this.path}` };
-    }
-    if (this.current?.stamp !== stamp) {
-      this.retire();
-      try {
-        this.current = { db: AdvisoryDb.open(this.path), stamp, users: 0, retired: false };
-      } catch (err) {
-        return { db: undefined, reason: err instanceof Error ? err.message : String(err) };
-      }
-    }
-    const entry = this.current;
-    entry.users += 1;
-    let released = false;
-    return {
-      db: entry.db,
-      release: () => {
-        if (released) return;
-        released = true;
-        entry.users -= 1;
-        if (entry.retired && entry.users === 0) entry.db.close();
-      },
-    };
-  }
-
-  close(): void {
-    this.retire();
-  }
-
-  private retire(): void {
-    const e = this.current;
-    if (e === undefined) return;
-    this.current = undefined;
-    e.retired = true;
-    if (e.users === 0) e.db.close();
-  }
-}
-
 interface Found {
   readonly repository: string;
   readonly digest: Digest;
   readonly ids: string[];
 }
 
+/** What a scan found, as the result records it (the report itself is stored apart). */
+interface Findings {
+  readonly summary: ScanSummary;
+  readonly vulnerabilityIds: readonly string[];
+  readonly dbBuiltAt: string | null;
+  readonly warnings: readonly string[];
+}
+
+/** A view of `bytes` as a Buffer, without a copy. */
+const bufferOf = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
 const EMPTY = new Uint32Array(0);
 
-/** Terms remembered per process (a bound on memory in a long-lived one: start over rather than grow). */
-const TERMS_LIMIT = 1_000_000;
-
-/**
- * The store's term dictionary (vulnerability ids and match keys as numbers), remembered: asked
- * for what it lacks a batch at a time. Numbers never change, so what is remembered stays true.
- */
-class TermCache {
-  private readonly byTerm = new Map<string, number>();
-  private readonly byId = new Map<number, string>();
-
-  constructor(private readonly store: ScanResultStore) {}
-
-  /** The numbers of these strings, numbering new ones. */
-  async ids(terms: readonly string[]): Promise<number[]> {
-    const out = terms.map((t) => this.byTerm.get(t));
-    const missing = [...new Set(terms.filter((_, i) => out[i] === undefined))];
-    if (missing.length === 0) return out as number[];
-    const numbered = new Map<string, number>();
-    (await this.store.intern(missing)).forEach((id, i) => numbered.set(missing[i]!, id));
-    this.room(missing.length);
-    for (const [t, id] of numbered) this.remember(t, id);
-    return terms.map((t, i) => out[i] ?? numbered.get(t)!);
-  }
-
-  /** Fetches the strings of these numbers (those not remembered) so that `termOf` knows them. */
-  async load(ids: readonly number[]): Promise<void> {
-    const missing = [...new Set(ids.filter((id) => !this.byId.has(id)))];
-    if (missing.length === 0) return;
-    const terms = await this.store.terms(missing);
-    this.room(missing.length);
-    missing.forEach((id, i) => {
-      const t = terms[i];
-      if (t !== undefined) this.remember(t, id);
-    });
-  }
-
-  idOf(term: string): number | undefined {
-    return this.byTerm.get(term);
-  }
-
-  termOf(id: number): string | undefined {
-    return this.byId.get(id);
-  }
-
-  private room(n: number): void {
-    if (this.byTerm.size + n <= TERMS_LIMIT) return;
-    this.byTerm.clear();
-    this.byId.clear();
-  }
-
-  private remember(term: string, id: number): void {
-    this.byTerm.set(term, id);
-    this.byId.set(id, term);
-  }
-}
-
-/** Counts a report's findings; the vulnerability ids, sorted and distinct. */
-export function summarize(report: ScanReport): { summary: ScanSummary; vulnerabilityIds: string[] } {
-  const s = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0, secrets: 0, misconfigurations: 0 };
-  const ids = new Set<string>();
-  for (const r of report.results) {
-    for (const v of r.vulnerabilities ?? []) {
-      ids.add(v.id);
-      switch (v.severity) {
-        case 'CRITICAL':
-          s.critical += 1;
-          break;
-        case 'HIGH':
-          s.high += 1;
-          break;
-        case 'MEDIUM':
-          s.medium += 1;
-          break;
-        case 'LOW':
-          s.low += 1;
-          break;
-        case 'UNKNOWN':
-          s.unknown += 1;
-          break;
-      }
-      if (v.fixedVersion !== undefined && v.fixedVersion !== '') s.fixable += 1;
-    }
-    s.secrets += r.secrets?.length ?? 0;
-    s.misconfigurations += r.misconfigurations?.length ?? 0;
-  }
-  return { summary: s, vulnerabilityIds: [...ids].sort() };
-}
-
-const sameSummary = (a: ScanSummary, b: ScanSummary): boolean => (Object.keys(a) as (keyof ScanSummary)[]).every((k) => a[k] === b[k]);
-
-export function isImageArtifact(a: Pick<ArtifactRecord, 'artifactType'>): boolean {
-  return a.artifactType === MediaType.OciConfig || a.artifactType === MediaType.DockerConfig;
-}
-
 export class ScanService {
-  private readonly cache: LayerCache;
+  private readonly thread: JobThread;
   private readonly dbFile: AdvisoryDbFile;
   private readonly worker: JobWorker;
   private lastDbCheck = Number.NEGATIVE_INFINITY;
@@ -243,8 +95,20 @@ export class ScanService {
 
   constructor(private readonly deps: ScanServiceDeps) {
     this.terms = new TermCache(deps.meta.scans);
-    this.cache = deps.cacheDir === undefined ? NO_CACHE : new FsLayerCache(deps.cacheDir);
-    this.worker = new JobWorker('scan', deps.log, deps.pollMs ?? 2000, () => this.drain());
+    this.thread = new JobThread('the scan', deps.limits ?? DEFAULT_JOB_LIMITS, deps.log);
+    this.worker = new JobWorker({
+      ...queueOf(deps),
+      what: 'scan',
+      kinds: [SCAN_JOB, SCAN_REEVALUATE_JOB],
+      // Before a batch (and every dbCheckMs when idle) it looks whether the DB changed.
+      onDrain: async () => {
+        if (this.deps.now() - this.lastDbCheck >= (this.deps.dbCheckMs ?? 5 * 60_000)) await this.checkDb();
+      },
+      run: async (job, first) => {
+        if (first && job.kind === SCAN_JOB) await this.checkDb();
+        await this.run(job);
+      },
+    });
     this.dbFile = new AdvisoryDbFile(deps.dbPath);
   }
 
@@ -276,25 +140,12 @@ export class ScanService {
   async stop(): Promise<void> {
     await this.worker.stop();
     await this.reevaluation.catch(() => undefined);
+    await this.thread.close();
     this.dbFile.close();
   }
 
   private wake(): void {
     this.worker.wake();
-  }
-
-  /** Runs jobs until none is due; before a batch (and every dbCheckMs when idle) it looks whether the DB changed. */
-  private async drain(): Promise<void> {
-    const leaseMs = this.deps.leaseMs ?? 30 * 60_000;
-    if (this.deps.now() - this.lastDbCheck >= (this.deps.dbCheckMs ?? 5 * 60_000)) await this.checkDb();
-    let first = true;
-    while (!this.worker.stopped) {
-      const job = await this.deps.meta.jobs.claim([SCAN_JOB, SCAN_REEVALUATE_JOB], this.deps.now(), leaseMs);
-      if (job === undefined) return;
-      if (first && job.kind === SCAN_JOB) await this.checkDb();
-      first = false;
-      await this.run(job);
-    }
   }
 
   /** Queues a re-evaluation when the DB file holds a build the stored images were not evaluated against. */
@@ -345,64 +196,45 @@ export class ScanService {
     }
   }
 
-  /** Reads the image from the stores, scans it, stores the report and its summary; undefined when the image is gone. */
+  /**
+   * Scans the image in the scan thread (reading it through the repository's links), stores the
+   * report and its summary; undefined when the image is gone.
+   */
   async scan(repository: string, digest: Digest): Promise<ScanResultRecord | undefined> {
     const { meta, blobs } = this.deps;
-    const source = storedImageSource(meta, blobs, repository);
-    const image = await openImage(source, digest, { reference: `${repository}@${digest}`, name: repository });
-    let report: ScanReport;
-    let inventory: Inventory;
-    try {
-      const facts = await gatherImageFacts(image, { scanners: SCANNERS, cache: this.cache, ...(this.deps.tmpDir !== undefined ? { tmpDir: this.deps.tmpDir } : {}) });
-      inventory = facts.inventory;
-      const lease = this.dbFile.acquire();
-      try {
-        if (lease.db !== undefined) this.warnIfStale(lease.db);
-        report = evaluate(facts, {
-          scanners: SCANNERS,
-          artifactName: `${repository}@${digest}`,
-          artifactType: 'container_image',
-          image,
-          now: new Date(this.deps.now()),
-          ...(lease.db !== undefined ? { db: lease.db } : {}),
-        });
-      } finally {
-        if (lease.db !== undefined) lease.release();
-      }
-    } finally {
-      await image.close();
-    }
-    const subject: Subject = { mediaType: image.manifest.mediaType, digest: image.digest, size: image.manifestBytes.byteLength };
-    if (this.deps.storeSbom && (await newestReferrer(meta, repository, image.digest as Digest, CYCLONEDX)) === undefined) {
-      const doc = Buffer.from(formatInventory(inventory, 'cyclonedx-json', { toolVersion: this.deps.version, timestamp: new Date(this.deps.now()) }));
-      await storeReferrer(this.deps, repository, CYCLONEDX, doc, 'sbom.cdx.json', subject);
-    }
-    return this.record(repository, subject, report, await meta.scans.get(repository, digest), matchKeys(inventory));
+    const withSbom = this.deps.storeSbom && (await newestReferrer(meta, repository, digest, CYCLONEDX)) === undefined;
+    const task: ScanTask = { kind: 'scan', ...taskBase(this.deps, repository, digest), dbPath: this.deps.dbPath, withSbom };
+    const o = await this.thread.run(task, new RepositoryContent(meta, blobs, repository).imageSource());
+    if ('builtAt' in o.db) this.warnIfStale(o.db.builtAt);
+    if (o.sbom !== undefined) await storeReferrer(this.deps, repository, CYCLONEDX, bufferOf(o.sbom), 'sbom.cdx.json', o.subject);
+    const found = { summary: o.summary, vulnerabilityIds: o.vulnerabilityIds, dbBuiltAt: 'builtAt' in o.db ? o.db.builtAt : null, warnings: o.warnings };
+    return this.record(repository, o.subject, bufferOf(o.report), found, await meta.scans.get(repository, digest), o.keys);
   }
 
-  private warnIfStale(db: AdvisoryDb): void {
-    const problem = `stale:${db.info.builtAt}`;
+  private warnIfStale(builtAt: string): void {
+    const problem = `stale:${builtAt}`;
     if (this.lastDbProblem === problem) return;
-    if (db.ageMs(new Date(this.deps.now())) > this.deps.maxDbAgeMs) {
+    const built = Date.parse(builtAt);
+    if (!Number.isFinite(built) || this.deps.now() - built > this.deps.maxDbAgeMs) {
       this.lastDbProblem = problem;
-      this.deps.log.warn({ dbBuiltAt: db.info.builtAt, maxAgeMs: this.deps.maxDbAgeMs }, 'the advisory DB is older than scan.maxDbAge: rebuild it (portcullis db build) to see recent vulnerabilities');
+      this.deps.log.warn({ dbBuiltAt: builtAt, maxAgeMs: this.deps.maxDbAgeMs }, 'the advisory DB is older than scan.maxDbAge: rebuild it (portcullis db build) to see recent vulnerabilities');
     }
   }
 
   /** Stores the report as a referrer of the image and its summary; drops the report it replaces. */
-  private async record(repository: string, subject: Subject, report: ScanReport, previous: ScanResultRecord | undefined, keys?: MatchKeys): Promise<ScanResultRecord | undefined> {
+  private async record(repository: string, subject: Subject, report: Buffer, found: Findings, previous: ScanResultRecord | undefined, keys?: MatchKeys): Promise<ScanResultRecord | undefined> {
     const { meta, log } = this.deps;
-    const reportDigest = await storeReferrer(this.deps, repository, SCAN_REPORT_ARTIFACT_TYPE, Buffer.from(JSON.stringify(report)), 'scan-report.json', subject);
-    const { summary, vulnerabilityIds } = summarize(report);
+    const reportDigest = await storeReferrer(this.deps, repository, SCAN_REPORT_ARTIFACT_TYPE, report, 'scan-report.json', subject);
     const record: ScanResultRecord = {
       repository,
       digest: subject.digest as Digest,
-      dbBuiltAt: report.db?.builtAt ?? null,
+      dbBuiltAt: found.dbBuiltAt,
       scannedAt: this.deps.now(),
-      summary,
+      summary: found.summary,
       reportDigest,
+      warnings: found.warnings,
     };
-    const vulnerabilities = Uint32Array.from(await this.terms.ids(vulnerabilityIds)).sort();
+    const vulnerabilities = Uint32Array.from(await this.terms.ids(found.vulnerabilityIds)).sort();
     if (!(await meta.scans.put(record, { vulnerabilities, ...(keys !== undefined ? { keys: await this.keyRefs(keys) } : {}) }))) {
       // The image was deleted meanwhile: its report goes too.
       await meta.artifacts.deleteManifest(repository, reportDigest).catch(() => undefined);
@@ -636,7 +468,7 @@ export class ScanService {
   private async storedInventory(repository: string, digest: Digest): Promise<Inventory | undefined> {
     const { meta, blobs } = this.deps;
     const sbomDigest = await newestReferrer(meta, repository, digest, CYCLONEDX);
-    const sbom = sbomDigest === undefined ? undefined : await readReferrer(meta, blobs, repository, sbomDigest);
+    const sbom = sbomDigest === undefined ? undefined : await new RepositoryContent(meta, blobs, repository).readDocument(sbomDigest);
     if (sbom === undefined) return undefined;
     return readSbom(sbom.bytes.toString('utf8'), `the SBOM of ${repository}@${digest}`).inventory;
   }
@@ -648,7 +480,7 @@ export class ScanService {
    */
   async report(repository: string, result: ScanResultRecord): Promise<ScanReport | undefined> {
     const { meta, blobs } = this.deps;
-    const stored = await readReferrer(meta, blobs, repository, result.reportDigest);
+    const stored = await new RepositoryContent(meta, blobs, repository).readDocument(result.reportDigest);
     if (stored === undefined) return undefined;
     const before = JSON.parse(stored.bytes.toString('utf8')) as ScanReport;
     if ((before.db?.builtAt ?? null) === result.dbBuiltAt || result.dbBuiltAt === null) return before;
@@ -670,7 +502,10 @@ export class ScanService {
         now: new Date(this.deps.now()),
       });
       const m = await meta.artifacts.getManifest(repository, result.digest, false);
-      if (m !== undefined) await this.record(repository, { mediaType: m.mediaType, digest: m.digest, size: m.size }, report, result);
+      if (m !== undefined) {
+        const found = { ...summarize(report), dbBuiltAt: lease.db.info.builtAt, warnings: result.warnings };
+        await this.record(repository, { mediaType: m.mediaType, digest: m.digest, size: m.size }, Buffer.from(JSON.stringify(report)), found, result);
+      }
       return report;
     } finally {
       lease.release();

@@ -11,7 +11,8 @@ import { artifactTypeOf, digestOf, isDigest, parseManifest, type Descriptor, typ
 import type { Logger } from '../shared/index.js';
 import { attachedLayers, checkAttestation, checkSignature, encryptPrivateKey, generateKeyPair, loadPrivateKey, loadPublicKey, parseSimpleSigning, PREDICATE_TYPE_ANNOTATION, publicKeyPem, signImage, type AttachmentRegistry } from '../sign/index.js';
 import type { BlobStore, MetadataStore } from '../storage/index.js';
-import { readBlob, storeBlob } from './referrer.js';
+import { storeBlob } from './referrer.js';
+import { RepositoryContent } from './repository-content.js';
 
 /** The server reads envelopes into memory to verify them: a lower bound than the CLI's. */
 const SERVER_MAX_ENVELOPE = 16 * 1024 * 1024;
@@ -145,6 +146,7 @@ export class SigningService {
   /** The stores as a registry client: what the sign module needs, written as a push would. */
   private registryPort(repository: string): AttachmentRegistry {
     const { meta, blobs, now } = this.deps;
+    const content = new RepositoryContent(meta, blobs, repository);
     return {
       findManifest: async (reference) => {
         const m = await meta.artifacts.getManifest(repository, reference, true);
@@ -180,8 +182,8 @@ export class SigningService {
       referrers: async (digest, artifactType) =>
         (await meta.artifacts.referrers(repository, digest as Digest, artifactType)).map((r) => ({ mediaType: r.mediaType, digest: r.digest, size: r.size, ...(r.artifactType !== null ? { artifactType: r.artifactType } : {}) })),
       blobBytes: async (digest, limit) => {
-        const bytes = await readBlob(blobs, digest as Digest, limit);
-        if (bytes === undefined) throw new Error(`blob ${digest} is missing`);
+        const bytes = await content.read(digest as Digest, { limit });
+        if (bytes === undefined) throw new Error(`blob ${digest} is not in ${repository}`);
         return bytes;
       },
     };

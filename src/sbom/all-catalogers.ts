@@ -2,7 +2,7 @@
 import type { Cataloger } from './cataloger.js';
 import { apkCataloger } from './catalogers/apk.js';
 import { dotnetDepsCataloger } from './catalogers/dotnet.js';
-import { dpkgCataloger, dpkgCopyrightCataloger } from './catalogers/dpkg.js';
+import { dpkgCataloger, dpkgCopyrightCataloger, dpkgStatusDCataloger } from './catalogers/dpkg.js';
 import { goBinaryCataloger, goModCataloger } from './catalogers/go.js';
 import { javaArchiveCataloger } from './catalogers/java.js';
 import { npmLockCataloger, npmPackageCataloger, pnpmLockCataloger, yarnLockCataloger } from './catalogers/npm.js';
@@ -16,6 +16,7 @@ import { gemfileLockCataloger, gemspecCataloger } from './catalogers/ruby.js';
 export const ALL_CATALOGERS: readonly Cataloger[] = [
   osReleaseCataloger,
   dpkgCataloger,
+  dpkgStatusDCataloger,
   dpkgCopyrightCataloger,
   apkCataloger,
   rpmCataloger,

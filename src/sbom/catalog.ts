@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileTree, indexDirectory, indexLayer, type Capture, type CapturedFile, type FileVisitor, type Image, type LayerCache, type LayerIndex } from '../image/index.js';
+import { FileTree, imageContentKey, indexDirectory, indexLayer, type Capture, type CapturedFile, type FileVisitor, type Image, type LayerCache, type LayerIndex } from '../image/index.js';
 import { assembleInventory, type LocatedFindings } from './assemble.js';
 import { DEFAULT_MAX_BYTES, type CatalogFile, type Cataloger } from './cataloger.js';
 import type { Finding, ImageSubject, Inventory } from './model.js';
@@ -75,9 +75,9 @@ export function catalogersKey(catalogers: readonly Cataloger[], analyzers: reado
   return analyzers.length === 0 ? key : `${key}+${analyzers.map((a) => `${a.id}@${a.version}`).sort().join(',')}`;
 }
 
-/** The cache key of an image's whole result: its manifest digest, the catalogers, the record shape. */
-export function imageResultKey(image: Pick<Image, 'digest'>, catalogers: readonly Cataloger[]): string {
-  return `sbom-image:${RECORD_VERSION}:${image.digest}:${catalogersKey(catalogers)}`;
+/** The cache key of an image's whole result: its content (see imageContentKey), the catalogers, the record shape. */
+export function imageResultKey(image: Pick<Image, 'digest' | 'layers'>, catalogers: readonly Cataloger[]): string {
+  return `sbom-image:${RECORD_VERSION}:${imageContentKey(image)}:${catalogersKey(catalogers)}`;
 }
 
 export async function catalogImage(image: Image, options: CatalogOptions): Promise<Inventory> {
@@ -125,6 +125,12 @@ export async function analyzeImage(image: Image, options: CatalogOptions): Promi
       while (next < image.layers.length) {
         const i = next++;
         const layer = image.layers[i]!;
+        if (layer.absent !== undefined) {
+          // Not served (a foreign layer the repository does not hold): read as empty, never cached.
+          records[i] = { index: { entries: [], whiteouts: [], opaques: [] }, findings: [], warnings: [`layer ${i + 1} (${layer.digest.slice(0, 19)}): ${layer.absent}; not read`] };
+          options.onProgress?.({ layer: i, layers: image.layers.length, digest: layer.digest, state: 'done' });
+          continue;
+        }
         const cacheKey = `sbom-layer:${RECORD_VERSION}:${layer.digest}:${key}`;
         const cached = (await options.cache.get(cacheKey)) as LayerRecord | undefined;
         if (cached !== undefined && Array.isArray(cached.findings)) {

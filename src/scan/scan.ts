@@ -4,7 +4,7 @@
  * against the advisory DB. The facts of an image are cached by manifest digest, so a rescan (with
  * the same or a newer DB) reads no layer and rebuilds no tree.
  */
-import type { Image, LayerCache } from '../image/index.js';
+import { imageContentKey, type Image, type LayerCache } from '../image/index.js';
 import { ALL_CATALOGERS, analyzeDirectory, analyzeImage, catalogersKey, imageSubject, type AnalyzerResults, type CatalogProgress, type FileAnalyzer, type ImageAnalysis, type Inventory } from '../sbom/index.js';
 import { matchInventory, type AdvisoryLookup } from '../vuln/index.js';
 import { checkDockerfile, checkImageConfig, MISCONFIG_VERSION } from './misconfig.js';
@@ -61,10 +61,10 @@ function analyzersFor(scanners: ReadonlySet<Scanner>, directory: boolean): FileA
   return out;
 }
 
-/** The cache key of an image's facts: manifest digest, scanners and every analyzer's version. */
-export function factsKey(image: Pick<Image, 'digest'>, scanners: ReadonlySet<Scanner>): string {
+/** The cache key of an image's facts: its content (see imageContentKey), scanners and every analyzer's version. */
+export function factsKey(image: Pick<Image, 'digest' | 'layers'>, scanners: ReadonlySet<Scanner>): string {
   const names = [...scanners].sort().join(',');
-  return `scan-facts:${FACTS_VERSION}:${image.digest}:${names}:${catalogersKey(ALL_CATALOGERS, analyzersFor(scanners, false))}:${MISCONFIG_VERSION}`;
+  return `scan-facts:${FACTS_VERSION}:${imageContentKey(image)}:${names}:${catalogersKey(ALL_CATALOGERS, analyzersFor(scanners, false))}:${MISCONFIG_VERSION}`;
 }
 
 /** Secrets of every layer, with the layer named and files that the final image no longer holds marked. */

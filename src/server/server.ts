@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -41,7 +42,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const storage = await openStorage(config);
   let registry: Registry;
   try {
-    registry = await createRegistry({ ...storage, config, log, now, version: packageVersion(), cacheDir: join(config.data, 'cache'), sbom: config.sbom.enabled, scan: config.scan.enabled });
+    registry = await createRegistry({ ...storage, config, log, now, version: packageVersion(), cacheDir: join(config.data, 'cache'), sbom: config.sbom.enabled, scan: config.scan.enabled, replicaId: config.replicaId ?? defaultReplicaId(config.data) });
     const created = await registry.bootstrapAdmin(options.adminPassword);
     if (created !== undefined && options.adminPassword === undefined) {
       options.announce?.(`Created the first user "admin" with password: ${created}\nIt is shown only this once: sign in and change it (portcullis user passwd admin).`);
@@ -99,6 +100,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         await storage.meta.close();
       })()),
   };
+}
+
+/** This host and data directory: stable across restarts, distinct for replicas on other hosts or with data of their own. */
+export function defaultReplicaId(data: string): string {
+  return `${hostname()}:${resolve(data)}`;
 }
 
 export function splitAddr(addr: string): { host: string; port: number } {

@@ -8,6 +8,7 @@ export {
   type ArtifactRecord,
   type ArtifactStore,
   type BlobIndex,
+  type ClaimOptions,
   type DeleteManifestResult,
   type GcIndex,
   type JobRecord,

@@ -271,15 +271,34 @@ export interface JobRecord {
   readonly updatedAt: number;
 }
 
+export interface ClaimOptions {
+  readonly kinds: readonly string[];
+  readonly now: number;
+  /** How long the claim holds the job unless renewed. */
+  readonly leaseMs: number;
+  /** Who claims: the replica's id, so that it can give back what it held after a restart. */
+  readonly holder: string;
+  /**
+   * A job that was claimed this many times and never finished (its process ended each time:
+   * killed, out of memory) is failed for good instead of being claimed again.
+   */
+  readonly maxAttempts: number;
+}
+
 /**
  * A durable work queue in the metadata store: jobs survive restarts, any replica may claim one,
- * and a claim is a lease (a worker that dies leaves its job to be claimed again once it lapses).
+ * and a claim is a lease, renewed while the job runs: a worker that dies leaves its job to be
+ * claimed again once the lease lapses, or at once when its replica restarts (`release`).
  */
 export interface JobStore {
   /** Adds a job unless one of this kind and key exists (in any state); true when added. */
   enqueue(kind: string, key: string, payload: string, now: number): Promise<boolean>;
   /** Takes the oldest ready job of these kinds: queued and due, or running with a lapsed lease. */
-  claim(kinds: readonly string[], now: number, leaseMs: number): Promise<JobRecord | undefined>;
+  claim(options: ClaimOptions): Promise<JobRecord | undefined>;
+  /** Extends the lease `holder` has on a running job to `until`; false when it holds it no longer. */
+  renew(id: number, holder: string, until: number, now: number): Promise<boolean>;
+  /** Puts the running jobs `holder` held back in the queue, due now (its process restarted); resolves to how many. */
+  release(holder: string, now: number): Promise<number>;
   complete(id: number, now: number): Promise<void>;
   /** Records a failure: back to the queue at `retryAt`, or failed for good when it is null. */
   fail(id: number, error: string, now: number, retryAt: number | null): Promise<void>;
@@ -312,6 +331,8 @@ export interface ScanResultRecord {
   readonly summary: ScanSummary;
   /** The manifest digest of the stored report artifact (a referrer of the image). */
   readonly reportDigest: Digest;
+  /** What the scan could not read (a foreign layer the repository does not hold, a file over its limit); at most 50. */
+  readonly warnings: readonly string[];
 }
 
 /**

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { send, startServerProcess as startChild, type Response } from '../helpers/child-server.js';
+import { jarBomb } from '../helpers/hostile.js';
+import { artifactPath, pushLayeredImage, scanStatus } from '../helpers/registry-jobs.js';
 import { tempDir } from '../helpers/env.js';
 import { ADMIN_PASSWORD, basicAuth } from '../helpers/server.js';
 
@@ -185,9 +187,9 @@ function largestFile(dir: string, prefix = ''): number {
   return max;
 }
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
@@ -368,4 +370,27 @@ test('temporary files a crash leaves behind are reclaimed by garbage collection'
     [],
     'the partial file of the upload the crash interrupted is swept from storage/tmp',
   );
+});
+
+test('a job held by a replica killed mid-scan runs again as soon as it restarts, not when its lease lapses', { timeout: 120_000 }, async (t) => {
+  const dataDir = tempDir(t, 'portcullis-crash-');
+  // The lease (60 s) outlasts the wait below: only the restart's release hands the job back in time.
+  const env = { PORTCULLIS_SCAN: 'true', PORTCULLIS_SBOM: 'false' };
+  let server = await startChild(t, dataDir, undefined, env);
+  await createProject(server.url, 'crash');
+  const admin = { url: server.url, auth: AUTH };
+  await pushLayeredImage(admin, 'crash/bomb', '1', [[{ type: 'file', path: 'app/app.jar', data: jarBomb(60) }]]);
+  const scanPath = `${artifactPath('crash/bomb', '1')}/scan`;
+  await waitFor('the scan to run', async () => {
+    const res = await send(server.url, scanPath, { method: 'GET' });
+    return res.status === 202 && (JSON.parse(res.body.toString('utf8')) as { job?: string }).job === 'running';
+  });
+  await server.kill();
+
+  server = await startChild(t, dataDir, server.port, env);
+  const restarted = Date.now();
+  const status = await scanStatus(server.url, 'crash/bomb', '1', AUTH, 50_000);
+  assert.equal(status.status, 'done', JSON.stringify(status));
+  t.diagnostic(`scanned ${((Date.now() - restarted) / 1000).toFixed(1)} s after the restart (the lease is 60 s)`);
+  assert.match(server.output(), /jobs this replica was running when it stopped are queued again/);
 });

@@ -84,7 +84,7 @@ for (const database of ['sqlite', 'postgres'] as const) {
       const reportDigest = await storeReferrer(deps, 'team/app', SCAN_REPORT_ARTIFACT_TYPE, Buffer.from('{"results":[]}'), 'scan-report.json', subject);
       const summary = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0, secrets: 2, misconfigurations: 1 };
       const vulnerabilities = Uint32Array.from(await meta.scans.intern(ids)).sort();
-      assert.ok(await meta.scans.put({ repository: 'team/app', digest, dbBuiltAt: '2000-01-01T00:00:00.000Z', scannedAt: now(), summary, reportDigest }, { vulnerabilities }));
+      assert.ok(await meta.scans.put({ repository: 'team/app', digest, dbBuiltAt: '2000-01-01T00:00:00.000Z', scannedAt: now(), summary, reportDigest, warnings: [] }, { vulnerabilities }));
     };
     /** The stored state of an image, its numbers read back as strings. */
     const stateOf = async (digest: Digest): Promise<{ ids: (string | undefined)[]; keys: (string | number | undefined)[] | undefined }> => {
@@ -123,7 +123,7 @@ for (const database of ['sqlite', 'postgres'] as const) {
     const bare = await image('bare');
     await result(bare.digest, bare.subject, []);
     await meta.jobs.enqueue(SCAN_JOB, `team/app@${bare.digest}`, '{}', now());
-    const job = await meta.jobs.claim([SCAN_JOB], now(), 60_000);
+    const job = await meta.jobs.claim({ kinds: [SCAN_JOB], now: now(), leaseMs: 60_000, holder: 'test', maxAttempts: 3 });
     await meta.jobs.complete(job!.id, now());
     // Never scanned (pushed while scanning was off), with an SBOM; and without one.
     const unscanned = await image('unscanned');
@@ -134,7 +134,7 @@ for (const database of ['sqlite', 'postgres'] as const) {
 
     const dbPath = join(dir, 'advisory.db');
     const v1 = await buildDb(dbPath, ADVISORIES, new Date(clock - 10_000));
-    const service = new ScanService({ ...deps, dbPath, maxDbAgeMs: Number.POSITIVE_INFINITY, cacheDir: undefined, storeSbom: false });
+    const service = new ScanService({ ...deps, dbPath, maxDbAgeMs: Number.POSITIVE_INFINITY, cacheDir: undefined, storeSbom: false, holder: 'test' });
     t.after(() => service.stop());
 
     const first = await service.reevaluate();

@@ -14,6 +14,7 @@ import type { Logger } from '../../src/shared/index.js';
 import { tempDir } from '../helpers/env.js';
 import { makeTar, type LayerEntry } from '../helpers/images.js';
 import { digestOf, pushBlob, pushManifest, type Target } from '../helpers/push.js';
+import { settled } from '../helpers/registry-jobs.js';
 import { basicAuth, createProject, createRobot, createUser, startTestServer, type TestServer } from '../helpers/server.js';
 
 const OS_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\nID=debian\n';
@@ -202,7 +203,7 @@ for (const database of ['sqlite', 'postgres'] as const) {
       const referrers = (await (await s.admin(`/v2/team/app/referrers/${app}?artifactType=${encodeURIComponent('application/vnd.portcullis.scan-report.v1+json')}`)).json()) as { manifests: unknown[] };
       assert.equal(referrers.manifests.length, 1);
       // Re-evaluation reads the stored SBOM: with the SBOM worker on, wait until it is there.
-      if (sbom) for (const [repo, ref] of [['team/app', app], ['team/other', other]] as const) assert.equal((await waitForScan(s.url, scanPath(repo, ref).replace(/\/scan$/, '/sbom'), s.adminAuth)).status, 200);
+      if (sbom) for (const [repo, ref] of [['team/app', app], ['team/other', other]] as const) assert.equal((await settled(s.url, scanPath(repo, ref).replace(/\/scan$/, '/sbom'), s.adminAuth)).status, 200);
 
       // DB v2: one more advisory, for left-pad. Only team/app gains it.
       const v2 = await buildDb(db, V2, new Date(now - 2000));

@@ -1187,21 +1187,23 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
 
     // ------------------------------------------------------------ jobs
     describe('jobs', () => {
+      const claim = (kinds: string[], now: number, leaseMs: number, holder = 'replica-a', maxAttempts = 5) => ({ kinds, now, leaseMs, holder, maxAttempts });
+
       test('enqueue is idempotent per kind and key; claim takes the oldest due job and leases it', async (t) => {
         const s = await fresh(t);
         assert.equal(await s.jobs.enqueue('sbom', 'a/b@sha256:1', '{"n":1}', 1000), true);
         assert.equal(await s.jobs.enqueue('sbom', 'a/b@sha256:1', '{"n":2}', 1001), false, 'the same key is queued once');
         assert.equal(await s.jobs.enqueue('scan', 'a/b@sha256:1', '{}', 1002), true, 'another kind is another job');
         assert.equal(await s.jobs.enqueue('sbom', 'a/b@sha256:2', '{"n":3}', 1003), true);
-        assert.equal(await s.jobs.claim(['sbom'], 999, 60_000), undefined, 'nothing is due before its time');
-        const first = await s.jobs.claim(['sbom'], 2000, 60_000);
+        assert.equal(await s.jobs.claim(claim(['sbom'], 999, 60_000)), undefined, 'nothing is due before its time');
+        const first = await s.jobs.claim(claim(['sbom'], 2000, 60_000));
         assert.equal(first?.key, 'a/b@sha256:1');
         assert.equal(first?.payload, '{"n":1}');
         assert.equal(first?.state, 'running');
         assert.equal(first?.attempts, 1);
-        const second = await s.jobs.claim(['sbom'], 2000, 60_000);
+        const second = await s.jobs.claim(claim(['sbom'], 2000, 60_000));
         assert.equal(second?.key, 'a/b@sha256:2', 'a leased job is not claimed twice');
-        assert.equal(await s.jobs.claim(['sbom'], 2000, 60_000), undefined);
+        assert.equal(await s.jobs.claim(claim(['sbom'], 2000, 60_000)), undefined);
         await s.jobs.complete(first!.id, 3000);
         assert.equal((await s.jobs.get('sbom', 'a/b@sha256:1'))?.state, 'done');
         assert.deepEqual(await s.jobs.counts('sbom'), { queued: 0, running: 1, done: 1, failed: 0 });
@@ -1210,9 +1212,9 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
       test('a lapsed lease (the worker died) makes the job claimable again', async (t) => {
         const s = await fresh(t);
         await s.jobs.enqueue('sbom', 'k', '{}', 0);
-        const a = await s.jobs.claim(['sbom'], 10, 1000);
-        assert.equal(await s.jobs.claim(['sbom'], 500, 1000), undefined);
-        const b = await s.jobs.claim(['sbom'], 1011, 1000);
+        const a = await s.jobs.claim(claim(['sbom'], 10, 1000));
+        assert.equal(await s.jobs.claim(claim(['sbom'], 500, 1000)), undefined);
+        const b = await s.jobs.claim(claim(['sbom'], 1011, 1000));
         assert.equal(b?.id, a?.id);
         assert.equal(b?.attempts, 2);
       });
@@ -1220,16 +1222,16 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
       test('fail with a retry time requeues; without one it is failed for good, with its error', async (t) => {
         const s = await fresh(t);
         await s.jobs.enqueue('sbom', 'k', '{}', 0);
-        const j = await s.jobs.claim(['sbom'], 1, 1000);
+        const j = await s.jobs.claim(claim(['sbom'], 1, 1000));
         await s.jobs.fail(j!.id, 'layer missing', 2, 5000);
-        assert.equal(await s.jobs.claim(['sbom'], 4999, 1000), undefined);
-        const again = await s.jobs.claim(['sbom'], 5000, 1000);
+        assert.equal(await s.jobs.claim(claim(['sbom'], 4999, 1000)), undefined);
+        const again = await s.jobs.claim(claim(['sbom'], 5000, 1000));
         assert.equal(again?.id, j?.id);
         await s.jobs.fail(again!.id, 'still missing', 5001, null);
         const rec = await s.jobs.get('sbom', 'k');
         assert.equal(rec?.state, 'failed');
         assert.equal(rec?.error, 'still missing');
-        assert.equal(await s.jobs.claim(['sbom'], 1e12, 1000), undefined);
+        assert.equal(await s.jobs.claim(claim(['sbom'], 1e12, 1000)), undefined);
       });
 
       test('requeue puts a done or failed job back in the queue, and nothing else', async (t) => {
@@ -1237,23 +1239,81 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         assert.equal(await s.jobs.requeue('scan', 'absent', 1), false);
         await s.jobs.enqueue('scan', 'k', '{"a":1}', 0);
         assert.equal(await s.jobs.requeue('scan', 'k', 1), false, 'a queued job stays as it is');
-        const j = await s.jobs.claim(['scan'], 1, 1000);
+        const j = await s.jobs.claim(claim(['scan'], 1, 1000));
         assert.equal(await s.jobs.requeue('scan', 'k', 2), false, 'a running job stays as it is');
         await s.jobs.fail(j!.id, 'broken', 3, null);
         assert.equal(await s.jobs.requeue('scan', 'k', 4), true);
         const again = await s.jobs.get('scan', 'k');
         assert.deepEqual([again?.state, again?.attempts, again?.error, again?.runAfter, again?.payload], ['queued', 0, null, 4, '{"a":1}']);
-        const k = await s.jobs.claim(['scan'], 4, 1000);
+        const k = await s.jobs.claim(claim(['scan'], 4, 1000));
         assert.equal(k?.id, j?.id);
         await s.jobs.complete(k!.id, 5);
         assert.equal(await s.jobs.requeue('scan', 'k', 6), true);
-        assert.equal((await s.jobs.claim(['scan'], 6, 1000))?.id, j?.id);
+        assert.equal((await s.jobs.claim(claim(['scan'], 6, 1000)))?.id, j?.id);
+      });
+
+      test('renew extends the lease of the holder only; once it lapses and another claims it, it is theirs', async (t) => {
+        const s = await fresh(t);
+        await s.jobs.enqueue('scan', 'k', '{}', 0);
+        const a = await s.jobs.claim(claim(['scan'], 10, 1000, 'replica-a'));
+        assert.equal(await s.jobs.renew(a!.id, 'replica-b', 5000, 500), false, 'not held by b');
+        assert.equal(await s.jobs.renew(a!.id, 'replica-a', 5000, 900), true);
+        assert.equal(await s.jobs.claim(claim(['scan'], 4000, 1000, 'replica-b')), undefined, 'the renewed lease holds past its first end');
+        const b = await s.jobs.claim(claim(['scan'], 5001, 1000, 'replica-b'));
+        assert.equal(b?.id, a?.id, 'lapsed again: another replica takes it');
+        assert.equal(await s.jobs.renew(a!.id, 'replica-a', 9000, 5002), false, 'a lost its lease');
+        await s.jobs.complete(b!.id, 5003);
+        assert.equal(await s.jobs.renew(a!.id, 'replica-b', 9000, 5004), false, 'a finished job has no lease');
+      });
+
+      test('release gives back the running jobs of one holder at once, and only those', async (t) => {
+        const s = await fresh(t);
+        for (const k of ['a1', 'a2', 'b1', 'q']) await s.jobs.enqueue('sbom', k, '{}', 0);
+        const a1 = await s.jobs.claim(claim(['sbom'], 1, 60_000, 'replica-a'));
+        const a2 = await s.jobs.claim(claim(['sbom'], 1, 60_000, 'replica-a'));
+        const b1 = await s.jobs.claim(claim(['sbom'], 1, 60_000, 'replica-b'));
+        await s.jobs.complete(a2!.id, 2);
+        assert.equal(await s.jobs.release('replica-a', 3), 1, 'one job of replica-a was running');
+        const back = await s.jobs.get('sbom', a1!.key);
+        assert.deepEqual([back?.state, back?.attempts, back?.runAfter], ['queued', 1, 3]);
+        assert.match(back?.error ?? '', /interrupted/);
+        assert.equal((await s.jobs.get('sbom', a2!.key))?.state, 'done');
+        assert.equal((await s.jobs.get('sbom', b1!.key))?.state, 'running', "another replica's job is left alone");
+        assert.equal((await s.jobs.get('sbom', 'q'))?.state, 'queued', 'a queued job is left alone');
+        const next = [await s.jobs.claim(claim(['sbom'], 3, 60_000, 'replica-a')), await s.jobs.claim(claim(['sbom'], 3, 60_000, 'replica-a'))];
+        const again = next.find((j) => j?.id === a1?.id);
+        assert.ok(again !== undefined, 'due at once, well before its lease would have lapsed');
+        assert.equal(again.attempts, 2);
+      });
+
+      test('a job claimed maxAttempts times without finishing is failed for good, not claimed again', async (t) => {
+        const s = await fresh(t);
+        await s.jobs.enqueue('scan', 'bomb', '{}', 0);
+        let now = 1;
+        for (let i = 1; i <= 3; i++) {
+          const j = await s.jobs.claim(claim(['scan'], now, 1000, 'replica-a', 3));
+          assert.equal(j?.key, 'bomb');
+          assert.equal(j?.attempts, i);
+          // The process dies (no complete, no fail); it restarts and gives the job back.
+          await s.jobs.release('replica-a', now + 1);
+          now += 2;
+        }
+        await s.jobs.enqueue('scan', 'fine', '{}', now);
+        const next = await s.jobs.claim(claim(['scan'], now, 1000, 'replica-a', 3));
+        assert.equal(next?.key, 'fine', 'the job that ended its process three times is skipped');
+        const bomb = await s.jobs.get('scan', 'bomb');
+        assert.equal(bomb?.state, 'failed');
+        assert.match(bomb?.error ?? '', /interrupted 3 times/);
+        // A lapsed lease at the last attempt ends the same way.
+        const lapsed = await s.jobs.claim(claim(['scan'], now + 5000, 1000, 'replica-b', 1));
+        assert.equal(lapsed, undefined);
+        assert.equal((await s.jobs.get('scan', 'fine'))?.state, 'failed');
       });
 
       test('concurrent claims never hand one job to two workers', async (t) => {
         const s = await fresh(t);
         for (let i = 0; i < 20; i++) await s.jobs.enqueue('sbom', `k${i}`, '{}', 0);
-        const claims = await Promise.all(Array.from({ length: 30 }, () => s.jobs.claim(['sbom'], 1, 60_000)));
+        const claims = await Promise.all(Array.from({ length: 30 }, () => s.jobs.claim(claim(['sbom'], 1, 60_000))));
         const ids = claims.filter((c) => c !== undefined).map((c) => c.id);
         assert.equal(ids.length, 20);
         assert.equal(new Set(ids).size, 20);
@@ -1276,12 +1336,12 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         const report = freshDigest();
         assert.equal(await s.scans.get('team/app', a.digest), undefined);
         assert.equal(await s.scans.evaluation('team/app', a.digest), undefined);
-        const first = { repository: 'team/app', digest: a.digest, dbBuiltAt: null, scannedAt: 1_000, summary, reportDigest: report };
+        const first = { repository: 'team/app', digest: a.digest, dbBuiltAt: null, scannedAt: 1_000, summary, reportDigest: report, warnings: ['layer 2 (sha256:0123456789ab): a foreign layer (urls) that team/app does not hold; not read'] };
         assert.equal(await s.scans.put(first, { vulnerabilities: refs(3, 70000, 2 ** 32 - 1), keys: refs(5, 2, 9, 1) }), true);
         assert.deepEqual(await s.scans.get('team/app', a.digest), first);
         const e = await s.scans.evaluation('team/app', a.digest);
         assert.deepEqual(e, { record: first, vulnerabilities: refs(3, 70000, 2 ** 32 - 1), keys: refs(5, 2, 9, 1) }, 'every uint32 kept');
-        const second = { ...first, dbBuiltAt: '2024-05-01T00:00:00.000Z', scannedAt: 2_000, summary: { ...summary, critical: 0 } };
+        const second = { ...first, dbBuiltAt: '2024-05-01T00:00:00.000Z', scannedAt: 2_000, summary: { ...summary, critical: 0 }, warnings: [] };
         assert.equal(await s.scans.put(second, { vulnerabilities: refs(4) }), true);
         assert.deepEqual(await s.scans.evaluation('team/app', a.digest), { record: second, vulnerabilities: refs(4), keys: refs(5, 2, 9, 1) }, 'replaced; keys kept when none are given');
         await s.scans.put({ ...first, digest: b.digest }, none);
@@ -1294,7 +1354,7 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         const s = await fresh(t);
         await repo(s, 'team/app');
         const m = manifest('m');
-        const record = { repository: 'team/app', digest: m.digest, dbBuiltAt: null, scannedAt: 1, summary, reportDigest: freshDigest() };
+        const record = { repository: 'team/app', digest: m.digest, dbBuiltAt: null, scannedAt: 1, summary, reportDigest: freshDigest(), warnings: [] };
         const state = { vulnerabilities: refs(1), keys: refs(1, 1) };
         assert.equal(await s.scans.put(record, state), false, 'no such image');
         assert.equal(await s.scans.put({ ...record, repository: 'team/nothing' }, state), false, 'no such repository');
@@ -1325,7 +1385,7 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         await putStored(s, 'team/a', other, { artifactType: 'application/sbom' });
         const scanned = stored.slice(0, 4);
         for (const [i, x] of scanned.entries()) {
-          const record = { ...x, dbBuiltAt: 'b1', scannedAt: i, summary, reportDigest: freshDigest() };
+          const record = { ...x, dbBuiltAt: 'b1', scannedAt: i, summary, reportDigest: freshDigest(), warnings: [] };
           assert.equal(await s.scans.put(record, { vulnerabilities: refs(i), ...(i % 2 === 0 ? { keys: refs(100 + i, 1) } : {}) }), true);
         }
         const seen: string[] = [];
@@ -1357,7 +1417,7 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         await repo(s, 'team/app');
         const [a, b, gone] = [manifest('a'), manifest('b'), manifest('gone')];
         for (const m of [a, b, gone]) await putStored(s, 'team/app', m);
-        const base = { repository: 'team/app', dbBuiltAt: 'b1', scannedAt: 7, summary };
+        const base = { repository: 'team/app', dbBuiltAt: 'b1', scannedAt: 7, summary, warnings: ['kept as it was'] };
         const ra = { ...base, digest: a.digest, reportDigest: freshDigest() };
         const rb = { ...base, digest: b.digest, reportDigest: freshDigest() };
         await s.scans.put(ra, { vulnerabilities: refs(1), keys: refs(7, 1) });

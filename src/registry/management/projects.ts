@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { MediaType, isProjectName, type Digest } from '../../oci/index.js';
+import { MediaType, isProjectName } from '../../oci/index.js';
 import { PROJECT_ROLES, type ArtifactRecord, type ProjectRecord, type RepositoryRecord } from '../../storage/index.js';
+import { newestReferrer } from '../referrer.js';
+import { RepositoryContent } from '../repository-content.js';
 import { SBOM_ARTIFACT_TYPES, SBOM_JOB } from '../sbom.js';
 import { ApiError } from './errors.js';
 import { demand, isAdmin, parse, projectAccess, repositoryName, requireSignedIn, storageToApi, type ManagementDeps } from './context.js';
@@ -167,14 +169,12 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
       const artifact = await meta.artifacts.getArtifact(name, req.params.reference);
       if (artifact === undefined) throw new ApiError('NOT_FOUND', `artifact ${name}:${req.params.reference} not found`);
       const artifactType = SBOM_ARTIFACT_TYPES[format];
-      const stored = (await meta.artifacts.referrers(name, artifact.digest, artifactType)).sort((a, b) => (a.annotations?.['org.opencontainers.image.created'] ?? '').localeCompare(b.annotations?.['org.opencontainers.image.created'] ?? ''));
-      const newest = stored[stored.length - 1];
+      const newest = await newestReferrer(meta, name, artifact.digest, artifactType);
       if (newest !== undefined) {
-        const m = await meta.artifacts.getManifest(name, newest.digest, true);
-        const layer = m?.content !== undefined ? (JSON.parse(m.content.toString('utf8')) as { layers?: { digest?: string }[] }).layers?.[0]?.digest : undefined;
-        const body = layer !== undefined ? await deps.blobs.open(layer as Digest) : undefined;
-        if (body === undefined) throw new ApiError('NOT_FOUND', `the SBOM of ${name}@${artifact.digest} is listed but its content is gone`);
-        return reply.header('Content-Type', artifactType).header('Docker-Content-Digest', layer).send(body);
+        // Through the repository's links: an SBOM artifact pushed here may name any digest.
+        const doc = await new RepositoryContent(meta, deps.blobs, name).openDocument(newest);
+        if (doc === undefined) throw new ApiError('NOT_FOUND', `the SBOM of ${name}@${artifact.digest} is listed but its content is not in ${name}`);
+        return reply.header('Content-Type', artifactType).header('Docker-Content-Digest', doc.digest).send(doc.stream);
       }
       const job = await meta.jobs.get(SBOM_JOB, `${name}@${artifact.digest}`);
       if (job === undefined || job.state === 'failed') {

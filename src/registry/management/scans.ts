@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { formatReport } from '../../scan/index.js';
 import type { ArtifactRecord, ScanResultRecord } from '../../storage/index.js';
-import { SCAN_JOB, isImageArtifact } from '../scan.js';
+import { SCAN_JOB } from '../scan.js';
+import { isImageArtifact } from '../scan-summary.js';
 import { demand, parse, projectAccess, repositoryName, requireAdmin, type ManagementDeps } from './context.js';
 import { ApiError } from './errors.js';
 
@@ -31,11 +32,18 @@ export function registerScanRoutes(app: FastifyInstance, deps: ManagementDeps): 
     return { name, artifact, result: await meta.scans.get(name, artifact.digest) };
   }
 
-  /** 202 while the scan is queued or running; queues one for an image that never had one. */
-  async function pending(name: string, artifact: ArtifactRecord, reply: FastifyReply): Promise<FastifyReply> {
+  /**
+   * 202 while the scan is queued or running (a request for an image that never had one queues
+   * it); a scan that failed for good is `{status: "failed", error}` for the summary and a 404 for the report.
+   */
+  async function pending(name: string, artifact: ArtifactRecord, reply: FastifyReply, what: 'summary' | 'report'): Promise<FastifyReply> {
     if (!isImageArtifact(artifact)) throw new ApiError('NOT_FOUND', `${name}@${artifact.digest} is not a container image: it is not scanned`);
     const job = await meta.jobs.get(SCAN_JOB, `${name}@${artifact.digest}`);
-    if (job?.state === 'failed') throw new ApiError('NOT_FOUND', `${name}@${artifact.digest} could not be scanned: ${job.error ?? 'unknown error'}`);
+    if (job?.state === 'failed') {
+      const error = `${name}@${artifact.digest} could not be scanned: ${job.error ?? 'unknown error'}`;
+      if (what === 'report') throw new ApiError('NOT_FOUND', error);
+      return reply.send({ status: 'failed', error, attempts: job.attempts });
+    }
     // A done job without a result: the image was deleted after its scan and pushed again.
     if (job === undefined || job.state === 'done') await deps.scan.enqueue(name, artifact.digest);
     return reply
@@ -46,8 +54,8 @@ export function registerScanRoutes(app: FastifyInstance, deps: ManagementDeps): 
 
   app.get<ArtifactParams>('/api/v1/projects/:project/repositories/:repo/artifacts/:reference/scan', async (req, reply) => {
     const { name, artifact, result } = await lookUp(req);
-    if (result === undefined) return pending(name, artifact, reply);
-    const warnings: string[] = [];
+    if (result === undefined) return pending(name, artifact, reply, 'summary');
+    const warnings: string[] = [...result.warnings];
     if (result.dbBuiltAt === null) warnings.push('vulnerabilities were not evaluated: there was no advisory DB when the image was scanned (secrets and configuration were)');
     else if (deps.now() - Date.parse(result.dbBuiltAt) > deps.scan.maxDbAgeMs) warnings.push(`the advisory DB these results come from was built at ${result.dbBuiltAt}, longer ago than scan.maxDbAge: recent vulnerabilities are missing`);
     return {
@@ -64,7 +72,7 @@ export function registerScanRoutes(app: FastifyInstance, deps: ManagementDeps): 
     const format = req.query.format ?? 'json';
     if (!Object.hasOwn(REPORT_FORMATS, format)) throw new ApiError('BAD_REQUEST', `format "${format.slice(0, 40)}" is not one of ${Object.keys(REPORT_FORMATS).join(', ')}`);
     const { name, artifact, result } = await lookUp(req);
-    if (result === undefined) return pending(name, artifact, reply);
+    if (result === undefined) return pending(name, artifact, reply, 'report');
     const report = await deps.scan.report(name, result);
     if (report === undefined) throw new ApiError('NOT_FOUND', `the scan report of ${name}@${artifact.digest} is listed but its content is gone`);
     const f = format as keyof typeof REPORT_FORMATS;

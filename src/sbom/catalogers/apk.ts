@@ -93,6 +93,8 @@ function apkLicenses(value: string): string[] {
 export const apkCataloger: Cataloger = {
   id: 'apk',
   version: 1,
+  // Read whole into memory: far above a real database (an Alpine with 1,000 packages: 1 MB).
+  maxBytes: 32 * 1024 * 1024,
   wants: (path) => path === INSTALLED,
   async parse(file, ctx): Promise<readonly Finding[]> {
     const warnings = cappedWarnings(ctx);

@@ -2,7 +2,7 @@
  * Debian packages: dpkg's status database (`var/lib/dpkg/status`), the one-file-per-package
  * `var/lib/dpkg/status.d/` of distroless images, and the licenses in `usr/share/doc/<pkg>/copyright`.
  */
-import { textOf, type Cataloger } from '../cataloger.js';
+import { textOf, type CatalogContext, type Cataloger, type CatalogFile } from '../cataloger.js';
 import { normalizeLicenses, toSpdxId } from '../licenses.js';
 import type { Finding, RawPackage } from '../model.js';
 import { parseDeb822 } from './deb822.js';
@@ -48,19 +48,38 @@ function sourceOf(field: string | undefined, name: string, version: string): { n
   return { name: m[1]!, version: m[2] ?? version };
 }
 
+/**
+ * Package databases are read whole into memory: bounded well above any real one (Ubuntu with
+ * 5,000 packages writes 4 MB) and far below what a hostile image could offer. A status.d file
+ * holds one package (a few kilobytes).
+ */
+const MAX_STATUS_BYTES = 32 * 1024 * 1024;
+const MAX_STATUS_D_BYTES = 1024 * 1024;
+
+async function parseStatusFile(file: CatalogFile, ctx: CatalogContext): Promise<readonly Finding[]> {
+  const warnings = cappedWarnings(ctx);
+  return parseDpkgStatus(await textOf(file), (m) => warnings.warn(`${file.path}: ${m}`)).map((p) => ({ kind: 'package', package: p }));
+}
+
 export const dpkgCataloger: Cataloger = {
   id: 'dpkg',
   version: 1,
+  maxBytes: MAX_STATUS_BYTES,
+  wants: (path) => path === STATUS,
+  parse: parseStatusFile,
+};
+
+/** The status.d directory of distroless images: one file per package. */
+export const dpkgStatusDCataloger: Cataloger = {
+  id: 'dpkg-status.d',
+  version: 1,
+  maxBytes: MAX_STATUS_D_BYTES,
   wants(path) {
-    if (path === STATUS) return true;
     if (!path.startsWith(STATUS_D)) return false;
     // One file per package (name, or name + arch); `.md5sums` files beside them are file lists.
     return path.length > STATUS_D.length && path.indexOf('/', STATUS_D.length) === -1 && !path.endsWith('.md5sums');
   },
-  async parse(file, ctx): Promise<readonly Finding[]> {
-    const warnings = cappedWarnings(ctx);
-    return parseDpkgStatus(await textOf(file), (m) => warnings.warn(`${file.path}: ${m}`)).map((p) => ({ kind: 'package', package: p }));
-  },
+  parse: parseStatusFile,
 };
 
 const DOC = 'usr/share/doc/';

@@ -1,5 +1,5 @@
 /** The durable job queue. */
-import type { JobRecord, JobState, JobStore } from '../metadata-store.js';
+import type { ClaimOptions, JobRecord, JobState, JobStore } from '../metadata-store.js';
 import type { SqlDb } from './db.js';
 import { placeholders } from './common.js';
 
@@ -42,30 +42,47 @@ export class SqlJobs implements JobStore {
     return n > 0;
   }
 
-  claim(kinds: readonly string[], now: number, leaseMs: number): Promise<JobRecord | undefined> {
+  claim(o: ClaimOptions): Promise<JobRecord | undefined> {
+    const { kinds, now } = o;
     if (kinds.length === 0) return Promise.resolve(undefined);
     return this.db.transaction(async (tx) => {
+      const kindIn = `kind IN (${placeholders(kinds.length)})`;
+      const ready = `((state = 'queued' AND run_after <= ?) OR (state = 'running' AND locked_until < ?))`;
+      // Claimed maxAttempts times and never finished: each run ended its process. Not again.
+      await tx.run(
+        `UPDATE jobs SET state = 'failed', locked_until = NULL, holder = NULL, updated_at = ?,
+           error = 'interrupted ' || attempts || ' times: the process running it ended each time (killed, or out of memory)'
+         WHERE ${kindIn} AND ${ready} AND attempts >= ?`,
+        [now, ...kinds, now, now, o.maxAttempts],
+      );
       // Replicas claim side by side: PostgreSQL skips rows another claim holds; SQLite has one writer.
       const skip = tx.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
-      const row = await tx.get<{ id: number }>(
-        `SELECT id FROM jobs WHERE kind IN (${placeholders(kinds.length)})
-           AND ((state = 'queued' AND run_after <= ?) OR (state = 'running' AND locked_until < ?))
-         ORDER BY run_after, id LIMIT 1${skip}`,
-        [...kinds, now, now],
-      );
+      const row = await tx.get<{ id: number }>(`SELECT id FROM jobs WHERE ${kindIn} AND ${ready} ORDER BY run_after, id LIMIT 1${skip}`, [...kinds, now, now]);
       if (row === undefined) return undefined;
-      await tx.run(`UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_until = ?, updated_at = ? WHERE id = ?`, [now + leaseMs, now, row.id]);
+      await tx.run(`UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_until = ?, holder = ?, updated_at = ? WHERE id = ?`, [now + o.leaseMs, o.holder, now, row.id]);
       const claimed = await tx.get<JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`, [row.id]);
       return claimed === undefined ? undefined : toJob(claimed);
     });
   }
 
+  async renew(id: number, holder: string, until: number, now: number): Promise<boolean> {
+    return (await this.db.run(`UPDATE jobs SET locked_until = ?, updated_at = ? WHERE id = ? AND state = 'running' AND holder = ?`, [until, now, id, holder])) > 0;
+  }
+
+  async release(holder: string, now: number): Promise<number> {
+    return this.db.run(
+      `UPDATE jobs SET state = 'queued', locked_until = NULL, holder = NULL, run_after = ?, updated_at = ?, error = 'interrupted: the process running it restarted'
+       WHERE state = 'running' AND holder = ?`,
+      [now, now, holder],
+    );
+  }
+
   async complete(id: number, now: number): Promise<void> {
-    await this.db.run(`UPDATE jobs SET state = 'done', locked_until = NULL, error = NULL, updated_at = ? WHERE id = ?`, [now, id]);
+    await this.db.run(`UPDATE jobs SET state = 'done', locked_until = NULL, holder = NULL, error = NULL, updated_at = ? WHERE id = ?`, [now, id]);
   }
 
   async fail(id: number, error: string, now: number, retryAt: number | null): Promise<void> {
-    await this.db.run(`UPDATE jobs SET state = ?, locked_until = NULL, error = ?, run_after = ?, updated_at = ? WHERE id = ?`, [
+    await this.db.run(`UPDATE jobs SET state = ?, locked_until = NULL, holder = NULL, error = ?, run_after = ?, updated_at = ? WHERE id = ?`, [
       retryAt === null ? 'failed' : 'queued',
       error.slice(0, 2000),
       retryAt ?? now,

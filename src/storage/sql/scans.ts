@@ -20,6 +20,7 @@ interface ScanRow {
   secrets: number;
   misconfigurations: number;
   report_digest: string;
+  warnings: string | null;
 }
 interface EvaluationRow extends ScanRow {
   repo_id: number;
@@ -28,7 +29,7 @@ interface EvaluationRow extends ScanRow {
   match_keys: string | null;
   key_refs: Uint8Array | null;
 }
-const SCAN_COLUMNS = 'r.name AS repository, s.digest, s.db_built_at, s.scanned_at, s.critical, s.high, s.medium, s.low, s.unknown, s.fixable, s.secrets, s.misconfigurations, s.report_digest';
+const SCAN_COLUMNS = 'r.name AS repository, s.digest, s.db_built_at, s.scanned_at, s.critical, s.high, s.medium, s.low, s.unknown, s.fixable, s.secrets, s.misconfigurations, s.report_digest, s.warnings';
 const EVALUATION_SELECT = `SELECT s.repo_id, ${SCAN_COLUMNS}, s.vuln_ids, s.vuln_refs, k.match_keys, k.key_refs FROM scan_results s JOIN repositories r ON r.id = s.repo_id
   LEFT JOIN scan_match_keys k ON k.repo_id = s.repo_id AND k.digest = s.digest`;
 const toScan = (r: ScanRow): ScanResultRecord => ({
@@ -47,7 +48,11 @@ const toScan = (r: ScanRow): ScanResultRecord => ({
     misconfigurations: Number(r.misconfigurations),
   },
   reportDigest: r.report_digest as Digest,
+  warnings: r.warnings === null ? [] : stringArray(r.warnings),
 });
+
+/** Most warnings a result keeps: the first ones tell what kind of thing was not read. */
+const MAX_WARNINGS = 50;
 
 function toEvaluation(r: EvaluationRow): StoredEvaluation {
   const vulnerabilities = r.vuln_refs === null ? undefined : decodeRefs(r.vuln_refs);
@@ -57,14 +62,15 @@ function toEvaluation(r: EvaluationRow): StoredEvaluation {
     record: toScan(r),
     vulnerabilities,
     keys,
-    ...(vulnerabilities === undefined || legacyKeys !== undefined ? { legacy: { vulnerabilityIds: vulnerabilities === undefined ? legacyIds(r.vuln_ids) : [], matchKeys: legacyKeys } } : {}),
+    ...(vulnerabilities === undefined || legacyKeys !== undefined ? { legacy: { vulnerabilityIds: vulnerabilities === undefined ? stringArray(r.vuln_ids) : [], matchKeys: legacyKeys } } : {}),
   };
 }
 
-function legacyIds(text: string): string[] {
+/** A JSON array of strings as stored; anything else reads as none. */
+function stringArray(text: string): string[] {
   try {
-    const ids = JSON.parse(text) as unknown;
-    return Array.isArray(ids) ? ids.filter((x): x is string => typeof x === 'string') : [];
+    const items = JSON.parse(text) as unknown;
+    return Array.isArray(items) ? items.filter((x): x is string => typeof x === 'string') : [];
   } catch {
     return [];
   }
@@ -98,12 +104,12 @@ export class SqlScans implements ScanResultStore {
     try {
       await this.db.transaction(async (tx) => {
         await tx.run(
-          `INSERT INTO scan_results (repo_id, digest, db_built_at, scanned_at, critical, high, medium, low, unknown, fixable, secrets, misconfigurations, report_digest, vuln_ids, vuln_refs)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?)
+          `INSERT INTO scan_results (repo_id, digest, db_built_at, scanned_at, critical, high, medium, low, unknown, fixable, secrets, misconfigurations, report_digest, vuln_ids, vuln_refs, warnings)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?)
            ON CONFLICT (repo_id, digest) DO UPDATE SET db_built_at = excluded.db_built_at, scanned_at = excluded.scanned_at, critical = excluded.critical,
              high = excluded.high, medium = excluded.medium, low = excluded.low, unknown = excluded.unknown, fixable = excluded.fixable,
-             secrets = excluded.secrets, misconfigurations = excluded.misconfigurations, report_digest = excluded.report_digest, vuln_ids = excluded.vuln_ids, vuln_refs = excluded.vuln_refs`,
-          [id, record.digest, record.dbBuiltAt, record.scannedAt, s.critical, s.high, s.medium, s.low, s.unknown, s.fixable, s.secrets, s.misconfigurations, record.reportDigest, encodeRefs(state.vulnerabilities)],
+             secrets = excluded.secrets, misconfigurations = excluded.misconfigurations, report_digest = excluded.report_digest, vuln_ids = excluded.vuln_ids, vuln_refs = excluded.vuln_refs, warnings = excluded.warnings`,
+          [id, record.digest, record.dbBuiltAt, record.scannedAt, s.critical, s.high, s.medium, s.low, s.unknown, s.fixable, s.secrets, s.misconfigurations, record.reportDigest, encodeRefs(state.vulnerabilities), JSON.stringify(record.warnings.slice(0, MAX_WARNINGS))],
         );
         if (state.keys !== undefined) await putKeys(tx, id, record.digest, state.keys);
       });

@@ -197,6 +197,12 @@ CREATE TABLE project_signing_keys (
   created_at BIGINT NOT NULL
 );
 `,
+  // Who holds a running job's lease (a replica gives back what it held when it restarts), and what
+  // a scan could not read (a foreign layer the repository does not hold, a file over its limit).
+  () => `
+ALTER TABLE jobs ADD COLUMN holder TEXT;
+ALTER TABLE scan_results ADD COLUMN warnings TEXT;
+`,
 ];
 
 export function migrationSql(dialect: SqlDialect, index: number): string {

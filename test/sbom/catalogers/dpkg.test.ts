@@ -3,8 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { fileFromBytes, type Finding, type RawPackage } from '../../../src/sbom/index.js';
-import { dpkgCataloger, dpkgCopyrightCataloger } from '../../../src/sbom/catalogers/dpkg.js';
+import { catalogDirectory, fileFromBytes, type Finding, type RawPackage } from '../../../src/sbom/index.js';
+import { dpkgCataloger, dpkgCopyrightCataloger, dpkgStatusDCataloger } from '../../../src/sbom/catalogers/dpkg.js';
 import { requireTools, tempDir } from '../../helpers/env.js';
 
 async function catalog(cataloger: typeof dpkgCataloger, path: string, bytes: Uint8Array, size = bytes.byteLength): Promise<{ findings: readonly Finding[]; warnings: string[] }> {
@@ -167,8 +167,8 @@ test('distroless status.d files match dpkg-query on the same stanzas', async (t)
   const found: RawPackage[] = [];
   for (const [name, text] of Object.entries(STATUS_D)) {
     const path = `var/lib/dpkg/status.d/${name}`;
-    assert.ok(dpkgCataloger.wants(path, text.length, 0o644), path);
-    const { findings, warnings } = await catalog(dpkgCataloger, path, Buffer.from(text));
+    assert.ok(dpkgStatusDCataloger.wants(path, text.length, 0o644), path);
+    const { findings, warnings } = await catalog(dpkgStatusDCataloger, path, Buffer.from(text));
     assert.deepEqual(warnings, []);
     found.push(...packages(findings));
   }
@@ -179,8 +179,13 @@ test('distroless status.d files match dpkg-query on the same stanzas', async (t)
   assert.deepEqual(found.map(row).sort(), dpkgQuery(t, Buffer.from(asStatus)).sort());
 });
 
-test('dpkg wants the status file and status.d entries, not md5sums or other dpkg files', () => {
-  for (const p of ['var/lib/dpkg/status', 'var/lib/dpkg/status.d/libc6', 'var/lib/dpkg/status.d/libc6:amd64']) assert.ok(dpkgCataloger.wants(p, 10, 0o644), p);
+test('dpkg wants the status file, its status.d cousin the entries, neither md5sums or other dpkg files', () => {
+  assert.ok(dpkgCataloger.wants('var/lib/dpkg/status', 10, 0o644));
+  for (const p of ['var/lib/dpkg/status.d/libc6', 'var/lib/dpkg/status.d/libc6:amd64']) {
+    assert.ok(dpkgStatusDCataloger.wants(p, 10, 0o644), p);
+    assert.ok(!dpkgCataloger.wants(p, 10, 0o644), p);
+  }
+  assert.ok(!dpkgStatusDCataloger.wants('var/lib/dpkg/status', 10, 0o644));
   for (const p of [
     'var/lib/dpkg/status-old',
     'var/lib/dpkg/status.d/',
@@ -191,7 +196,20 @@ test('dpkg wants the status file and status.d entries, not md5sums or other dpkg
     'x/var/lib/dpkg/status',
   ]) {
     assert.ok(!dpkgCataloger.wants(p, 10, 0o644), p);
+    assert.ok(!dpkgStatusDCataloger.wants(p, 10, 0o644), p);
   }
+});
+
+test('package databases are read up to a bound: a status.d entry over 1 MiB is not read, with a warning (red-team: three 60 MiB status.d files took the heap)', async (t) => {
+  const root = tempDir(t, 'portcullis-dpkg-bound-');
+  mkdirSync(join(root, 'var/lib/dpkg/status.d'), { recursive: true });
+  writeFileSync(join(root, 'var/lib/dpkg/status.d/libssl3'), STATUS_D['libssl3']!);
+  // A real status.d file is one package; this one is 1 MiB and a byte of stanzas.
+  const stanza = 'Package: filler\nVersion: 1\nArchitecture: amd64\n\n';
+  writeFileSync(join(root, 'var/lib/dpkg/status.d/hostile'), stanza.repeat(Math.ceil((1024 * 1024 + 1) / stanza.length)));
+  const inventory = await catalogDirectory(root, 'dir:hostile', { catalogers: [dpkgStatusDCataloger] });
+  assert.deepEqual(inventory.packages.map((p) => p.name), ['libssl3']);
+  assert.ok(inventory.warnings.some((w) => /var\/lib\/dpkg\/status\.d\/hostile: \d+ bytes, over the 1048576-byte limit for this kind of file; not read/.test(w)), inventory.warnings.join('\n'));
 });
 
 test('a truncated status file keeps the whole stanzas and warns about the cut one', async () => {
