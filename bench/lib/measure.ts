@@ -3,6 +3,7 @@
  * median of repeated runs.
  */
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,8 @@ export interface Run {
  */
 export async function measure(cmd: string, args: readonly string[], stdoutFile?: string): Promise<Run> {
   const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
-  const rssFile = join(tmpdir(), `bench-rss-${process.pid}`);
+  // One file per run: runs side by side must not read each other's.
+  const rssFile = join(tmpdir(), `bench-rss-${process.pid}-${randomUUID()}`);
   const out = openSync(stdoutFile ?? '/dev/null', 'w');
   const started = process.hrtime.bigint();
   try {

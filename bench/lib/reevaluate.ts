@@ -13,7 +13,7 @@
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MediaType, digestOf, type Digest } from '../../src/oci/index.js';
-import { ScanService, SCAN_REPORT_ARTIFACT_TYPE } from '../../src/registry/index.js';
+import { ScanService, SCAN_REPORT_ARTIFACT_TYPE, storeSbom } from '../../src/registry/index.js';
 import { storeReferrer } from '../../src/registry/referrer.js';
 import { silentLogger } from '../../src/shared/index.js';
 import { openFsBlobStorage, openSqliteMetadataStore } from '../../src/storage/index.js';
@@ -56,7 +56,7 @@ async function prepare([db1, sbomDir, work]: string[]): Promise<void> {
     const put = await meta.artifacts.putManifest({ repository, digest, mediaType: MediaType.OciManifest, content: manifest, artifactType: MediaType.OciConfig, subject: null, annotations: null, blobs: [configDigest], blobBytes: config.length, children: [], tag: `v${i}`, now: now() });
     if (put.kind !== 'stored') throw new Error(`the image manifest was not stored: ${JSON.stringify(put)}`);
     const subject = { mediaType: MediaType.OciManifest, digest, size: manifest.length };
-    await storeReferrer(deps, repository, 'application/vnd.cyclonedx+json', readFileSync(join(sbomDir, file)), 'sbom.cdx.json', subject);
+    await storeSbom(deps, repository, 'cyclonedx-json', readFileSync(join(sbomDir, file)), subject);
     // The result a scan against an older DB left: no vulnerabilities known yet, no package index.
     const report = Buffer.from(JSON.stringify({ createdAt: new Date(0).toISOString(), artifactName: `${repository}@${digest}`, artifactType: 'container_image', metadata: {}, results: [] }));
     const reportDigest = await storeReferrer(deps, repository, SCAN_REPORT_ARTIFACT_TYPE, report, 'scan-report.json', subject);

@@ -129,6 +129,7 @@ function describe(error: z.ZodError, origin: Map<string, string>, fileName: stri
 
 function coerceEnv(path: readonly string[], value: string): unknown {
   const key = path.join('.');
+  if (key === 'auth.trustProxy' && /^\d+$/.test(value)) return Number(value);
   if (key === 'auth.trustProxy' || key === 'sbom.enabled' || key === 'scan.enabled') return value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
   return value;
 }

@@ -52,7 +52,14 @@ export const configSchema = z
       .object({
         service: z.string().min(1).default('portcullis'),
         tokenTtl: duration.prefault(300),
-        trustProxy: z.boolean().default(false),
+        /**
+         * Reverse proxies in front that are trusted to set X-Forwarded-*: true means one; a number
+         * counts them (a CDN before nginx: 2). The client is the address that many hops back.
+         */
+        trustProxy: z
+          .union([z.boolean(), z.number().int().min(0).max(16)])
+          .default(false)
+          .transform((v) => (v === true ? 1 : v === false ? 0 : v)),
         maxFailedLogins: z.number().int().min(1).default(10),
         failedLoginWindow: duration.prefault(300),
       })

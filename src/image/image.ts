@@ -167,7 +167,11 @@ export async function openImage(
       throw new ImageError('MANIFEST_INVALID', `the image config ${manifest.config.digest} is not JSON: ${(err as Error).message}`);
     }
     const diffIds = config.rootfs?.diff_ids ?? [];
-    const absent = await Promise.all(manifest.layers.map((d) => source.absent?.(d)));
+    // Asked a few at a time: a manifest may list thousands of layers.
+    const absent: (string | undefined)[] = [];
+    if (source.absent !== undefined) {
+      for (let i = 0; i < manifest.layers.length; i += 8) absent.push(...(await Promise.all(manifest.layers.slice(i, i + 8).map((d) => source.absent!(d)))));
+    }
     const layers: ImageLayer[] = manifest.layers.map((d, i) => layerOf(source, d, diffIds[i], verify, absent[i]));
     const platform: Platform = { os: config.os ?? want.os, architecture: config.architecture ?? want.architecture, ...(config.variant !== undefined ? { variant: config.variant } : {}) };
     return {

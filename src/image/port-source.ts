@@ -28,6 +28,7 @@ type Chunk = Uint8Array | null;
 export function serveContentSource(port: MessagePort, source: ContentSource): () => void {
   const streams = new Map<number, AsyncIterator<Uint8Array>>();
   let nextStream = 1;
+  let stopped = false;
   const answer = async (r: Request): Promise<{ value: unknown; transfer?: ArrayBuffer[] }> => {
     switch (r.op) {
       case 'manifest':
@@ -36,7 +37,13 @@ export function serveContentSource(port: MessagePort, source: ContentSource): ()
         return { value: (await source.absent?.(r.descriptor)) ?? null };
       case 'open': {
         const id = nextStream++;
-        streams.set(id, (await source.blob(r.descriptor))[Symbol.asyncIterator]());
+        const it = (await source.blob(r.descriptor))[Symbol.asyncIterator]();
+        // Opened while the task was being stopped: nobody will read or close it.
+        if (stopped) {
+          await it.return?.();
+          throw new Error('the content source was closed');
+        }
+        streams.set(id, it);
         return { value: id };
       }
       case 'read': {
@@ -68,6 +75,7 @@ export function serveContentSource(port: MessagePort, source: ContentSource): ()
   };
   port.on('message', onMessage);
   return () => {
+    stopped = true;
     port.off('message', onMessage);
     for (const it of streams.values()) void it.return?.()?.catch(() => undefined);
     streams.clear();

@@ -1,15 +1,16 @@
 /**
  * The heavy part of the registry's background jobs, as tasks a worker thread runs: reading an
  * image's layers, cataloging its packages, finding secrets, checking its configuration, matching
- * the advisory DB and writing the documents. A task sees the image only through the ContentSource
- * it is given (the repository's, served by the main thread) and returns bytes ready to store.
- * No store, no network: what the main thread keeps is decided there.
+ * the advisory DB, writing the documents, and reading a stored SBOM back. An image task sees the
+ * image only through the ContentSource it is given (the repository's, served by the main thread);
+ * every task returns bytes or plain data ready to store. No store, no network: what the main
+ * thread keeps is decided there.
  */
 import { FsLayerCache, NO_CACHE, openImage, type ContentSource, type Image, type LayerCache } from '../image/index.js';
-import { catalogImage, ALL_CATALOGERS, formatInventory, type Inventory } from '../sbom/index.js';
-import { evaluate, gatherImageFacts, type Scanner } from '../scan/index.js';
+import { catalogImage, ALL_CATALOGERS, formatInventory, readSbom, type Inventory } from '../sbom/index.js';
+import { buildReport, evaluate, formatReport, gatherImageFacts, type ReportFormat, type ScanReport, type Scanner } from '../scan/index.js';
 import type { ScanSummary } from '../storage/index.js';
-import { matchKeys, type MatchKeys } from '../vuln/index.js';
+import { matchInventory, matchKeys, type MatchKeys } from '../vuln/index.js';
 import type { Subject } from './referrer.js';
 import type { AdvisoryDbFile } from './scan-db-file.js';
 import type { StoredSbomFormat } from './sbom.js';
@@ -44,6 +45,34 @@ export interface ScanTask extends TaskBase {
 
 export type ImageTask = SbomTask | ScanTask;
 
+/** The match keys of a stored CycloneDX SBOM (for a re-evaluation of an image scanned without them). */
+export interface KeysTask {
+  readonly kind: 'keys';
+  readonly sbom: Uint8Array;
+  /** Names the SBOM in messages. */
+  readonly label: string;
+}
+
+/**
+ * A stored report in a report format. When `sbom` is given and the report was made against
+ * another DB build than the one at `dbPath`, it is made again from the SBOM first (secrets and
+ * configuration findings carried over), and the new report is returned to be stored.
+ */
+export interface ReportTask {
+  readonly kind: 'report';
+  readonly stored: Uint8Array;
+  readonly sbom?: Uint8Array;
+  readonly label: string;
+  readonly dbPath: string;
+  readonly format: ReportFormat;
+  readonly toolVersion: string;
+  readonly now: number;
+}
+
+/** Tasks on stored documents: no image is read. */
+export type DocumentTask = KeysTask | ReportTask;
+export type Task = ImageTask | DocumentTask;
+
 export interface SbomOutcome {
   readonly kind: 'sbom';
   readonly subject: Subject;
@@ -67,7 +96,20 @@ export interface ScanOutcome {
   readonly warnings: readonly string[];
 }
 
-export type TaskOutcome = SbomOutcome | ScanOutcome;
+export interface KeysOutcome {
+  readonly kind: 'keys';
+  readonly keys: MatchKeys;
+}
+
+export interface ReportOutcome {
+  readonly kind: 'report';
+  /** The report in the format asked for. */
+  readonly body: Uint8Array;
+  /** The report made again against the current DB, to be stored in place of the old one. */
+  readonly rebuilt?: { readonly report: Uint8Array; readonly summary: ScanSummary; readonly vulnerabilityIds: readonly string[]; readonly dbBuiltAt: string };
+}
+
+export type TaskOutcome = SbomOutcome | ScanOutcome | KeysOutcome | ReportOutcome;
 
 /** The part of a task every kind shares, from the service's settings. */
 export function taskBase(deps: { readonly version: string; readonly now: () => number; readonly cacheDir: string | undefined; readonly tmpDir?: string }, repository: string, digest: string): TaskBase {
@@ -86,19 +128,85 @@ export interface TaskState {
   advisoryDb(path: string): AdvisoryDbFile;
 }
 
-/** The buffers of an outcome, for a transfer list (no copy between threads). */
-export function outcomeBuffers(o: TaskOutcome): ArrayBuffer[] {
-  const views = o.kind === 'sbom' ? Object.values(o.documents) : [o.report, ...(o.sbom !== undefined ? [o.sbom] : [])];
+/** The buffers of a task or an outcome, for a transfer list (no copy between threads; see `owned`). */
+export function transferList(x: Task | TaskOutcome): ArrayBuffer[] {
+  let views: Uint8Array[];
+  switch (x.kind) {
+    case 'sbom':
+      views = 'documents' in x ? Object.values(x.documents) : [];
+      break;
+    case 'scan':
+      views = 'report' in x ? [x.report, ...(x.sbom !== undefined ? [x.sbom] : [])] : [];
+      break;
+    case 'keys':
+      views = 'sbom' in x ? [x.sbom] : [];
+      break;
+    case 'report':
+      views = 'stored' in x ? [x.stored, ...(x.sbom !== undefined ? [x.sbom] : [])] : 'body' in x ? [x.body, ...(x.rebuilt !== undefined ? [x.rebuilt.report] : [])] : [];
+      break;
+  }
   return views.map((v) => v.buffer as ArrayBuffer);
 }
 
-export async function runImageTask(task: ImageTask, source: ContentSource, state: TaskState): Promise<TaskOutcome> {
-  const image = await openImage(source, task.digest, { reference: `${task.repository}@${task.digest}`, name: task.repository });
-  try {
-    return task.kind === 'sbom' ? await sbomOf(image, task) : await scanOf(image, task, state);
-  } finally {
-    await image.close();
+/**
+ * `bytes` in a buffer of their own, whole: safe to transfer. A Buffer may be a slice of a pool
+ * that other Buffers share (small ones always are); transferring that would detach theirs too.
+ */
+export function owned(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength && !(bytes.buffer instanceof SharedArrayBuffer)) return new Uint8Array(bytes.buffer, 0, bytes.byteLength);
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return copy;
+}
+
+/** Runs a task: an image task reads the image from `source`. */
+export async function runTask(task: Task, source: ContentSource | undefined, state: TaskState): Promise<TaskOutcome> {
+  switch (task.kind) {
+    case 'keys':
+      return { kind: 'keys', keys: matchKeys(readSbom(text(task.sbom), task.label).inventory) };
+    case 'report':
+      return report(task, state);
+    case 'sbom':
+    case 'scan': {
+      if (source === undefined) throw new Error(`a ${task.kind} task reads an image: it needs a source`);
+      const image = await openImage(source, task.digest, { reference: `${task.repository}@${task.digest}`, name: task.repository });
+      try {
+        return task.kind === 'sbom' ? await sbomOf(image, task) : await scanOf(image, task, state);
+      } finally {
+        await image.close();
+      }
+    }
   }
+}
+
+const text = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+
+function report(task: ReportTask, state: TaskState): ReportOutcome {
+  let report = JSON.parse(text(task.stored)) as ScanReport;
+  let rebuilt: ReportOutcome['rebuilt'];
+  const lease = task.sbom === undefined || report.db === undefined ? undefined : state.advisoryDb(task.dbPath).acquire();
+  try {
+    if (task.sbom !== undefined && lease?.db !== undefined && lease.db.info.builtAt !== report.db?.builtAt) {
+      const before = report;
+      const inventory = readSbom(text(task.sbom), task.label).inventory;
+      report = buildReport({
+        artifactName: before.artifactName,
+        artifactType: 'container_image',
+        inventory,
+        matches: matchInventory(inventory, lease.db),
+        secrets: before.results.filter((r) => r.class === 'secret').flatMap((r) => r.secrets ?? []),
+        misconfigurations: before.results.filter((r) => r.class === 'config').map((r) => ({ target: r.target, type: r.type, findings: r.misconfigurations ?? [] })),
+        ...(before.metadata.imageConfig !== undefined ? { imageConfig: before.metadata.imageConfig } : {}),
+        ...(before.metadata.imageId !== undefined ? { imageId: before.metadata.imageId } : {}),
+        db: { builtAt: lease.db.info.builtAt, schemaVersion: lease.db.info.schemaVersion },
+        now: new Date(task.now),
+      });
+      rebuilt = { report: bytes(JSON.stringify(report)), ...summarize(report), dbBuiltAt: lease.db.info.builtAt };
+    }
+  } finally {
+    if (lease?.db !== undefined) lease.release();
+  }
+  return { kind: 'report', body: bytes(formatReport(report, task.format, { toolVersion: task.toolVersion })), ...(rebuilt !== undefined ? { rebuilt } : {}) };
 }
 
 function cacheOf(task: TaskBase): LayerCache {
@@ -109,14 +217,8 @@ function subjectOf(image: Image): Subject {
   return { mediaType: image.manifest.mediaType, digest: image.digest, size: image.manifestBytes.byteLength };
 }
 
-/** A string as a buffer of its own (transferable as a whole: small ones come from a shared pool). */
-function bytes(text: string): Uint8Array {
-  const b = Buffer.from(text);
-  if (b.byteOffset === 0 && b.buffer.byteLength === b.byteLength) return new Uint8Array(b.buffer, 0, b.byteLength);
-  const copy = new Uint8Array(b.byteLength);
-  copy.set(b);
-  return copy;
-}
+/** A string as a buffer of its own (transferable as a whole). */
+const bytes = (s: string): Uint8Array => owned(Buffer.from(s));
 
 function document(inventory: Inventory, format: StoredSbomFormat, task: TaskBase): Uint8Array {
   return bytes(formatInventory(inventory, format, { toolVersion: task.toolVersion, timestamp: new Date(task.now) }));

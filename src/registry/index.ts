@@ -19,7 +19,7 @@ export { ANONYMOUS, ROLE_ACTIONS, allowedActions, type Principal } from './auth/
 export { generatePassword, hashPassword, hashSecret, verifyPassword } from './auth/password.js';
 export { collectGarbage, unreachableManifests, type GcOptions, type GcReport } from './gc.js';
 export { API_ERROR_STATUS, ApiError, type ApiErrorCode } from './management/index.js';
-export { SBOM_ARTIFACT_TYPES, SBOM_JOB, SbomService, isContainerImage, type StoredSbomFormat } from './sbom.js';
+export { SBOM_ARTIFACT_TYPES, SBOM_JOB, SbomService, isContainerImage, storeSbom, type StoredSbomFormat } from './sbom.js';
 export { SCAN_JOB, SCAN_REEVALUATE_JOB, SCAN_REPORT_ARTIFACT_TYPE, ScanService, type NewlyAffected, type ReevaluateOutcome, type ScanServiceDeps } from './scan.js';
 export { summarize } from './scan-summary.js';
 
@@ -157,8 +157,8 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     runGc,
     async close() {
       if (timer !== undefined) clearInterval(timer);
-      await sbom.stop();
-      await scan.stop();
+      // Both at once: each stops its job in hand and gives it back to the queue.
+      await Promise.all([sbom.stop(), scan.stop()]);
       await running?.catch(() => undefined);
     },
   };

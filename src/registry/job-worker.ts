@@ -18,14 +18,14 @@ export const MAX_ATTEMPTS = 3;
 export const DEFAULT_LEASE_MS = 60_000;
 
 /** The {repository, digest} an image job is about; undefined, and the job failed for good, when its payload is not that. */
-export async function imageJobTarget(jobs: JobStore, job: JobRecord, now: number): Promise<{ repository: string; digest: Digest } | undefined> {
+export async function imageJobTarget(job: RunningJob): Promise<{ repository: string; digest: Digest } | undefined> {
   try {
-    const target = JSON.parse(job.payload) as { repository?: unknown; digest?: unknown };
+    const target = JSON.parse(job.record.payload) as { repository?: unknown; digest?: unknown };
     if (typeof target.repository === 'string' && typeof target.digest === 'string' && isDigest(target.digest)) return { repository: target.repository, digest: target.digest as Digest };
   } catch {
     // not JSON: failed below
   }
-  await jobs.fail(job.id, 'the job payload is not {repository, digest}', now, null);
+  await job.fail(new PermanentJobFailure('the job payload is not {repository, digest}'));
   return undefined;
 }
 
@@ -34,12 +34,23 @@ export class PermanentJobFailure extends Error {
   override readonly name = 'PermanentJobFailure';
 }
 
-/** Records a failed attempt: queued again until the last one; resolves to the message and whether it will be retried. */
-export async function failAttempt(jobs: JobStore, job: JobRecord, err: unknown, now: number): Promise<{ message: string; retrying: boolean }> {
-  const message = err instanceof Error ? err.message : String(err);
-  const retry = job.attempts < MAX_ATTEMPTS && !(err instanceof PermanentJobFailure) ? now + 30_000 * job.attempts : null;
-  await jobs.fail(job.id, message, now, retry);
-  return { message, retrying: retry !== null };
+/** A claimed job while it runs, with what its run may record. */
+export interface RunningJob {
+  readonly record: JobRecord;
+  /** The first job of a drain. */
+  readonly first: boolean;
+  /**
+   * Aborted when the worker stops (the job goes back to the queue) or loses the job's lease
+   * (another replica may run it): then the run records nothing.
+   */
+  readonly signal: AbortSignal;
+  complete(): Promise<void>;
+  /**
+   * Records a failed attempt: queued again (in 30 s × the attempts so far) until the last one,
+   * or at once failed for good for a PermanentJobFailure; resolves to the message and whether it
+   * will be retried.
+   */
+  fail(err: unknown): Promise<{ message: string; retrying: boolean }>;
 }
 
 /** Gives back the jobs this replica held when its process ended (they run again at once); resolves to how many. */
@@ -88,8 +99,8 @@ export interface JobWorkerOptions {
   /** How often an idle worker looks for jobs other replicas queued. */
   readonly pollMs: number;
   readonly leaseMs: number;
-  /** Runs one claimed job to its end, recording its outcome; `first` is the first job of a drain. */
-  readonly run: (job: JobRecord, first: boolean) => Promise<void>;
+  /** Runs one claimed job to its end, recording its outcome (nothing when its signal is aborted). */
+  readonly run: (job: RunningJob) => Promise<void>;
   /** Called at the start of every drain, before the first claim. */
   readonly onDrain?: () => Promise<void>;
 }
@@ -99,6 +110,8 @@ export class JobWorker {
   private running: Promise<void> | undefined;
   private stoppedFlag = true;
   private wakeAgain = false;
+  /** Aborts the job in hand when the worker stops. */
+  private stopping = new AbortController();
 
   constructor(private readonly o: JobWorkerOptions) {}
 
@@ -109,15 +122,17 @@ export class JobWorker {
   start(): void {
     if (!this.stoppedFlag) return;
     this.stoppedFlag = false;
+    this.stopping = new AbortController();
     this.timer = setInterval(() => this.wake(), this.o.pollMs);
     this.timer.unref();
     this.wake();
   }
 
-  /** Stops claiming; resolves when the job in hand (if any) has ended. */
+  /** Stops claiming and the job in hand (it goes back to the queue, its attempt not counted); resolves when it has. */
   async stop(): Promise<void> {
     this.stoppedFlag = true;
     if (this.timer !== undefined) clearInterval(this.timer);
+    this.stopping.abort(new Error(`the ${this.o.what} worker is stopping`));
     await this.running;
   }
 
@@ -143,30 +158,51 @@ export class JobWorker {
     await this.o.onDrain?.();
     let first = true;
     while (!this.stoppedFlag) {
-      const job = await jobs.claim({ kinds, now: now(), leaseMs, holder, maxAttempts: MAX_ATTEMPTS });
-      if (job === undefined) return;
-      await this.held(job, () => this.o.run(job, first));
+      const record = await jobs.claim({ kinds, now: now(), leaseMs, holder, maxAttempts: MAX_ATTEMPTS });
+      if (record === undefined) return;
+      await this.held(record, first);
       first = false;
     }
   }
 
-  /** Runs `fn` while renewing the lease on `job`. */
-  private async held(job: JobRecord, fn: () => Promise<void>): Promise<void> {
+  /** Runs a claimed job while renewing its lease; gives it back when the worker stops meanwhile. */
+  private async held(record: JobRecord, first: boolean): Promise<void> {
     const { jobs, holder, leaseMs, now, log } = this.o;
+    const lost = new AbortController();
+    const signal = AbortSignal.any([this.stopping.signal, lost.signal]);
     let renewing: Promise<void> = Promise.resolve();
     const timer = setInterval(() => {
-      renewing = jobs.renew(job.id, holder, now() + leaseMs, now()).then(
+      renewing = jobs.renew(record.id, holder, now() + leaseMs, now()).then(
         (held) => {
-          if (!held) log.warn({ job: job.key, kind: job.kind }, 'lost the lease of a running job (another replica may run it too)');
+          if (held || lost.signal.aborted) return;
+          log.warn({ job: record.key, kind: record.kind }, 'lost the lease of a running job: stopping it (another replica runs it)');
+          lost.abort(new Error('the lease of the job was lost'));
         },
-        (err: unknown) => log.warn({ err, job: job.key, kind: job.kind }, 'could not renew the lease of a running job'),
+        (err: unknown) => log.warn({ err, job: record.key, kind: record.kind }, 'could not renew the lease of a running job'),
       );
     }, Math.max(1, Math.floor(leaseMs / 3)));
+    const job: RunningJob = {
+      record,
+      first,
+      signal,
+      complete: async () => {
+        if (!signal.aborted) await jobs.complete(record.id, holder, now());
+      },
+      fail: async (err) => {
+        const message = err instanceof Error ? err.message : String(err);
+        const retry = record.attempts < MAX_ATTEMPTS && !(err instanceof PermanentJobFailure) ? now() + 30_000 * record.attempts : null;
+        if (!signal.aborted) await jobs.fail(record.id, holder, message, now(), retry);
+        return { message, retrying: retry !== null };
+      },
+    };
     try {
-      await fn();
+      await this.o.run(job);
     } finally {
       clearInterval(timer);
       await renewing;
+      if (this.stopping.signal.aborted && !lost.signal.aborted) {
+        await jobs.giveBack(record.id, holder, now()).catch((err: unknown) => log.warn({ err, job: record.key }, 'could not give a job back to the queue'));
+      }
     }
   }
 }

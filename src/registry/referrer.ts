@@ -71,10 +71,3 @@ export async function storeBlob(deps: Pick<ReferrerDeps, 'meta' | 'blobs' | 'now
   await blobs.put(digest, Readable.from([bytes]));
   if (!(await meta.blobs.link(repository, digest, bytes.byteLength, now()))) throw new Error(`blob ${digest} was removed while it was stored; will retry`);
 }
-
-/** The newest artifact of `artifactType` referring to `subject`, by its creation time; undefined when there is none. */
-export async function newestReferrer(meta: MetadataStore, repository: string, subject: Digest, artifactType: string): Promise<Digest | undefined> {
-  const stored = await meta.artifacts.referrers(repository, subject, artifactType);
-  stored.sort((a, b) => (a.annotations?.[CREATED] ?? '').localeCompare(b.annotations?.[CREATED] ?? '') || a.digest.localeCompare(b.digest));
-  return stored[stored.length - 1]?.digest;
-}

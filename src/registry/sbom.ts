@@ -5,12 +5,11 @@
  * whose `subject` is the image (one CycloneDX 1.6, one SPDX 2.3), so the referrers API finds them
  * and garbage collection keeps them while the image lives.
  */
-import { MediaType } from '../oci/index.js';
-import type { JobRecord } from '../storage/index.js';
+import { MediaType, type Digest } from '../oci/index.js';
 import { taskBase } from './image-tasks.js';
 import { DEFAULT_JOB_LIMITS, JobThread } from './job-thread.js';
-import { failAttempt, imageJobTarget, JobWorker, queueOf, type ImageJobDeps } from './job-worker.js';
-import { storeReferrer } from './referrer.js';
+import { imageJobTarget, JobWorker, queueOf, type ImageJobDeps, type RunningJob } from './job-worker.js';
+import { storeReferrer, type ReferrerDeps, type Subject } from './referrer.js';
 import { RepositoryContent } from './repository-content.js';
 
 export const SBOM_JOB = 'sbom';
@@ -35,9 +34,14 @@ export class SbomService {
     this.worker = new JobWorker({ ...queueOf(deps), what: 'SBOM', kinds: [SBOM_JOB], run: (job) => this.run(job) });
   }
 
-  /** Queues the SBOM of an image just pushed; a repeated push of the same digest adds nothing. */
-  async enqueue(repository: string, digest: string): Promise<void> {
-    await this.deps.meta.jobs.enqueue(SBOM_JOB, `${repository}@${digest}`, JSON.stringify({ repository, digest }), this.deps.now());
+  /**
+   * Queues the SBOM of an image just pushed; a repeated push of the same digest adds nothing.
+   * `again` makes it once more when it was made already (its SBOM is gone).
+   */
+  async enqueue(repository: string, digest: string, again = false): Promise<void> {
+    const { meta, now } = this.deps;
+    const key = `${repository}@${digest}`;
+    if (!(await meta.jobs.enqueue(SBOM_JOB, key, JSON.stringify({ repository, digest }), now())) && !(again && (await meta.jobs.requeue(SBOM_JOB, key, now())))) return;
     this.worker.wake();
   }
 
@@ -51,31 +55,41 @@ export class SbomService {
     await this.thread.close();
   }
 
-  private async run(job: JobRecord): Promise<void> {
-    const { log, now, meta } = this.deps;
-    const target = await imageJobTarget(meta.jobs, job, now());
+  private async run(job: RunningJob): Promise<void> {
+    const { log, now } = this.deps;
+    const target = await imageJobTarget(job);
     if (target === undefined) return;
     const started = now();
     try {
-      const stored = await this.build(target.repository, target.digest);
-      await meta.jobs.complete(job.id, now());
+      const stored = await this.build(target.repository, target.digest, job.signal);
+      await job.complete();
       log.info({ repository: target.repository, digest: target.digest, packages: stored.packages, ms: now() - started }, 'SBOM stored');
     } catch (err) {
-      const { message, retrying } = await failAttempt(meta.jobs, job, err, now());
-      log.warn({ repository: target.repository, digest: target.digest, attempt: job.attempts, err: message, retrying }, 'SBOM generation failed');
+      if (job.signal.aborted) return;
+      const { message, retrying } = await job.fail(err);
+      log.warn({ repository: target.repository, digest: target.digest, attempt: job.record.attempts, err: message, retrying }, 'SBOM generation failed');
     }
   }
 
   /** Catalogs the image in the SBOM thread (reading it through the repository's links) and stores both SBOM artifacts. */
-  async build(repository: string, digest: string): Promise<{ packages: number }> {
+  async build(repository: string, digest: string, signal?: AbortSignal): Promise<{ packages: number }> {
     const { meta, blobs } = this.deps;
-    const o = await this.thread.run({ kind: 'sbom', ...taskBase(this.deps, repository, digest) }, new RepositoryContent(meta, blobs, repository).imageSource());
+    const o = await this.thread.run({ kind: 'sbom', ...taskBase(this.deps, repository, digest) }, new RepositoryContent(meta, blobs, repository).imageSource(), signal);
     for (const format of Object.keys(SBOM_ARTIFACT_TYPES) as StoredSbomFormat[]) {
-      const doc = o.documents[format];
-      await storeReferrer(this.deps, repository, SBOM_ARTIFACT_TYPES[format], Buffer.from(doc.buffer, doc.byteOffset, doc.byteLength), TITLES[format], o.subject);
+      await storeSbom(this.deps, repository, format, o.documents[format], o.subject);
     }
     return { packages: o.packages };
   }
+}
+
+/**
+ * Stores an SBOM Portcullis made as a referrer of the image, and records it as the image's own
+ * (what the registry serves and reads again, rather than any SBOM artifact a client pushed).
+ */
+export async function storeSbom(deps: ReferrerDeps, repository: string, format: StoredSbomFormat, doc: Uint8Array, subject: Subject): Promise<void> {
+  const artifact = await storeReferrer(deps, repository, SBOM_ARTIFACT_TYPES[format], Buffer.from(doc.buffer, doc.byteOffset, doc.byteLength), TITLES[format], subject);
+  // False when the image went meanwhile: the artifact, with no subject left, goes at the next collection.
+  await deps.meta.documents.put(repository, subject.digest as Digest, format, artifact, deps.now());
 }
 
 /** Layers of Cosign's `.sig`/`.att` manifests: they have an image config, and are no image. */

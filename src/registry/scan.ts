@@ -10,25 +10,23 @@
  * CycloneDX SBOM (no layer is read again), and the images that gained a vulnerability are named.
  */
 import { MediaType, isDigest, parseManifest, type Digest } from '../oci/index.js';
-import { readSbom, type Inventory } from '../sbom/index.js';
-import { buildReport, type ScanReport } from '../scan/index.js';
-import type { JobRecord, ScanEvaluation, ScanResultRecord, ScanSummary, StoredEvaluation } from '../storage/index.js';
-import { AdvisoryDb, Matcher, matchKeys, parseMatchKeys, type MatchKeys, type VulnerabilityCounts } from '../vuln/index.js';
-import { taskBase, type ScanTask } from './image-tasks.js';
+import type { ReportFormat } from '../scan/index.js';
+import type { ScanEvaluation, ScanResultRecord, ScanSummary, StoredEvaluation } from '../storage/index.js';
+import { AdvisoryDb, Matcher, parseMatchKeys, type MatchKeys, type VulnerabilityCounts } from '../vuln/index.js';
+import { owned, taskBase, type ScanTask } from './image-tasks.js';
 import { DEFAULT_JOB_LIMITS, JobThread } from './job-thread.js';
-import { failAttempt, imageJobTarget, JobWorker, queueOf, type ImageJobDeps } from './job-worker.js';
+import { imageJobTarget, JobWorker, queueOf, type ImageJobDeps, type RunningJob } from './job-worker.js';
 import { AdvisoryDbFile } from './scan-db-file.js';
-import { sameSummary, summarize } from './scan-summary.js';
+import { sameSummary } from './scan-summary.js';
 import { TermCache } from './scan-terms.js';
-import { isContainerImage } from './sbom.js';
-import { newestReferrer, storeReferrer, type Subject } from './referrer.js';
+import { isContainerImage, storeSbom } from './sbom.js';
+import { storeReferrer, type Subject } from './referrer.js';
 import { RepositoryContent } from './repository-content.js';
 
 export const SCAN_JOB = 'scan';
 /** Re-evaluation of every stored image against one DB build; keyed by the DB's build time, so replicas run it once. */
 export const SCAN_REEVALUATE_JOB = 'scan-reevaluate';
 export const SCAN_REPORT_ARTIFACT_TYPE = 'application/vnd.portcullis.scan-report.v1+json';
-const CYCLONEDX = 'application/vnd.cyclonedx+json';
 /** The DB build every stored image was last re-evaluated against. */
 const EVALUATED_DB = 'scan.evaluated-db';
 /**
@@ -83,6 +81,9 @@ const EMPTY = new Uint32Array(0);
 
 export class ScanService {
   private readonly thread: JobThread;
+  /** Reports asked for through the API: formatted (and made again when stale) off the event loop. */
+  private readonly reports: JobThread;
+  private readonly reportsInFlight = new Map<string, Promise<Uint8Array | undefined>>();
   private readonly dbFile: AdvisoryDbFile;
   private readonly worker: JobWorker;
   private lastDbCheck = Number.NEGATIVE_INFINITY;
@@ -96,6 +97,7 @@ export class ScanService {
   constructor(private readonly deps: ScanServiceDeps) {
     this.terms = new TermCache(deps.meta.scans);
     this.thread = new JobThread('the scan', deps.limits ?? DEFAULT_JOB_LIMITS, deps.log);
+    this.reports = new JobThread('the report', deps.limits ?? DEFAULT_JOB_LIMITS, deps.log);
     this.worker = new JobWorker({
       ...queueOf(deps),
       what: 'scan',
@@ -104,8 +106,8 @@ export class ScanService {
       onDrain: async () => {
         if (this.deps.now() - this.lastDbCheck >= (this.deps.dbCheckMs ?? 5 * 60_000)) await this.checkDb();
       },
-      run: async (job, first) => {
-        if (first && job.kind === SCAN_JOB) await this.checkDb();
+      run: async (job) => {
+        if (job.first && job.record.kind === SCAN_JOB) await this.checkDb();
         await this.run(job);
       },
     });
@@ -141,6 +143,7 @@ export class ScanService {
     await this.worker.stop();
     await this.reevaluation.catch(() => undefined);
     await this.thread.close();
+    await this.reports.close();
     this.dbFile.close();
   }
 
@@ -169,30 +172,32 @@ export class ScanService {
     }
   }
 
-  private async run(job: JobRecord): Promise<void> {
+  private async run(job: RunningJob): Promise<void> {
     const { log, now } = this.deps;
-    if (job.kind === SCAN_REEVALUATE_JOB) {
+    if (job.record.kind === SCAN_REEVALUATE_JOB) {
       try {
         const outcome = await this.reevaluate();
-        await this.deps.meta.jobs.complete(job.id, now());
+        await job.complete();
         if (outcome.kind === 'no-db') log.warn({ reason: outcome.reason }, 'the advisory DB went away before the re-evaluation');
       } catch (err) {
-        const { message } = await failAttempt(this.deps.meta.jobs, job, err, now());
-        log.warn({ err: message, attempt: job.attempts }, 're-evaluation failed');
+        if (job.signal.aborted) return;
+        const { message } = await job.fail(err);
+        log.warn({ err: message, attempt: job.record.attempts }, 're-evaluation failed');
       }
       return;
     }
-    const target = await imageJobTarget(this.deps.meta.jobs, job, now());
+    const target = await imageJobTarget(job);
     if (target === undefined) return;
     const started = now();
     try {
-      const result = await this.scan(target.repository, target.digest);
-      await this.deps.meta.jobs.complete(job.id, now());
+      const result = await this.scan(target.repository, target.digest, job.signal);
+      await job.complete();
       if (result === undefined) log.info({ repository: target.repository, digest: target.digest }, 'the image was deleted while it was scanned');
       else log.info({ repository: target.repository, digest: target.digest, ...result.summary, dbBuiltAt: result.dbBuiltAt, ms: now() - started }, 'image scanned');
     } catch (err) {
-      const { message, retrying } = await failAttempt(this.deps.meta.jobs, job, err, now());
-      log.warn({ repository: target.repository, digest: target.digest, attempt: job.attempts, err: message, retrying }, 'scan failed');
+      if (job.signal.aborted) return;
+      const { message, retrying } = await job.fail(err);
+      log.warn({ repository: target.repository, digest: target.digest, attempt: job.record.attempts, err: message, retrying }, 'scan failed');
     }
   }
 
@@ -200,13 +205,13 @@ export class ScanService {
    * Scans the image in the scan thread (reading it through the repository's links), stores the
    * report and its summary; undefined when the image is gone.
    */
-  async scan(repository: string, digest: Digest): Promise<ScanResultRecord | undefined> {
+  async scan(repository: string, digest: Digest, signal?: AbortSignal): Promise<ScanResultRecord | undefined> {
     const { meta, blobs } = this.deps;
-    const withSbom = this.deps.storeSbom && (await newestReferrer(meta, repository, digest, CYCLONEDX)) === undefined;
+    const withSbom = this.deps.storeSbom && (await meta.documents.get(repository, digest, 'cyclonedx-json')) === undefined;
     const task: ScanTask = { kind: 'scan', ...taskBase(this.deps, repository, digest), dbPath: this.deps.dbPath, withSbom };
-    const o = await this.thread.run(task, new RepositoryContent(meta, blobs, repository).imageSource());
+    const o = await this.thread.run(task, new RepositoryContent(meta, blobs, repository).imageSource(), signal);
     if ('builtAt' in o.db) this.warnIfStale(o.db.builtAt);
-    if (o.sbom !== undefined) await storeReferrer(this.deps, repository, CYCLONEDX, bufferOf(o.sbom), 'sbom.cdx.json', o.subject);
+    if (o.sbom !== undefined) await storeSbom(this.deps, repository, 'cyclonedx-json', o.sbom, o.subject);
     const found = { summary: o.summary, vulnerabilityIds: o.vulnerabilityIds, dbBuiltAt: 'builtAt' in o.db ? o.db.builtAt : null, warnings: o.warnings };
     return this.record(repository, o.subject, bufferOf(o.report), found, await meta.scans.get(repository, digest), o.keys);
   }
@@ -296,14 +301,14 @@ export class ScanService {
             // Cosign's .sig/.att manifests carry an image config: they are no image to scan.
             const m = await meta.artifacts.getManifest(repository, digest, true);
             if (m?.content === undefined || !isContainerImage(parseManifest(m.content, m.mediaType))) continue;
-            const inventory = await this.storedInventory(repository, digest);
+            const keys = await this.storedKeys(repository, digest);
             await this.enqueue(repository, digest);
-            if (inventory === undefined) {
+            if (keys === undefined) {
               tally.skipped += 1;
               continue;
             }
             tally.evaluated += 1;
-            const { ids } = this.matcherFor(db).count(inventory);
+            const { ids } = this.matcherFor(db).count(keys);
             if (ids.length > 0) found.push({ repository, digest, ids });
           } catch (err) {
             tally.skipped += 1;
@@ -458,57 +463,60 @@ export class ScanService {
     return this.mark;
   }
 
-  /** Match keys from an image's stored SBOM; undefined when it has none. */
+  /** Match keys from the SBOM Portcullis made of an image, read in the scan thread; undefined when it has none. */
   private async storedKeys(repository: string, digest: Digest): Promise<MatchKeys | undefined> {
-    const inventory = await this.storedInventory(repository, digest);
-    return inventory === undefined ? undefined : matchKeys(inventory);
+    const sbom = await this.storedSbom(repository, digest);
+    if (sbom === undefined) return undefined;
+    return (await this.thread.run({ kind: 'keys', sbom: owned(sbom), label: `the SBOM of ${repository}@${digest}` })).keys;
   }
 
-  /** The inventory of an image's newest stored CycloneDX SBOM; undefined when it has none. */
-  private async storedInventory(repository: string, digest: Digest): Promise<Inventory | undefined> {
+  /** The bytes of the CycloneDX SBOM Portcullis made of an image (one a client pushed could say anything); undefined when it has none. */
+  private async storedSbom(repository: string, digest: Digest): Promise<Buffer | undefined> {
     const { meta, blobs } = this.deps;
-    const sbomDigest = await newestReferrer(meta, repository, digest, CYCLONEDX);
-    const sbom = sbomDigest === undefined ? undefined : await new RepositoryContent(meta, blobs, repository).readDocument(sbomDigest);
-    if (sbom === undefined) return undefined;
-    return readSbom(sbom.bytes.toString('utf8'), `the SBOM of ${repository}@${digest}`).inventory;
+    const sbomDigest = await meta.documents.get(repository, digest, 'cyclonedx-json');
+    return sbomDigest === undefined ? undefined : (await new RepositoryContent(meta, blobs, repository).readDocument(sbomDigest))?.bytes;
   }
 
   /**
-   * The full report of an image's latest result. A re-evaluation only updates the summary: when the
-   * stored report was made against another DB build, it is rebuilt from the stored SBOM and the
-   * current DB (secrets and configuration carried over), stored, and returned.
+   * An image's latest report in a report format, made in the report thread. A re-evaluation only
+   * updates the summary: when the stored report was made against another DB build, it is made
+   * again there from the stored SBOM and the current DB (secrets and configuration carried over),
+   * and stored. Undefined when the stored report is gone.
    */
-  async report(repository: string, result: ScanResultRecord): Promise<ScanReport | undefined> {
+  async formattedReport(repository: string, result: ScanResultRecord, format: ReportFormat): Promise<Uint8Array | undefined> {
+    const key = `${repository}@${result.digest}@${format}`;
+    let pending = this.reportsInFlight.get(key);
+    if (pending === undefined) {
+      pending = this.formatReport(repository, result, format).finally(() => this.reportsInFlight.delete(key));
+      this.reportsInFlight.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async formatReport(repository: string, result: ScanResultRecord, format: ReportFormat): Promise<Uint8Array | undefined> {
     const { meta, blobs } = this.deps;
     const stored = await new RepositoryContent(meta, blobs, repository).readDocument(result.reportDigest);
     if (stored === undefined) return undefined;
-    const before = JSON.parse(stored.bytes.toString('utf8')) as ScanReport;
-    if ((before.db?.builtAt ?? null) === result.dbBuiltAt || result.dbBuiltAt === null) return before;
-    const lease = this.dbFile.acquire();
-    if (lease.db === undefined) return before;
-    try {
-      const inventory = await this.storedInventory(repository, result.digest);
-      if (inventory === undefined) return before;
-      const report = buildReport({
-        artifactName: before.artifactName,
-        artifactType: 'container_image',
-        inventory,
-        matches: this.matcherFor(lease.db).match(inventory),
-        secrets: before.results.filter((r) => r.class === 'secret').flatMap((r) => r.secrets ?? []),
-        misconfigurations: before.results.filter((r) => r.class === 'config').map((r) => ({ target: r.target, type: r.type, findings: r.misconfigurations ?? [] })),
-        ...(before.metadata.imageConfig !== undefined ? { imageConfig: before.metadata.imageConfig } : {}),
-        ...(before.metadata.imageId !== undefined ? { imageId: before.metadata.imageId } : {}),
-        db: { builtAt: lease.db.info.builtAt, schemaVersion: lease.db.info.schemaVersion },
-        now: new Date(this.deps.now()),
-      });
+    const sbom = result.dbBuiltAt === null ? undefined : await this.storedSbom(repository, result.digest);
+    const o = await this.reports.run({
+      kind: 'report',
+      stored: owned(stored.bytes),
+      ...(sbom !== undefined ? { sbom: owned(sbom) } : {}),
+      label: `the SBOM of ${repository}@${result.digest}`,
+      dbPath: this.deps.dbPath,
+      format,
+      toolVersion: this.deps.version,
+      now: this.deps.now(),
+    });
+    if (o.rebuilt !== undefined) {
       const m = await meta.artifacts.getManifest(repository, result.digest, false);
-      if (m !== undefined) {
-        const found = { ...summarize(report), dbBuiltAt: lease.db.info.builtAt, warnings: result.warnings };
-        await this.record(repository, { mediaType: m.mediaType, digest: m.digest, size: m.size }, Buffer.from(JSON.stringify(report)), found, result);
+      const current = await meta.scans.get(repository, result.digest);
+      // Stored unless another rebuild (or a new scan) replaced the report meanwhile.
+      if (m !== undefined && current?.reportDigest === result.reportDigest) {
+        const { report, ...found } = o.rebuilt;
+        await this.record(repository, { mediaType: m.mediaType, digest: m.digest, size: m.size }, bufferOf(report), { ...found, warnings: current.warnings }, current);
       }
-      return report;
-    } finally {
-      lease.release();
     }
+    return o.body;
   }
 }

@@ -1,6 +1,6 @@
-import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -42,7 +42,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const storage = await openStorage(config);
   let registry: Registry;
   try {
-    registry = await createRegistry({ ...storage, config, log, now, version: packageVersion(), cacheDir: join(config.data, 'cache'), sbom: config.sbom.enabled, scan: config.scan.enabled, replicaId: config.replicaId ?? defaultReplicaId(config.data) });
+    registry = await createRegistry({ ...storage, config, log, now, version: packageVersion(), cacheDir: join(config.data, 'cache'), sbom: config.sbom.enabled, scan: config.scan.enabled, replicaId: config.replicaId ?? dataReplicaId(config.data) });
     const created = await registry.bootstrapAdmin(options.adminPassword);
     if (created !== undefined && options.adminPassword === undefined) {
       options.announce?.(`Created the first user "admin" with password: ${created}\nIt is shown only this once: sign in and change it (portcullis user passwd admin).`);
@@ -57,7 +57,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const app = Fastify({
     logger: false,
     bodyLimit: 1024 * 1024,
-    trustProxy: config.auth.trustProxy,
+    // As many hops as auth.trustProxy counts (fastify's own view; the registry reads the header itself).
+    trustProxy: (_address: string, hop: number) => hop < config.auth.trustProxy,
     serverFactory: (fastifyHandler) => {
       const handler = (req: IncomingMessage, res: ServerResponse) => (isV2(req.url) ? registry.distribution(req, res) : fastifyHandler(req, res));
       server = config.tls === undefined ? createHttpServer(handler) : createHttpsServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }, handler);
@@ -102,9 +103,22 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   };
 }
 
-/** This host and data directory: stable across restarts, distinct for replicas on other hosts or with data of their own. */
-export function defaultReplicaId(data: string): string {
-  return `${hostname()}:${resolve(data)}`;
+/**
+ * The id of the replica whose data directory this is, kept in `<data>/replica-id` (made on first
+ * start): stable across restarts, and distinct for every data directory, wherever it is mounted
+ * and whatever the host is called. Replicas sharing one data directory need a replicaId each.
+ */
+export function dataReplicaId(data: string): string {
+  const file = join(data, 'replica-id');
+  mkdirSync(data, { recursive: true });
+  try {
+    writeFileSync(file, `${randomUUID()}\n`, { flag: 'wx', mode: 0o644, flush: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const id = readFileSync(file, 'utf8').trim();
+  if (id === '') throw new Error(`${file} is empty: remove it to have a new replica id made, or set replicaId`);
+  return id;
 }
 
 export function splitAddr(addr: string): { host: string; port: number } {

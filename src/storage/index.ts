@@ -11,6 +11,7 @@ export {
   type ClaimOptions,
   type DeleteManifestResult,
   type GcIndex,
+  type ImageDocumentStore,
   type JobRecord,
   type JobState,
   type JobStore,

@@ -299,9 +299,15 @@ export interface JobStore {
   renew(id: number, holder: string, until: number, now: number): Promise<boolean>;
   /** Puts the running jobs `holder` held back in the queue, due now (its process restarted); resolves to how many. */
   release(holder: string, now: number): Promise<number>;
-  complete(id: number, now: number): Promise<void>;
-  /** Records a failure: back to the queue at `retryAt`, or failed for good when it is null. */
-  fail(id: number, error: string, now: number, retryAt: number | null): Promise<void>;
+  /**
+   * Puts one running job back in the queue, due now, its attempt not counted (its replica is
+   * shutting down in order); false when `holder` holds it no longer.
+   */
+  giveBack(id: number, holder: string, now: number): Promise<boolean>;
+  /** Marks the job done; false (and nothing changed) when `holder` holds it no longer. */
+  complete(id: number, holder: string, now: number): Promise<boolean>;
+  /** Records a failure: back to the queue at `retryAt`, or failed for good when it is null. False (and nothing changed) when `holder` holds it no longer. */
+  fail(id: number, holder: string, error: string, now: number, retryAt: number | null): Promise<boolean>;
   get(kind: string, key: string): Promise<JobRecord | undefined>;
   /** Puts a done or failed job back in the queue, due now, attempts reset; false when it is not done or failed. */
   requeue(kind: string, key: string, now: number): Promise<boolean>;
@@ -414,6 +420,18 @@ export interface SigningKeyStore {
   delete(project: string): Promise<boolean>;
 }
 
+/**
+ * The documents Portcullis itself made of an image (its SBOMs), by kind. What the registry reads
+ * and serves as an image's own document: never an artifact a client pushed with the same
+ * artifact type (anyone with push rights can push one, with any content and any date).
+ */
+export interface ImageDocumentStore {
+  /** Records `document` (an artifact of the same repository) as the image's document of `kind`, replacing the one before; false when either is not stored. */
+  put(repository: string, image: Digest, kind: string, document: Digest, now: number): Promise<boolean>;
+  /** The image's document of `kind`; undefined when there is none (or it was deleted). */
+  get(repository: string, image: Digest, kind: string): Promise<Digest | undefined>;
+}
+
 export interface MetadataStore {
   readonly users: UserStore;
   readonly projects: ProjectStore;
@@ -426,6 +444,7 @@ export interface MetadataStore {
   readonly jobs: JobStore;
   readonly scans: ScanResultStore;
   readonly signingKeys: SigningKeyStore;
+  readonly documents: ImageDocumentStore;
   /** Answers whether the backend is reachable (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -43,7 +43,7 @@ describe('loadConfig: defaults', () => {
     assert.equal(c.log.level, 'info');
     assert.equal(c.auth.service, 'portcullis');
     assert.equal(c.auth.tokenTtl, 300_000);
-    assert.equal(c.auth.trustProxy, false);
+    assert.equal(c.auth.trustProxy, 0, 'no proxy trusted');
     assert.equal(c.auth.maxFailedLogins, 10);
     assert.equal(c.auth.failedLoginWindow, 300_000);
     assert.equal(c.registry.maxBlobSize, 20 * 1024 * 1024 * 1024);
@@ -136,12 +136,19 @@ describe('loadConfig: precedence defaults < file < environment < flags', () => {
     assert.equal(c.registry.maxBlobSize, 536_870_912);
   });
 
-  const trustProxy: [string, boolean][] = [['true', true], ['1', true], ['false', false], ['0', false]];
+  // The number of trusted proxies: true is one, a number counts them.
+  const trustProxy: [string, number][] = [['true', 1], ['1', 1], ['2', 2], ['false', 0], ['0', 0]];
   for (const [value, expected] of trustProxy) {
-    test(`PORTCULLIS_TRUST_PROXY=${value} → ${expected}`, () => {
-      assert.equal(load({ file: `auth:\n  trustProxy: ${!expected}\n`, env: { PORTCULLIS_TRUST_PROXY: value } }).auth.trustProxy, expected);
+    test(`PORTCULLIS_TRUST_PROXY=${value} → ${expected} proxies`, () => {
+      assert.equal(load({ file: `auth:\n  trustProxy: ${expected === 0}\n`, env: { PORTCULLIS_TRUST_PROXY: value } }).auth.trustProxy, expected);
     });
   }
+
+  test('auth.trustProxy in the file: a boolean or a count of proxies', () => {
+    assert.equal(load({ file: 'auth:\n  trustProxy: 3\n' }).auth.trustProxy, 3);
+    assert.equal(load({ file: 'auth:\n  trustProxy: true\n' }).auth.trustProxy, 1);
+    fails({ file: 'auth:\n  trustProxy: 17\n' }, /auth\.trustProxy/);
+  });
 
   test('every documented environment variable sets its key', () => {
     const values: Record<string, [string, unknown]> = {

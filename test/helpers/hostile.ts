@@ -1,5 +1,6 @@
 /** Hostile image content, made in code: a jar bomb and a package database no real image has. */
-import { crc32, deflateRawSync } from 'node:zlib';
+import { deflateRawSync } from 'node:zlib';
+import { crc32 } from './zip.js';
 
 const MiB = 1024 * 1024;
 

@@ -72,12 +72,14 @@ describe('blobs are read only through the links of the repository they are read 
     });
     await pushManifest(eve, 'evep/leak', 'sbom', sbomArtifact, 'application/vnd.oci.image.manifest.v1+json');
 
-    // The SBOM endpoint picks her artifact (the newest) and refuses to read D for evep/leak.
+    // The SBOM endpoint serves the SBOM Portcullis made of her image, never her artifact (and
+    // would not read D for evep/leak if it did: see RepositoryContent).
     const sbom = await settled(s.url, `${artifactPath('evep/leak', '1')}/sbom`, eveAuth);
+    assert.equal(sbom.status, 200);
+    assert.notEqual(sbom.headers.get('docker-content-digest'), D.digest);
     const sbomText = await sbom.text();
-    assert.equal(sbom.status, 404, 'the SBOM endpoint must not serve a layer that evep/leak does not hold');
-    assert.match(sbomText, /not in evep\/leak/);
-    assert.doesNotMatch(sbomText, new RegExp(AWS_KEY));
+    assert.doesNotMatch(sbomText, new RegExp(`${AWS_KEY}|secret-tool`));
+    assert.match(sbomText, /"name": "portcullis"/, "the SBOM Portcullis made");
 
     // Her image's own scan and SPDX SBOM: the layer is absent, nothing of it is listed.
     const status = await scanStatus(s.url, 'evep/leak', '1', eveAuth);
@@ -89,6 +91,8 @@ describe('blobs are read only through the links of the repository they are read 
     const spdx = await settled(s.url, `${artifactPath('evep/leak', '1')}/sbom?format=spdx-json`, eveAuth);
     assert.equal(spdx.status, 200);
     assert.doesNotMatch(await spdx.text(), /secret-tool/);
+    // Her artifact itself is hers to read through the Distribution API; it names a layer she does not hold.
+    assert.equal((await request(eve, 'GET', `/v2/evep/leak/blobs/${D.digest}`)).status, 404);
 
     // Garbage collection: her manifest does not keep D alive once secret/app lets it go.
     assert.equal((await request(admin, 'DELETE', `/v2/secret/app/manifests/${secret.digest}`)).status, 202);

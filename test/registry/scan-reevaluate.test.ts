@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { MediaType, digestOf, type Digest } from '../../src/oci/index.js';
-import { SCAN_JOB, SCAN_REPORT_ARTIFACT_TYPE, ScanService } from '../../src/registry/index.js';
+import { SCAN_JOB, SCAN_REPORT_ARTIFACT_TYPE, ScanService, storeSbom } from '../../src/registry/index.js';
 import { storeReferrer } from '../../src/registry/referrer.js';
 import { silentLogger } from '../../src/shared/index.js';
 import { openFsBlobStorage, openPostgresMetadataStore, openSqliteMetadataStore, PostgresDb, type MetadataStore } from '../../src/storage/index.js';
@@ -79,7 +79,7 @@ for (const database of ['sqlite', 'postgres'] as const) {
       assert.equal(put.kind, 'stored');
       return { digest, subject: { mediaType: MediaType.OciManifest, digest, size: manifest.length } };
     };
-    const sbom = (subject: { mediaType: string; digest: string; size: number }, packages: readonly [string, string][]) => storeReferrer(deps, 'team/app', 'application/vnd.cyclonedx+json', cyclonedx(packages), 'sbom.cdx.json', subject);
+    const sbom = (subject: { mediaType: string; digest: string; size: number }, packages: readonly [string, string][]) => storeSbom(deps, 'team/app', 'cyclonedx-json', cyclonedx(packages), subject);
     const result = async (digest: Digest, subject: { mediaType: string; digest: string; size: number }, ids: string[]) => {
       const reportDigest = await storeReferrer(deps, 'team/app', SCAN_REPORT_ARTIFACT_TYPE, Buffer.from('{"results":[]}'), 'scan-report.json', subject);
       const summary = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0, secrets: 2, misconfigurations: 1 };
@@ -124,7 +124,7 @@ for (const database of ['sqlite', 'postgres'] as const) {
     await result(bare.digest, bare.subject, []);
     await meta.jobs.enqueue(SCAN_JOB, `team/app@${bare.digest}`, '{}', now());
     const job = await meta.jobs.claim({ kinds: [SCAN_JOB], now: now(), leaseMs: 60_000, holder: 'test', maxAttempts: 3 });
-    await meta.jobs.complete(job!.id, now());
+    await meta.jobs.complete(job!.id, 'test', now());
     // Never scanned (pushed while scanning was off), with an SBOM; and without one.
     const unscanned = await image('unscanned');
     await sbom(unscanned.subject, [['is-even', '1.0.0'], ['is-odd', '3.0.5']]);

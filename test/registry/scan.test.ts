@@ -152,6 +152,26 @@ async function reevaluate(s: TestServer): Promise<{ evaluated: number; skipped: 
   return JSON.parse(text) as Awaited<ReturnType<typeof reevaluate>>;
 }
 
+/** Pushes an SBOM artifact of an image that lists no package, dated far in the future (a forgery anyone with push rights can make). */
+async function pushForgedSbom(target: Target, repo: string, image: string): Promise<void> {
+  const res = await fetch(`${target.url}/v2/${repo}/manifests/${image}`, { headers: { Authorization: target.auth!, Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+  const subject = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: image, size: (await res.arrayBuffer()).byteLength };
+  const doc = Buffer.from(JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6', version: 1, components: [] }));
+  const empty = Buffer.from('{}');
+  await pushBlob(target, repo, doc);
+  await pushBlob(target, repo, empty);
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    artifactType: 'application/vnd.cyclonedx+json',
+    config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: digestOf(empty), size: empty.length },
+    layers: [{ mediaType: 'application/vnd.cyclonedx+json', digest: digestOf(doc), size: doc.length }],
+    subject,
+    annotations: { 'org.opencontainers.image.created': '2999-01-01T00:00:00Z' },
+  });
+  await pushManifest(target, repo, digestOf(manifest), manifest, 'application/vnd.oci.image.manifest.v1+json');
+}
+
 const zeros = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0, secrets: 0, misconfigurations: 3 };
 
 /** A logger that keeps every entry (the tests look for the newly-affected lines). */
@@ -204,6 +224,10 @@ for (const database of ['sqlite', 'postgres'] as const) {
       assert.equal(referrers.manifests.length, 1);
       // Re-evaluation reads the stored SBOM: with the SBOM worker on, wait until it is there.
       if (sbom) for (const [repo, ref] of [['team/app', app], ['team/other', other]] as const) assert.equal((await settled(s.url, scanPath(repo, ref).replace(/\/scan$/, '/sbom'), s.adminAuth)).status, 200);
+
+      // Anyone who may push can add an SBOM artifact of the image, newer than Portcullis's, that
+      // lists nothing: re-evaluation and the rebuilt report must go on reading Portcullis's own.
+      await pushForgedSbom(admin, 'team/app', app);
 
       // DB v2: one more advisory, for left-pad. Only team/app gains it.
       const v2 = await buildDb(db, V2, new Date(now - 2000));

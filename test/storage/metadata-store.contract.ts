@@ -1204,7 +1204,8 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         const second = await s.jobs.claim(claim(['sbom'], 2000, 60_000));
         assert.equal(second?.key, 'a/b@sha256:2', 'a leased job is not claimed twice');
         assert.equal(await s.jobs.claim(claim(['sbom'], 2000, 60_000)), undefined);
-        await s.jobs.complete(first!.id, 3000);
+        assert.equal(await s.jobs.complete(first!.id, 'replica-b', 3000), false, 'only the holder completes a job');
+        assert.equal(await s.jobs.complete(first!.id, 'replica-a', 3000), true);
         assert.equal((await s.jobs.get('sbom', 'a/b@sha256:1'))?.state, 'done');
         assert.deepEqual(await s.jobs.counts('sbom'), { queued: 0, running: 1, done: 1, failed: 0 });
       });
@@ -1223,11 +1224,12 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         const s = await fresh(t);
         await s.jobs.enqueue('sbom', 'k', '{}', 0);
         const j = await s.jobs.claim(claim(['sbom'], 1, 1000));
-        await s.jobs.fail(j!.id, 'layer missing', 2, 5000);
+        assert.equal(await s.jobs.fail(j!.id, 'replica-b', 'not mine', 2, null), false, 'only the holder fails a job');
+        await s.jobs.fail(j!.id, 'replica-a', 'layer missing', 2, 5000);
         assert.equal(await s.jobs.claim(claim(['sbom'], 4999, 1000)), undefined);
         const again = await s.jobs.claim(claim(['sbom'], 5000, 1000));
         assert.equal(again?.id, j?.id);
-        await s.jobs.fail(again!.id, 'still missing', 5001, null);
+        await s.jobs.fail(again!.id, 'replica-a', 'still missing', 5001, null);
         const rec = await s.jobs.get('sbom', 'k');
         assert.equal(rec?.state, 'failed');
         assert.equal(rec?.error, 'still missing');
@@ -1241,13 +1243,13 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         assert.equal(await s.jobs.requeue('scan', 'k', 1), false, 'a queued job stays as it is');
         const j = await s.jobs.claim(claim(['scan'], 1, 1000));
         assert.equal(await s.jobs.requeue('scan', 'k', 2), false, 'a running job stays as it is');
-        await s.jobs.fail(j!.id, 'broken', 3, null);
+        await s.jobs.fail(j!.id, 'replica-a', 'broken', 3, null);
         assert.equal(await s.jobs.requeue('scan', 'k', 4), true);
         const again = await s.jobs.get('scan', 'k');
         assert.deepEqual([again?.state, again?.attempts, again?.error, again?.runAfter, again?.payload], ['queued', 0, null, 4, '{"a":1}']);
         const k = await s.jobs.claim(claim(['scan'], 4, 1000));
         assert.equal(k?.id, j?.id);
-        await s.jobs.complete(k!.id, 5);
+        await s.jobs.complete(k!.id, 'replica-a', 5);
         assert.equal(await s.jobs.requeue('scan', 'k', 6), true);
         assert.equal((await s.jobs.claim(claim(['scan'], 6, 1000)))?.id, j?.id);
       });
@@ -1262,7 +1264,10 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         const b = await s.jobs.claim(claim(['scan'], 5001, 1000, 'replica-b'));
         assert.equal(b?.id, a?.id, 'lapsed again: another replica takes it');
         assert.equal(await s.jobs.renew(a!.id, 'replica-a', 9000, 5002), false, 'a lost its lease');
-        await s.jobs.complete(b!.id, 5003);
+        assert.equal(await s.jobs.complete(a!.id, 'replica-a', 5003), false, 'a, whose lease lapsed, records nothing');
+        assert.equal(await s.jobs.fail(a!.id, 'replica-a', 'stale', 5003, 6000), false);
+        assert.equal((await s.jobs.get('scan', 'k'))?.state, 'running', "b's run goes on");
+        assert.equal(await s.jobs.complete(b!.id, 'replica-b', 5003), true);
         assert.equal(await s.jobs.renew(a!.id, 'replica-b', 9000, 5004), false, 'a finished job has no lease');
       });
 
@@ -1272,7 +1277,7 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         const a1 = await s.jobs.claim(claim(['sbom'], 1, 60_000, 'replica-a'));
         const a2 = await s.jobs.claim(claim(['sbom'], 1, 60_000, 'replica-a'));
         const b1 = await s.jobs.claim(claim(['sbom'], 1, 60_000, 'replica-b'));
-        await s.jobs.complete(a2!.id, 2);
+        await s.jobs.complete(a2!.id, 'replica-a', 2);
         assert.equal(await s.jobs.release('replica-a', 3), 1, 'one job of replica-a was running');
         const back = await s.jobs.get('sbom', a1!.key);
         assert.deepEqual([back?.state, back?.attempts, back?.runAfter], ['queued', 1, 3]);
@@ -1284,6 +1289,19 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         const again = next.find((j) => j?.id === a1?.id);
         assert.ok(again !== undefined, 'due at once, well before its lease would have lapsed');
         assert.equal(again.attempts, 2);
+      });
+
+      test('giveBack returns a running job to the queue, due now, its attempt not counted; only its holder can', async (t) => {
+        const s = await fresh(t);
+        await s.jobs.enqueue('scan', 'k', '{}', 0);
+        const j = await s.jobs.claim(claim(['scan'], 1, 60_000, 'replica-a'));
+        assert.equal(j?.attempts, 1);
+        assert.equal(await s.jobs.giveBack(j!.id, 'replica-b', 2), false);
+        assert.equal(await s.jobs.giveBack(j!.id, 'replica-a', 2), true);
+        const back = await s.jobs.get('scan', 'k');
+        assert.deepEqual([back?.state, back?.attempts, back?.runAfter], ['queued', 0, 2]);
+        assert.equal(await s.jobs.giveBack(j!.id, 'replica-a', 3), false, 'no longer running');
+        assert.equal((await s.jobs.claim(claim(['scan'], 2, 60_000, 'replica-a')))?.attempts, 1);
       });
 
       test('a job claimed maxAttempts times without finishing is failed for good, not claimed again', async (t) => {
@@ -1303,7 +1321,7 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         assert.equal(next?.key, 'fine', 'the job that ended its process three times is skipped');
         const bomb = await s.jobs.get('scan', 'bomb');
         assert.equal(bomb?.state, 'failed');
-        assert.match(bomb?.error ?? '', /interrupted 3 times/);
+        assert.match(bomb?.error ?? '', /tried 3 times; the last run ended with the process running it/);
         // A lapsed lease at the last attempt ends the same way.
         const lapsed = await s.jobs.claim(claim(['scan'], now + 5000, 1000, 'replica-b', 1));
         assert.equal(lapsed, undefined);
@@ -1453,6 +1471,41 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         assert.deepEqual(await s.scans.intern(['CVE-1']), [first[1]], 'the same number later');
         assert.deepEqual(await s.scans.terms([first[3]!, raced[0][1100]!, 987654321, first[0]!]), ['0\u007fnpm\u007fa\u007f1', 'CVE-2024-1100', undefined, 'GHSA-x']);
         assert.deepEqual(await s.scans.intern([]), []);
+      });
+    });
+
+    // ------------------------------------------------------------ image documents
+    describe('image documents', () => {
+      test('put records the document Portcullis made of an image, replaces it, and refuses what is not stored', async (t) => {
+        const s = await fresh(t);
+        await repo(s, 'team/app');
+        await repo(s, 'team/other');
+        const [image, sbom1, sbom2, elsewhere] = [manifest('image'), manifest('sbom 1'), manifest('sbom 2'), manifest('elsewhere')];
+        for (const m of [image, sbom1, sbom2]) await putStored(s, 'team/app', m);
+        await putStored(s, 'team/other', elsewhere);
+        assert.equal(await s.documents.get('team/app', image.digest, 'cyclonedx-json'), undefined);
+        assert.equal(await s.documents.put('team/app', image.digest, 'cyclonedx-json', sbom1.digest, 10), true);
+        assert.equal(await s.documents.get('team/app', image.digest, 'cyclonedx-json'), sbom1.digest);
+        assert.equal(await s.documents.get('team/app', image.digest, 'spdx-json'), undefined, 'per kind');
+        assert.equal(await s.documents.get('team/other', image.digest, 'cyclonedx-json'), undefined, 'per repository');
+        assert.equal(await s.documents.put('team/app', image.digest, 'cyclonedx-json', sbom2.digest, 11), true);
+        assert.equal(await s.documents.get('team/app', image.digest, 'cyclonedx-json'), sbom2.digest, 'replaced');
+        assert.equal(await s.documents.put('team/app', image.digest, 'spdx-json', elsewhere.digest, 12), false, 'a document of another repository');
+        assert.equal(await s.documents.put('team/app', freshDigest(), 'spdx-json', sbom1.digest, 12), false, 'an image that is not stored');
+        assert.equal(await s.documents.put('team/none', image.digest, 'spdx-json', sbom1.digest, 12), false, 'a repository that does not exist');
+      });
+
+      test('a document goes with its image, and with its own manifest', async (t) => {
+        const s = await fresh(t);
+        await repo(s, 'team/app');
+        const [a, b, sa, sb] = [manifest('a'), manifest('b'), manifest('sbom of a'), manifest('sbom of b')];
+        for (const m of [a, b, sa, sb]) await putStored(s, 'team/app', m);
+        await s.documents.put('team/app', a.digest, 'cyclonedx-json', sa.digest, 1);
+        await s.documents.put('team/app', b.digest, 'cyclonedx-json', sb.digest, 1);
+        assert.equal((await s.artifacts.deleteManifest('team/app', a.digest)).kind, 'deleted');
+        assert.equal((await s.artifacts.deleteManifest('team/app', sb.digest)).kind, 'deleted');
+        assert.equal(await s.documents.get('team/app', a.digest, 'cyclonedx-json'), undefined, 'the image went');
+        assert.equal(await s.documents.get('team/app', b.digest, 'cyclonedx-json'), undefined, 'the document went');
       });
     });
 

@@ -14,6 +14,7 @@ import { after, before, test } from 'node:test';
 import { deflateRawSync } from 'node:zlib';
 import { classifyFeedDocument, detectFeedFormat, readFeeds, type FeedFile } from '../../src/vuln/feed-files.js';
 import { which } from '../helpers/env.js';
+import { crc32 } from '../helpers/zip.js';
 
 const FIXTURES = new URL('../../../test/fixtures/vuln/feeds/', import.meta.url).pathname;
 const fixture = (p: string): Buffer => readFileSync(join(FIXTURES, p));
@@ -22,17 +23,6 @@ async function collect(input: string, options: Parameters<typeof readFeeds>[1] =
   const out: FeedFile[] = [];
   for await (const f of readFeeds(input, options)) out.push(f);
   return out;
-}
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(data: Buffer): number {
-  let c = 0xffffffff;
-  for (const b of data) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 /** A zip of the given entries, deflated (method 8), with local headers and a central directory. */

@@ -16,7 +16,7 @@ export interface DistributionOptions {
   /** HEAD of a blob refreshes its last-use time when older than this (keeps GC off blobs being reused). */
   readonly touchAfterMs: number;
   /** Honour X-Forwarded-Proto/Host (behind a reverse proxy). */
-  readonly trustProxy: boolean;
+  readonly trustProxy: number;
 }
 
 export interface DistributionDeps {

@@ -10,7 +10,7 @@ import type { TokenService } from '../auth/tokens.js';
 import type { GcOptions, GcReport } from '../gc.js';
 import type { ReevaluateOutcome } from '../scan.js';
 import type { SigningService } from '../signing.js';
-import type { ScanReport } from '../../scan/index.js';
+import type { ReportFormat } from '../../scan/index.js';
 import { ApiError } from './errors.js';
 
 export interface ManagementDeps {
@@ -24,7 +24,8 @@ export interface ManagementDeps {
   readonly options: {
     readonly service: string;
     readonly projectCreation: 'everyone' | 'adminonly';
-    readonly trustProxy: boolean;
+    /** Trusted reverse proxies in front (0: none). */
+    readonly trustProxy: number;
     readonly version: string;
     /** The registry host clients pull from (`externalUrl`'s); undefined: the Host the request reached. */
     readonly registryHost?: string;
@@ -32,13 +33,13 @@ export interface ManagementDeps {
   /** Runs one garbage collection at a time; rejects with CONFLICT while one runs. */
   readonly runGc: (options: Pick<GcOptions, 'dryRun' | 'deleteUntagged'>) => Promise<GcReport>;
   /** Queues the SBOM of an image (one pushed before SBOMs existed, or whose job failed for good). */
-  readonly sbom: { enqueue(repository: string, digest: string): Promise<void> };
+  readonly sbom: { enqueue(repository: string, digest: string, again?: boolean): Promise<void> };
   /** Queues scans, re-evaluates stored images against the current advisory DB. */
   readonly scan: {
     enqueue(repository: string, digest: string): Promise<void>;
     reevaluate(): Promise<ReevaluateOutcome>;
     /** The full report of a result, rebuilt against the current DB when a re-evaluation made it stale. */
-    report(repository: string, result: ScanResultRecord): Promise<ScanReport | undefined>;
+    formattedReport(repository: string, result: ScanResultRecord, format: ReportFormat): Promise<Uint8Array | undefined>;
     readonly maxDbAgeMs: number;
   };
   /** Projects' server-side signing keys, signing with them, and what is stored for an image. */
@@ -53,7 +54,7 @@ declare module 'fastify' {
 
 export const BASIC_CHALLENGE = { 'WWW-Authenticate': 'Basic realm="portcullis", charset="UTF-8"' };
 
-export function clientOf(req: FastifyRequest, trustProxy: boolean): string {
+export function clientOf(req: FastifyRequest, trustProxy: number): string {
   return clientAddress(req.raw, trustProxy);
 }
 

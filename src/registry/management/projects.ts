@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { MediaType, isProjectName } from '../../oci/index.js';
 import { PROJECT_ROLES, type ArtifactRecord, type ProjectRecord, type RepositoryRecord } from '../../storage/index.js';
-import { newestReferrer } from '../referrer.js';
 import { RepositoryContent } from '../repository-content.js';
 import { SBOM_ARTIFACT_TYPES, SBOM_JOB } from '../sbom.js';
 import { ApiError } from './errors.js';
@@ -157,7 +156,7 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
     return { ...toArtifactJson(artifact), referrers: referrers.map((r) => ({ digest: r.digest, mediaType: r.mediaType, artifactType: r.artifactType, size: r.size })) };
   });
 
-  // The SBOM of an image, as stored by the SBOM worker (a referrer of the image).
+  // The SBOM of an image as the SBOM worker made it (a referrer of the image; never one a client pushed).
   app.get<{ Params: { project: string; repo: string; reference: string }; Querystring: { format?: string } }>(
     '/api/v1/projects/:project/repositories/:repo/artifacts/:reference/sbom',
     async (req, reply) => {
@@ -168,22 +167,21 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
       const name = repositoryName(access.project.name, req.params.repo);
       const artifact = await meta.artifacts.getArtifact(name, req.params.reference);
       if (artifact === undefined) throw new ApiError('NOT_FOUND', `artifact ${name}:${req.params.reference} not found`);
-      const artifactType = SBOM_ARTIFACT_TYPES[format];
-      const newest = await newestReferrer(meta, name, artifact.digest, artifactType);
-      if (newest !== undefined) {
-        // Through the repository's links: an SBOM artifact pushed here may name any digest.
-        const doc = await new RepositoryContent(meta, deps.blobs, name).openDocument(newest);
-        if (doc === undefined) throw new ApiError('NOT_FOUND', `the SBOM of ${name}@${artifact.digest} is listed but its content is not in ${name}`);
-        return reply.header('Content-Type', artifactType).header('Docker-Content-Digest', doc.digest).send(doc.stream);
-      }
+      const made = await meta.documents.get(name, artifact.digest, format);
+      const doc = made === undefined ? undefined : await new RepositoryContent(meta, deps.blobs, name).openDocument(made);
+      if (doc !== undefined) return reply.header('Content-Type', SBOM_ARTIFACT_TYPES[format]).header('Docker-Content-Digest', doc.digest).send(doc.stream);
       const job = await meta.jobs.get(SBOM_JOB, `${name}@${artifact.digest}`);
-      if (job === undefined || job.state === 'failed') {
+      if (job?.state === 'failed') throw new ApiError('NOT_FOUND', `the SBOM of ${name}@${artifact.digest} could not be built: ${job.error ?? 'unknown error'}`);
+      if (job === undefined || job.state === 'done') {
         const image = artifact.artifactType === MediaType.OciConfig || artifact.artifactType === MediaType.DockerConfig;
         if (!image) throw new ApiError('NOT_FOUND', `${name}@${artifact.digest} is not a container image: it has no SBOM`);
-        if (job?.state === 'failed') throw new ApiError('NOT_FOUND', `the SBOM of ${name}@${artifact.digest} could not be built: ${job.error ?? 'unknown error'}`);
-        await deps.sbom.enqueue(name, artifact.digest);
+        // Done, yet no SBOM: it was deleted (or made before SBOMs were recorded): make it again.
+        await deps.sbom.enqueue(name, artifact.digest, true);
       }
-      return reply.code(202).header('Retry-After', '5').send({ status: job?.state ?? 'queued', attempts: job?.attempts ?? 0, ...(job?.error !== null && job?.error !== undefined ? { lastError: job.error } : {}) });
+      return reply
+        .code(202)
+        .header('Retry-After', '5')
+        .send({ status: job === undefined || job.state === 'done' ? 'queued' : job.state, attempts: job?.attempts ?? 0, ...(job?.error !== null && job?.error !== undefined ? { lastError: job.error } : {}) });
     },
   );
 

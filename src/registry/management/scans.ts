@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { formatReport } from '../../scan/index.js';
 import type { ArtifactRecord, ScanResultRecord } from '../../storage/index.js';
 import { SCAN_JOB } from '../scan.js';
 import { isImageArtifact } from '../scan-summary.js';
@@ -73,10 +72,10 @@ export function registerScanRoutes(app: FastifyInstance, deps: ManagementDeps): 
     if (!Object.hasOwn(REPORT_FORMATS, format)) throw new ApiError('BAD_REQUEST', `format "${format.slice(0, 40)}" is not one of ${Object.keys(REPORT_FORMATS).join(', ')}`);
     const { name, artifact, result } = await lookUp(req);
     if (result === undefined) return pending(name, artifact, reply, 'report');
-    const report = await deps.scan.report(name, result);
-    if (report === undefined) throw new ApiError('NOT_FOUND', `the scan report of ${name}@${artifact.digest} is listed but its content is gone`);
     const f = format as keyof typeof REPORT_FORMATS;
-    return reply.header('Content-Type', REPORT_FORMATS[f]).send(formatReport(report, f, { toolVersion: deps.options.version }));
+    const body = await deps.scan.formattedReport(name, result, f);
+    if (body === undefined) throw new ApiError('NOT_FOUND', `the scan report of ${name}@${artifact.digest} is listed but its content is gone`);
+    return reply.header('Content-Type', REPORT_FORMATS[f]).send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
   });
 
   app.post('/api/v1/system/vulndb/reevaluate', async (req) => {

@@ -48,10 +48,10 @@ export class SqlJobs implements JobStore {
     return this.db.transaction(async (tx) => {
       const kindIn = `kind IN (${placeholders(kinds.length)})`;
       const ready = `((state = 'queued' AND run_after <= ?) OR (state = 'running' AND locked_until < ?))`;
-      // Claimed maxAttempts times and never finished: each run ended its process. Not again.
+      // Claimed maxAttempts times, and the last run ended with its process: not again.
       await tx.run(
         `UPDATE jobs SET state = 'failed', locked_until = NULL, holder = NULL, updated_at = ?,
-           error = 'interrupted ' || attempts || ' times: the process running it ended each time (killed, or out of memory)'
+           error = 'tried ' || attempts || ' times; the last run ended with the process running it (killed, or out of memory)'
          WHERE ${kindIn} AND ${ready} AND attempts >= ?`,
         [now, ...kinds, now, now, o.maxAttempts],
       );
@@ -77,18 +77,30 @@ export class SqlJobs implements JobStore {
     );
   }
 
-  async complete(id: number, now: number): Promise<void> {
-    await this.db.run(`UPDATE jobs SET state = 'done', locked_until = NULL, holder = NULL, error = NULL, updated_at = ? WHERE id = ?`, [now, id]);
+  async giveBack(id: number, holder: string, now: number): Promise<boolean> {
+    const n = await this.db.run(
+      `UPDATE jobs SET state = 'queued', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, locked_until = NULL, holder = NULL, run_after = ?, updated_at = ?
+       WHERE id = ? AND state = 'running' AND holder = ?`,
+      [now, now, id, holder],
+    );
+    return n > 0;
   }
 
-  async fail(id: number, error: string, now: number, retryAt: number | null): Promise<void> {
-    await this.db.run(`UPDATE jobs SET state = ?, locked_until = NULL, holder = NULL, error = ?, run_after = ?, updated_at = ? WHERE id = ?`, [
+  async complete(id: number, holder: string, now: number): Promise<boolean> {
+    const n = await this.db.run(`UPDATE jobs SET state = 'done', locked_until = NULL, holder = NULL, error = NULL, updated_at = ? WHERE id = ? AND state = 'running' AND holder = ?`, [now, id, holder]);
+    return n > 0;
+  }
+
+  async fail(id: number, holder: string, error: string, now: number, retryAt: number | null): Promise<boolean> {
+    const n = await this.db.run(`UPDATE jobs SET state = ?, locked_until = NULL, holder = NULL, error = ?, run_after = ?, updated_at = ? WHERE id = ? AND state = 'running' AND holder = ?`, [
       retryAt === null ? 'failed' : 'queued',
       error.slice(0, 2000),
       retryAt ?? now,
       now,
       id,
+      holder,
     ]);
+    return n > 0;
   }
 
   async get(kind: string, key: string): Promise<JobRecord | undefined> {

@@ -1,9 +1,10 @@
 /** The SQL metadata store: its migrations and the stores it is made of, over any SqlDb. */
 import { StorageError } from '../errors.js';
-import type { ArtifactStore, BlobIndex, GcIndex, JobStore, MetadataStore, ProjectStore, RobotStore, ScanResultStore, SettingsStore, SigningKeyStore, UploadIndex, UserStore } from '../metadata-store.js';
+import type { ArtifactStore, BlobIndex, GcIndex, ImageDocumentStore, JobStore, MetadataStore, ProjectStore, RobotStore, ScanResultStore, SettingsStore, SigningKeyStore, UploadIndex, UserStore } from '../metadata-store.js';
 import { SqlProjects, SqlRobots, SqlUsers } from './accounts.js';
 import { SqlArtifacts, SqlBlobs, SqlGc, SqlUploads } from './artifacts.js';
 import type { SqlDb } from './db.js';
+import { SqlImageDocuments } from './documents.js';
 import { SqlJobs } from './jobs.js';
 import { SqlScans } from './scans.js';
 import { SqlSettings, SqlSigningKeys } from './settings.js';
@@ -42,6 +43,7 @@ export class SqlMetadataStore implements MetadataStore {
   readonly jobs: JobStore;
   readonly scans: ScanResultStore;
   readonly signingKeys: SigningKeyStore;
+  readonly documents: ImageDocumentStore;
 
   constructor(private readonly db: SqlDb) {
     this.users = new SqlUsers(db);
@@ -55,6 +57,7 @@ export class SqlMetadataStore implements MetadataStore {
     this.jobs = new SqlJobs(db);
     this.scans = new SqlScans(db);
     this.signingKeys = new SqlSigningKeys(db);
+    this.documents = new SqlImageDocuments(db);
   }
 
   async ping(): Promise<void> {

@@ -197,11 +197,23 @@ CREATE TABLE project_signing_keys (
   created_at BIGINT NOT NULL
 );
 `,
-  // Who holds a running job's lease (a replica gives back what it held when it restarts), and what
-  // a scan could not read (a foreign layer the repository does not hold, a file over its limit).
-  () => `
+  // Who holds a running job's lease (a replica gives back what it held when it restarts); what a
+  // scan could not read (a foreign layer the repository does not hold, a file over its limit); and
+  // which artifacts are the documents Portcullis made of an image (its SBOMs), as opposed to any a
+  // client pushed: a row goes with the image and with the document.
+  (t) => `
 ALTER TABLE jobs ADD COLUMN holder TEXT;
 ALTER TABLE scan_results ADD COLUMN warnings TEXT;
+CREATE TABLE image_documents (
+  repo_id BIGINT NOT NULL,
+  digest ${t.name} NOT NULL,
+  kind TEXT NOT NULL,
+  document ${t.name} NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (repo_id, digest, kind),
+  FOREIGN KEY (repo_id, digest) REFERENCES manifests(repo_id, digest) ON DELETE CASCADE,
+  FOREIGN KEY (repo_id, document) REFERENCES manifests(repo_id, digest) ON DELETE CASCADE
+);
 `,
 ];
 

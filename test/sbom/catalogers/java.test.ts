@@ -15,6 +15,7 @@ import { deflateRawSync } from 'node:zlib';
 import { fileFromBytes, packageKey, type RawPackage } from '../../../src/sbom/index.js';
 import { javaArchiveCataloger } from '../../../src/sbom/catalogers/java.js';
 import { requireTools, tempDir } from '../../helpers/env.js';
+import { crc32 } from '../../helpers/zip.js';
 
 const JAVA_DIR = '/usr/share/java';
 
@@ -213,18 +214,6 @@ describe('archives built with the jar tool', () => {
 });
 
 // ---- archives written here ----
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(data: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of data) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 interface ZipInput {
   readonly name: string;
