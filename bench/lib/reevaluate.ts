@@ -13,7 +13,7 @@
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MediaType, digestOf, type Digest } from '../../src/oci/index.js';
-import { ScanService, SCAN_REPORT_ARTIFACT_TYPE, storeSbom } from '../../src/registry/index.js';
+import { ArtifactWriter, ScanService, SCAN_REPORT_ARTIFACT_TYPE, storeSbom } from '../../src/registry/index.js';
 import { storeReferrer } from '../../src/registry/referrer.js';
 import { silentLogger } from '../../src/shared/index.js';
 import { openFsBlobStorage, openSqliteMetadataStore } from '../../src/storage/index.js';
@@ -31,8 +31,8 @@ async function prepare([db1, sbomDir, work]: string[]): Promise<void> {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   const meta = await openSqliteMetadataStore(join(work, 'meta.db'));
-  const { blobs } = await openFsBlobStorage(join(work, 'blobs'));
-  const deps = { meta, blobs, log: silentLogger, now, version: 'bench' };
+  const { blobs, uploads } = await openFsBlobStorage(join(work, 'blobs'));
+  const deps = { meta, blobs, writer: new ArtifactWriter({ meta, blobs, uploads, now, log: silentLogger }), log: silentLogger, now, version: 'bench' };
   const dbPath = join(work, 'advisory.db');
   copyFileSync(db1, dbPath);
 
@@ -83,9 +83,9 @@ async function prepare([db1, sbomDir, work]: string[]): Promise<void> {
 async function update([db2, work]: string[]): Promise<void> {
   if (db2 === undefined || work === undefined) throw new Error('usage: reevaluate update DB2 WORK_DIR');
   const meta = await openSqliteMetadataStore(join(work, 'meta.db'));
-  const { blobs } = await openFsBlobStorage(join(work, 'blobs'));
+  const { blobs, uploads } = await openFsBlobStorage(join(work, 'blobs'));
   const dbPath = join(work, 'advisory.db');
-  const service = new ScanService({ meta, blobs, log: silentLogger, now, version: 'bench', dbPath, maxDbAgeMs: Number.POSITIVE_INFINITY, cacheDir: undefined, storeSbom: false, holder: 'bench' });
+  const service = new ScanService({ meta, blobs, writer: new ArtifactWriter({ meta, blobs, uploads, now, log: silentLogger }), log: silentLogger, now, version: 'bench', dbPath, maxDbAgeMs: Number.POSITIVE_INFINITY, cacheDir: undefined, storeSbom: false, holder: 'bench' });
   // A DB update: the new build renamed into place, as `portcullis db pull` does.
   copyFileSync(db2, `${dbPath}.new`);
   renameSync(`${dbPath}.new`, dbPath);

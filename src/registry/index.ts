@@ -7,14 +7,16 @@ import { Authenticator } from './auth/authenticator.js';
 import { generatePassword, hashPassword } from './auth/password.js';
 import { LoginLimiter } from './auth/rate-limit.js';
 import { TokenService } from './auth/tokens.js';
+import { ArtifactWriter } from './artifact-writer.js';
 import { createDistributionHandler } from './distribution/api.js';
 import { releaseHeldJobs } from './job-worker.js';
 import { collectGarbage, type GcDeps, type GcOptions, type GcReport } from './gc.js';
 import { ApiError, registerManagementApi } from './management/index.js';
-import { SbomService } from './sbom.js';
+import { isContainerImage, SbomService } from './sbom.js';
 import { ScanService } from './scan.js';
 import { SigningService } from './signing.js';
 
+export { ArtifactWriteError, ArtifactWriter, SYSTEM, type ArtifactEvent, type Origin, type WriteGuard } from './artifact-writer.js';
 export { ANONYMOUS, ROLE_ACTIONS, allowedActions, type Principal } from './auth/access.js';
 export { generatePassword, hashPassword, hashSecret, verifyPassword } from './auth/password.js';
 export { collectGarbage, unreachableManifests, type GcOptions, type GcReport } from './gc.js';
@@ -82,9 +84,10 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     timer.unref();
   }
 
+  const writer = new ArtifactWriter({ meta, blobs, uploads: uploads as UploadStore, now, log: log.child({ component: 'writer' }) });
   // Jobs this replica was running when its process ended run again now, not when their lease lapses.
   await releaseHeldJobs(meta.jobs, deps.replicaId, now(), log);
-  const jobs = { holder: deps.replicaId, limits: { maxMemoryBytes: config.jobs.maxMemory, timeoutMs: config.jobs.timeout } };
+  const jobs = { writer, holder: deps.replicaId, limits: { maxMemoryBytes: config.jobs.maxMemory, timeoutMs: config.jobs.timeout } };
   const sbom = new SbomService({ meta, blobs, log: log.child({ component: 'sbom' }), now, version: deps.version, cacheDir: deps.cacheDir, ...jobs });
   if (deps.sbom !== false) sbom.start();
   const scan = new ScanService({
@@ -101,7 +104,7 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     ...jobs,
   });
   if (deps.scan !== false) scan.start();
-  const signing = new SigningService({ meta, blobs, log: log.child({ component: 'signing' }), now, secretFile: config.signing.secretFile, ...(config.signing.secret !== undefined ? { secret: config.signing.secret } : {}) });
+  const signing = new SigningService({ meta, blobs, writer, log: log.child({ component: 'signing' }), now, secretFile: config.signing.secretFile, ...(config.signing.secret !== undefined ? { secret: config.signing.secret } : {}) });
 
   const distribution = createDistributionHandler({
     meta,
@@ -111,11 +114,15 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     now,
     log: log.child({ component: 'distribution' }),
     options: { service: config.auth.service, realm: config.externalUrl === undefined ? undefined : `${config.externalUrl.replace(/\/$/, '')}/service/token`, maxBlobBytes: config.registry.maxBlobSize, touchAfterMs: config.gc.grace / 2, trustProxy: config.auth.trustProxy },
-    // A failure to queue must not fail the push: the image is stored; its SBOM can be asked for later.
-    onImagePushed: (repository, digest) => {
-      if (deps.sbom !== false) sbom.enqueue(repository, digest).catch((err: unknown) => log.error({ err, repository, digest }, 'could not queue the SBOM job'));
-      if (deps.scan !== false) scan.enqueue(repository, digest).catch((err: unknown) => log.error({ err, repository, digest }, 'could not queue the scan job'));
-    },
+    writer,
+  });
+  // Every container image stored by a client or a promotion gets its SBOM and its scan. A failure to
+  // queue must not fail the push: the image is stored; its SBOM and scan can be asked for later.
+  writer.onEvent((e) => {
+    if (e.kind !== 'stored' || e.origin.kind === 'system' || !isContainerImage(e.manifest)) return;
+    const { repository, digest } = e;
+    if (deps.sbom !== false) sbom.enqueue(repository, digest).catch((err: unknown) => log.error({ err, repository, digest }, 'could not queue the SBOM job'));
+    if (deps.scan !== false) scan.enqueue(repository, digest).catch((err: unknown) => log.error({ err, repository, digest }, 'could not queue the scan job'));
   });
 
   return {
@@ -125,6 +132,7 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
         meta,
         blobs,
         uploads: uploads as UploadStore,
+        writer,
         auth,
         tokens,
         now,

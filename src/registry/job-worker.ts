@@ -9,6 +9,7 @@
 import { isDigest, type Digest } from '../oci/index.js';
 import type { Logger } from '../shared/index.js';
 import type { BlobStore, JobRecord, JobStore, MetadataStore } from '../storage/index.js';
+import type { ArtifactWriter } from './artifact-writer.js';
 import type { JobLimits } from './job-thread.js';
 
 /** Attempts of a job before it fails for good; a retry waits 30 s × the attempts so far. */
@@ -64,6 +65,8 @@ export async function releaseHeldJobs(jobs: JobStore, holder: string, now: numbe
 export interface ImageJobDeps {
   readonly meta: MetadataStore;
   readonly blobs: BlobStore;
+  /** Where the documents made of images are stored (the one write path). */
+  readonly writer: ArtifactWriter;
   readonly log: Logger;
   readonly now: () => number;
   /** The Portcullis version, named as the documents' tool. */

@@ -20,6 +20,7 @@ import { AdvisoryDbFile } from './scan-db-file.js';
 import { sameSummary } from './scan-summary.js';
 import { TermCache } from './scan-terms.js';
 import { isContainerImage, storeSbom } from './sbom.js';
+import { SYSTEM } from './artifact-writer.js';
 import { storeReferrer, type Subject } from './referrer.js';
 import { RepositoryContent } from './repository-content.js';
 
@@ -242,12 +243,12 @@ export class ScanService {
     const vulnerabilities = Uint32Array.from(await this.terms.ids(found.vulnerabilityIds)).sort();
     if (!(await meta.scans.put(record, { vulnerabilities, ...(keys !== undefined ? { keys: await this.keyRefs(keys) } : {}) }))) {
       // The image was deleted meanwhile: its report goes too.
-      await meta.artifacts.deleteManifest(repository, reportDigest).catch(() => undefined);
+      await this.deps.writer.deleteManifest(repository, reportDigest, SYSTEM).catch(() => undefined);
       return undefined;
     }
     const replaced = previous?.reportDigest;
     if (replaced !== undefined && replaced !== reportDigest) {
-      await meta.artifacts.deleteManifest(repository, replaced).catch((err: unknown) => log.warn({ err, repository, digest: replaced }, 'could not delete a replaced scan report'));
+      await this.deps.writer.deleteManifest(repository, replaced, SYSTEM).catch((err: unknown) => log.warn({ err, repository, digest: replaced }, 'could not delete a replaced scan report'));
     }
     return record;
   }

@@ -7,11 +7,11 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { artifactTypeOf, digestOf, isDigest, parseManifest, type Descriptor, type Digest } from '../oci/index.js';
+import { digestOf, isDigest, type Descriptor, type Digest } from '../oci/index.js';
 import type { Logger } from '../shared/index.js';
 import { attachedLayers, checkAttestation, checkSignature, encryptPrivateKey, generateKeyPair, loadPrivateKey, loadPublicKey, parseSimpleSigning, PREDICATE_TYPE_ANNOTATION, publicKeyPem, signImage, type AttachmentRegistry } from '../sign/index.js';
 import type { BlobStore, MetadataStore } from '../storage/index.js';
-import { storeBlob } from './referrer.js';
+import { SYSTEM, type ArtifactWriter } from './artifact-writer.js';
 import { RepositoryContent } from './repository-content.js';
 
 /** The server reads envelopes into memory to verify them: a lower bound than the CLI's. */
@@ -20,6 +20,8 @@ const SERVER_MAX_ENVELOPE = 16 * 1024 * 1024;
 export interface SigningServiceDeps {
   readonly meta: MetadataStore;
   readonly blobs: BlobStore;
+  /** Signatures are stored as a push would store them, through the one write path. */
+  readonly writer: ArtifactWriter;
   readonly log: Logger;
   readonly now: () => number;
   /** The secret given in the configuration; else one kept in `secretFile`. */
@@ -145,7 +147,7 @@ export class SigningService {
 
   /** The stores as a registry client: what the sign module needs, written as a push would. */
   private registryPort(repository: string): AttachmentRegistry {
-    const { meta, blobs, now } = this.deps;
+    const { meta, blobs, writer } = this.deps;
     const content = new RepositoryContent(meta, blobs, repository);
     return {
       findManifest: async (reference) => {
@@ -155,30 +157,9 @@ export class SigningService {
       pushBlob: async (digest, body) => {
         const bytes = Buffer.from(await body.arrayBuffer());
         if (digestOf(bytes) !== digest) throw new Error(`blob ${digest} does not match its content`);
-        await storeBlob(this.deps, repository, digest as Digest, bytes);
+        await writer.putBytes(repository, digest as Digest, bytes);
       },
-      putManifest: async (reference, bytes, mediaType) => {
-        const manifest = parseManifest(bytes, mediaType);
-        if (!('layers' in manifest)) throw new Error('a signature manifest is an image manifest');
-        const refs = [manifest.config, ...manifest.layers];
-        const digest = digestOf(bytes);
-        const result = await meta.artifacts.putManifest({
-          repository,
-          digest,
-          mediaType,
-          content: Buffer.from(bytes),
-          artifactType: artifactTypeOf(manifest) ?? null,
-          subject: manifest.subject?.digest ?? null,
-          annotations: manifest.annotations ?? null,
-          blobs: [...new Set(refs.map((r) => r.digest))],
-          blobBytes: refs.reduce((n, r) => n + r.size, 0),
-          children: [],
-          tag: isDigest(reference) ? null : reference,
-          now: now(),
-        });
-        if (result.kind === 'missing') throw new Error(`storing ${reference}: blobs ${result.blobs.join(', ')} are missing`);
-        return digest;
-      },
+      putManifest: async (reference, bytes, mediaType) => (await writer.putManifest(repository, bytes, mediaType, isDigest(reference) ? null : reference, SYSTEM)).digest,
       referrers: async (digest, artifactType) =>
         (await meta.artifacts.referrers(repository, digest as Digest, artifactType)).map((r) => ({ mediaType: r.mediaType, digest: r.digest, size: r.size, ...(r.artifactType !== null ? { artifactType: r.artifactType } : {}) })),
       blobBytes: async (digest, limit) => {

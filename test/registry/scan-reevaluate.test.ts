@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { MediaType, digestOf, type Digest } from '../../src/oci/index.js';
-import { SCAN_JOB, SCAN_REPORT_ARTIFACT_TYPE, ScanService, storeSbom } from '../../src/registry/index.js';
+import { ArtifactWriter, SCAN_JOB, SCAN_REPORT_ARTIFACT_TYPE, ScanService, storeSbom } from '../../src/registry/index.js';
 import { storeReferrer } from '../../src/registry/referrer.js';
 import { silentLogger } from '../../src/shared/index.js';
 import { openFsBlobStorage, openPostgresMetadataStore, openSqliteMetadataStore, PostgresDb, type MetadataStore } from '../../src/storage/index.js';
@@ -65,10 +65,10 @@ for (const database of ['sqlite', 'postgres'] as const) {
         await db.dropSchema().finally(() => db.close());
       }
     });
-    const { blobs } = await openFsBlobStorage(join(dir, 'blobs'));
+    const { blobs, uploads } = await openFsBlobStorage(join(dir, 'blobs'));
     let clock = 1_700_000_000_000;
     const now = (): number => (clock += 1);
-    const deps = { meta, blobs, log: silentLogger, now, version: 'test' };
+    const deps = { meta, blobs, writer: new ArtifactWriter({ meta, blobs, uploads, now, log: silentLogger }), log: silentLogger, now, version: 'test' };
     await meta.projects.create({ name: 'team', public: false, now: now() });
     await meta.artifacts.ensureRepository('team/app', 'team', now());
 

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { OciError, isRepositoryName, parseDigest, parseRepositoryName, type Digest } from '../../oci/index.js';
 import { StorageError, type StoredBlob } from '../../storage/index.js';
 import { authorize, decide, type RequestContext } from './context.js';
@@ -83,8 +82,7 @@ async function tryMount(ctx: RequestContext, name: string, from: string, rawDige
   // Only a caller who may read the source gets its blob; otherwise this is an ordinary upload.
   if ((await decide(ctx, from, 'pull')) !== 'allowed') return undefined;
   const { deps } = ctx;
-  if ((await deps.blobs.stat(digest)) === undefined) return undefined;
-  const size = await deps.meta.blobs.mount(from, name, digest, deps.now());
+  const size = await deps.writer.mountBlob(from, name, digest);
   if (size === undefined) return undefined;
   deps.log.info({ repository: name, from, digest }, 'blob mounted');
   return created(name, digest);
@@ -94,9 +92,7 @@ async function storeMonolithic(ctx: RequestContext, name: string, digest: Digest
   const { deps, req } = ctx;
   const declared = declaredLength(ctx);
   if (declared !== undefined && declared > deps.options.maxBlobBytes) throw blobTooLarge(deps.options.maxBlobBytes);
-  await reserve(ctx, digest);
-  const stored = await deps.blobs.put(digest, limited(bodyChunks(req), deps.options.maxBlobBytes, deps.options.maxBlobBytes), declared === undefined ? {} : { expectedSize: declared });
-  if (!(await deps.meta.blobs.link(name, digest, stored.size, deps.now()))) throw new OciError('BLOB_UPLOAD_INVALID', 'the blob was removed while it was being stored; push it again');
+  const stored = await deps.writer.putBlob(name, digest, limited(bodyChunks(req), deps.options.maxBlobBytes, deps.options.maxBlobBytes), declared === undefined ? {} : { expectedSize: declared });
   deps.log.info({ repository: name, digest, size: stored.size }, 'blob stored');
   return stored;
 }
@@ -137,10 +133,8 @@ export async function finishUpload(ctx: RequestContext, name: string, id: string
   const hasBody = ctx.req.headers['transfer-encoding'] !== undefined || (declaredLength(ctx) ?? 0) > 0;
   const size = hasBody ? await appendChunk(ctx, name, id) : await deps.uploads.size(id);
   if (size === undefined) throw new OciError('BLOB_UPLOAD_UNKNOWN', `upload ${id} has no data here; start a new upload`);
-  await reserve(ctx, digest);
-  let stored;
   try {
-    stored = await deps.uploads.finish(id, digest);
+    await deps.writer.finishUpload(name, id, digest);
   } catch (err) {
     if (err instanceof StorageError && err.code === 'DIGEST_MISMATCH') {
       await deps.meta.uploads.delete(id);
@@ -149,7 +143,6 @@ export async function finishUpload(ctx: RequestContext, name: string, id: string
     throw err;
   }
   await deps.meta.uploads.delete(id);
-  if (!(await deps.meta.blobs.link(name, digest, stored.size, deps.now()))) throw new OciError('BLOB_UPLOAD_INVALID', 'the blob was removed while it was being stored; push it again');
   deps.log.info({ repository: name, digest, size }, 'blob stored');
   return created(name, digest);
 }
@@ -184,15 +177,6 @@ async function appendChunk(ctx: RequestContext, name: string, id: string): Promi
     if (err instanceof StorageError && err.code === 'OFFSET_MISMATCH') throw rangeInvalid(name, id, current, err.message);
     throw err;
   }
-}
-
-/** Reserves the blob against garbage collection, waiting out a collection that is deleting it. */
-async function reserve(ctx: RequestContext, digest: Digest): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if ((await ctx.deps.meta.blobs.reserve(digest, ctx.deps.now())) === 'reserved') return;
-    await sleep(50);
-  }
-  throw new OciError('TOOMANYREQUESTS', `blob ${digest} is being garbage-collected; retry the push shortly`, { headers: { 'Retry-After': '5' } });
 }
 
 export async function ensureRepository(ctx: RequestContext, name: string): Promise<void> {

@@ -4,6 +4,7 @@ import type { Logger } from '../../shared/index.js';
 import type { BlobStore, MetadataStore, RepositoryAction, UploadStore } from '../../storage/index.js';
 import { ANONYMOUS, type Principal } from '../auth/access.js';
 import type { Authenticator } from '../auth/authenticator.js';
+import type { ArtifactWriter, Origin } from '../artifact-writer.js';
 import type { TokenClaims } from '../auth/tokens.js';
 
 export interface DistributionOptions {
@@ -27,8 +28,8 @@ export interface DistributionDeps {
   readonly now: () => number;
   readonly log: Logger;
   readonly options: DistributionOptions;
-  /** Told of every container image stored (not of artifacts): the SBOM queue listens. */
-  readonly onImagePushed?: (repository: string, digest: string) => void;
+  /** The one write path of artifacts. */
+  readonly writer: ArtifactWriter;
 }
 
 /** Who sent the request, as far as its credentials tell. */
@@ -42,6 +43,13 @@ export interface RequestContext {
   readonly req: IncomingMessage;
   readonly url: URL;
   readonly caller: Caller;
+}
+
+/** The caller as the origin of a write (for the write guard and the audit log). */
+export function originOf(ctx: RequestContext, client: string): Origin {
+  const { caller } = ctx;
+  const actor = caller.kind === 'token' ? caller.claims.subject : caller.kind === 'basic' && caller.principal.kind !== 'anonymous' ? caller.principal.name : undefined;
+  return { kind: 'client', ...(actor !== undefined ? { actor } : {}), client };
 }
 
 export function realmOf(ctx: { deps: DistributionDeps; req: IncomingMessage }): string {

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OciError, type OciErrorCode } from '../../oci/index.js';
 import { isCopyableBlob, StorageError } from '../../storage/index.js';
+import { ArtifactWriteError } from '../artifact-writer.js';
 
 export type Headers = Record<string, string | number>;
 
@@ -73,6 +74,7 @@ export function toWireError(err: unknown): { status: number; errors: WireError[]
     const errors = [err, ...err.related].map((e) => ({ code: e.code, message: e.message, ...(e.detail !== undefined ? { detail: e.detail } : {}) }));
     return { status: err.status, errors, headers: err.headers, internal: false };
   }
+  if (err instanceof ArtifactWriteError) return toWireError(ociErrorOf(err));
   if (err instanceof StorageError) {
     switch (err.code) {
       case 'DIGEST_MISMATCH':
@@ -95,6 +97,33 @@ export function toWireError(err: unknown): { status: number; errors: WireError[]
     return { status: 500, errors: [{ code: 'UNSUPPORTED', message: 'the registry is out of storage space: nothing was stored; try again once space is freed' }], headers: {}, internal: true };
   }
   return { status: 500, errors: [{ code: 'UNSUPPORTED', message: 'internal error: the registry could not complete the request; see its log' }], headers: {}, internal: true };
+}
+
+/** A refused or failed write, in the spec's terms. */
+function ociErrorOf(err: ArtifactWriteError): OciError {
+  const detail = err.detail === undefined ? {} : { detail: { ...err.detail } };
+  switch (err.code) {
+    case 'BLOB_BUSY':
+      return new OciError('TOOMANYREQUESTS', err.message, { ...detail, headers: { 'Retry-After': '5' } });
+    case 'BLOB_GONE':
+      return new OciError('BLOB_UPLOAD_INVALID', err.message, detail);
+    case 'PROJECT_UNKNOWN':
+      return new OciError('NAME_UNKNOWN', err.message, detail);
+    case 'DENIED':
+      return new OciError('DENIED', err.message, detail);
+    case 'REFERENCED':
+      return new OciError('DENIED', err.message, { ...detail, status: 409 });
+    case 'UNKNOWN':
+      return new OciError('MANIFEST_UNKNOWN', err.message, detail);
+    case 'REFERENCES_MISSING': {
+      const blobs = (err.detail?.['blobs'] ?? []) as string[];
+      const manifests = (err.detail?.['manifests'] ?? []) as string[];
+      const repository = String(err.detail?.['repository'] ?? 'the repository');
+      const errors = [...blobs, ...manifests].map((d) => new OciError('MANIFEST_BLOB_UNKNOWN', `${manifests.includes(d) ? 'manifest' : 'blob'} ${d} is not in ${repository}: push it before the manifest that references it`, { detail: { digest: d } }));
+      const [first, ...rest] = errors;
+      return first === undefined ? new OciError('MANIFEST_BLOB_UNKNOWN', err.message) : new OciError(first.code, first.message, { ...(first.detail !== undefined ? { detail: { ...first.detail } } : {}), related: rest });
+    }
+  }
 }
 
 function withDetail(err: StorageError): { detail?: Record<string, unknown> } {

@@ -1,19 +1,6 @@
-import { isContainerImage } from '../sbom.js';
-import {
-  MAX_MANIFEST_BYTES,
-  MediaType,
-  OciError,
-  artifactTypeOf,
-  blobReferences,
-  digestOf,
-  isTag,
-  manifestReferences,
-  parseDigest,
-  parseManifest,
-  type Digest,
-} from '../../oci/index.js';
-import { ensureRepository } from './blobs.js';
-import { authorize, challenge, type RequestContext } from './context.js';
+import { MAX_MANIFEST_BYTES, MediaType, OciError, digestOf, isTag, parseDigest, parseManifest, type Digest } from '../../oci/index.js';
+import { clientAddress } from '../auth/client-address.js';
+import { authorize, challenge, originOf, type RequestContext } from './context.js';
 import { readBody, type Reply } from './http.js';
 
 /** Largest page a listing returns, whatever `n` asks for. */
@@ -55,39 +42,16 @@ export async function putManifest(ctx: RequestContext, name: string, reference: 
   const ref = parseReference(reference, true);
   const { deps, req } = ctx;
   const body = await readBody(req, MAX_MANIFEST_BYTES, () => new OciError('MANIFEST_INVALID', `manifest exceeds the ${MAX_MANIFEST_BYTES}-byte limit`, { status: 413 }));
-  const manifest = parseManifest(body, req.headers['content-type']);
   const algorithm = ref.kind === 'digest' ? parseDigest(ref.digest).algorithm : 'sha256';
-  const digest = digestOf(body, algorithm);
-  if (ref.kind === 'digest' && ref.digest !== digest) {
-    throw new OciError('DIGEST_INVALID', `manifest hashes to ${digest}, not ${ref.digest}`, { detail: { digest: ref.digest } });
+  if (ref.kind === 'digest') {
+    // Checked before anything is stored: content that does not hash to the digest it is put under is refused whole.
+    parseManifest(body, req.headers['content-type']);
+    const digest = digestOf(body, algorithm);
+    if (ref.digest !== digest) throw new OciError('DIGEST_INVALID', `manifest hashes to ${digest}, not ${ref.digest}`, { detail: { digest: ref.digest } });
   }
-  await ensureRepository(ctx, name);
-
-  const blobs = blobReferences(manifest);
-  const blobBytes = manifest.kind === 'image' ? manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0) : 0;
-  const result = await deps.meta.artifacts.putManifest({
-    repository: name,
-    digest,
-    mediaType: manifest.mediaType,
-    content: body,
-    artifactType: artifactTypeOf(manifest) ?? null,
-    subject: manifest.subject?.digest ?? null,
-    annotations: manifest.annotations ?? null,
-    blobs,
-    blobBytes,
-    children: manifestReferences(manifest),
-    tag: ref.kind === 'tag' ? ref.tag : null,
-    now: deps.now(),
-  });
-  if (result.kind === 'missing') {
-    const errors = [...result.blobs, ...result.manifests].map(
-      (d) => new OciError('MANIFEST_BLOB_UNKNOWN', `${result.manifests.includes(d) ? 'manifest' : 'blob'} ${d} is not in ${name}: push it before the manifest that references it`, { detail: { digest: d } }),
-    );
-    const [first, ...rest] = errors;
-    throw new OciError(first!.code, first!.message, { ...(first!.detail ? { detail: { ...first!.detail } } : {}), related: rest });
-  }
+  const origin = originOf(ctx, clientAddress(req, deps.options.trustProxy));
+  const { digest, manifest } = await deps.writer.putManifest(name, body, req.headers['content-type'], ref.kind === 'tag' ? ref.tag : null, origin, algorithm);
   deps.log.info({ repository: name, digest, tag: ref.kind === 'tag' ? ref.tag : undefined, mediaType: manifest.mediaType }, 'manifest stored');
-  if (isContainerImage(manifest)) deps.onImagePushed?.(name, digest);
   const headers: Record<string, string | number> = { Location: `/v2/${name}/manifests/${digest}`, 'Docker-Content-Digest': digest, 'Content-Length': 0 };
   if (manifest.subject !== undefined) headers['OCI-Subject'] = manifest.subject.digest;
   return { status: 201, headers };
@@ -97,21 +61,15 @@ export async function deleteManifest(ctx: RequestContext, name: string, referenc
   await authorize(ctx, name, 'delete');
   const ref = parseReference(reference, true);
   const { deps } = ctx;
+  const origin = originOf(ctx, clientAddress(ctx.req, deps.options.trustProxy));
   if (ref.kind === 'tag') {
-    if (!(await deps.meta.artifacts.deleteTag(name, ref.tag))) throw new OciError('MANIFEST_UNKNOWN', `tag unknown: ${name}:${ref.tag}`);
+    await deps.writer.deleteTag(name, ref.tag, origin);
     deps.log.info({ repository: name, tag: ref.tag }, 'tag deleted');
     return { status: 202 };
   }
-  const result = await deps.meta.artifacts.deleteManifest(name, ref.digest);
-  switch (result.kind) {
-    case 'unknown':
-      throw new OciError('MANIFEST_UNKNOWN', `manifest unknown: ${name}@${ref.digest}`);
-    case 'referenced':
-      throw new OciError('DENIED', `manifest ${ref.digest} is part of the index ${result.by.join(', ')}: delete the index first`, { status: 409, detail: { indexes: [...result.by] } });
-    case 'deleted':
-      deps.log.info({ repository: name, digest: ref.digest }, 'manifest deleted');
-      return { status: 202 };
-  }
+  await deps.writer.deleteManifest(name, ref.digest, origin);
+  deps.log.info({ repository: name, digest: ref.digest }, 'manifest deleted');
+  return { status: 202 };
 }
 
 function pageParams(url: URL): { limit: number; after: string | undefined; asked: number | undefined } {

@@ -4,6 +4,7 @@ import { parseRepositoryName } from '../../oci/index.js';
 import type { Logger } from '../../shared/index.js';
 import { StorageError, type BlobStore, type MetadataStore, type ProjectRecord, type ProjectRole, type RepositoryAction, type ScanResultRecord, type UploadStore } from '../../storage/index.js';
 import { ANONYMOUS, allowedActions, canAdminProject, type Principal } from '../auth/access.js';
+import { ArtifactWriteError, type ArtifactWriter } from '../artifact-writer.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { clientAddress } from '../auth/client-address.js';
 import type { TokenService } from '../auth/tokens.js';
@@ -17,6 +18,8 @@ export interface ManagementDeps {
   readonly meta: MetadataStore;
   readonly blobs: BlobStore;
   readonly uploads: UploadStore;
+  /** The one write path of artifacts (deletes through the API pass its guard too). */
+  readonly writer: ArtifactWriter;
   readonly auth: Authenticator;
   readonly tokens: TokenService;
   readonly now: () => number;
@@ -168,6 +171,27 @@ export function repositoryName(project: string, repo: string): string {
 }
 
 /** Maps storage failures to API errors; rethrows anything else. */
+/** A refused or failed write (ArtifactWriteError) in the management API's terms; anything else is rethrown. */
+export function writeToApi(err: unknown): never {
+  if (err instanceof ArtifactWriteError) {
+    switch (err.code) {
+      case 'UNKNOWN':
+        throw new ApiError('NOT_FOUND', err.message, { cause: err });
+      case 'DENIED':
+        throw new ApiError('FORBIDDEN', err.message, { cause: err });
+      case 'REFERENCED':
+        throw new ApiError('CONFLICT', err.message, { cause: err });
+      case 'BLOB_BUSY':
+        throw new ApiError('TOO_MANY_REQUESTS', err.message, { cause: err, headers: { 'Retry-After': '5' } });
+      case 'PROJECT_UNKNOWN':
+      case 'REFERENCES_MISSING':
+      case 'BLOB_GONE':
+        throw new ApiError('CONFLICT', err.message, { cause: err });
+    }
+  }
+  throw err;
+}
+
 export function storageToApi(err: unknown): never {
   if (err instanceof StorageError) {
     if (err.code === 'CONFLICT') throw new ApiError('CONFLICT', err.message, { cause: err });

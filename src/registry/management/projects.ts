@@ -5,7 +5,7 @@ import { PROJECT_ROLES, type ArtifactRecord, type ProjectRecord, type Repository
 import { RepositoryContent } from '../repository-content.js';
 import { SBOM_ARTIFACT_TYPES, SBOM_JOB } from '../sbom.js';
 import { ApiError } from './errors.js';
-import { demand, isAdmin, parse, projectAccess, repositoryName, requireSignedIn, storageToApi, type ManagementDeps } from './context.js';
+import { clientOf, demand, isAdmin, parse, projectAccess, repositoryName, requireSignedIn, storageToApi, writeToApi, type ManagementDeps } from './context.js';
 
 const PROJECT_NAME = z.string().refine(isProjectName, 'lower-case letters, digits and . _ -, at most 64, starting with a letter or digit');
 const ROLE = z.enum(PROJECT_ROLES);
@@ -191,9 +191,7 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
     const name = repositoryName(access.project.name, req.params.repo);
     const artifact = await meta.artifacts.getArtifact(name, req.params.reference);
     if (artifact === undefined) throw new ApiError('NOT_FOUND', `artifact ${name}:${req.params.reference} not found`);
-    const result = await meta.artifacts.deleteManifest(name, artifact.digest);
-    if (result.kind === 'referenced') throw new ApiError('CONFLICT', `artifact ${artifact.digest} is part of the index ${result.by.join(', ')}: delete the index first`);
-    if (result.kind === 'unknown') throw new ApiError('NOT_FOUND', `artifact ${name}:${req.params.reference} not found`);
+    await deps.writer.deleteManifest(name, artifact.digest, { kind: 'client', actor: req.principal.kind === 'anonymous' ? 'anonymous' : req.principal.name, client: clientOf(req, deps.options.trustProxy) }).catch(writeToApi);
     deps.log.info({ repository: name, digest: artifact.digest }, 'artifact deleted');
     return reply.code(204).send();
   });
