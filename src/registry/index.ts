@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
+import { parseRepositoryName } from '../oci/index.js';
 import type { Logger } from '../shared/index.js';
 import { StorageError, type BlobStore, type MetadataStore, type UploadStore } from '../storage/index.js';
 import { Authenticator } from './auth/authenticator.js';
@@ -8,6 +9,7 @@ import { generatePassword, hashPassword } from './auth/password.js';
 import { LoginLimiter } from './auth/rate-limit.js';
 import { TokenService } from './auth/tokens.js';
 import { ArtifactWriter } from './artifact-writer.js';
+import { EventBus, type RegistryEvent } from './events.js';
 import { createDistributionHandler } from './distribution/api.js';
 import { releaseHeldJobs } from './job-worker.js';
 import { collectGarbage, type GcDeps, type GcOptions, type GcReport } from './gc.js';
@@ -18,6 +20,7 @@ import { SigningService } from './signing.js';
 
 export { ArtifactWriteError, ArtifactWriter, SYSTEM, type ArtifactEvent, type Origin, type WriteGuard } from './artifact-writer.js';
 export { ANONYMOUS, ROLE_ACTIONS, allowedActions, type Principal } from './auth/access.js';
+export { EVENT_ACTIONS, EventBus, type EventAction, type EventOutcome, type EventSink, type RegistryEvent, type TimedEvent } from './events.js';
 export { generatePassword, hashPassword, hashSecret, verifyPassword } from './auth/password.js';
 export { collectGarbage, unreachableManifests, type GcOptions, type GcReport } from './gc.js';
 export { API_ERROR_STATUS, ApiError, type ApiErrorCode } from './management/index.js';
@@ -46,6 +49,8 @@ export interface RegistryDeps {
 export interface Registry {
   /** The OCI Distribution API handler for `/v2/...`. */
   readonly distribution: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Everything that happens (the audit log and webhooks listen). */
+  readonly events: EventBus;
   /** Adds `/api/v1`, `/service/token`, `/healthz` and `/readyz` to a fastify app. */
   registerManagementApi(app: FastifyInstance): void;
   /** Creates user `admin` when there is no user; resolves to the password used, or undefined. */
@@ -84,7 +89,20 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     timer.unref();
   }
 
+  const events = new EventBus(now, log.child({ component: 'events' }));
   const writer = new ArtifactWriter({ meta, blobs, uploads: uploads as UploadStore, now, log: log.child({ component: 'writer' }) });
+  // What clients and promotions store and delete is an event (Portcullis's own documents are not).
+  writer.onEvent((e) => {
+    if (e.origin.kind === 'system') return;
+    const who = { actor: e.origin.actor ?? null, client: e.origin.client ?? null, project: parseRepositoryName(e.repository).project, outcome: 'succeeded' as const };
+    const event: RegistryEvent =
+      e.kind === 'stored'
+        ? { ...who, action: 'artifact.push', resource: `${e.repository}@${e.digest}`, detail: { repository: e.repository, digest: e.digest, tag: e.tag, mediaType: e.manifest.mediaType, via: e.origin.kind } }
+        : e.kind === 'deleted'
+          ? { ...who, action: 'artifact.delete', resource: `${e.repository}@${e.digest}`, detail: { repository: e.repository, digest: e.digest, tags: e.tags } }
+          : { ...who, action: 'tag.delete', resource: `${e.repository}:${e.tag}`, detail: { repository: e.repository, tag: e.tag } };
+    void events.emit(event);
+  });
   // Jobs this replica was running when its process ended run again now, not when their lease lapses.
   await releaseHeldJobs(meta.jobs, deps.replicaId, now(), log);
   const jobs = { writer, holder: deps.replicaId, limits: { maxMemoryBytes: config.jobs.maxMemory, timeoutMs: config.jobs.timeout } };
@@ -115,6 +133,7 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     log: log.child({ component: 'distribution' }),
     options: { service: config.auth.service, realm: config.externalUrl === undefined ? undefined : `${config.externalUrl.replace(/\/$/, '')}/service/token`, maxBlobBytes: config.registry.maxBlobSize, touchAfterMs: config.gc.grace / 2, trustProxy: config.auth.trustProxy },
     writer,
+    events,
   });
   // Every container image stored by a client or a promotion gets its SBOM and its scan. A failure to
   // queue must not fail the push: the image is stored; its SBOM and scan can be asked for later.
@@ -127,12 +146,14 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
 
   return {
     distribution,
+    events,
     registerManagementApi: (app) =>
       registerManagementApi(app, {
         meta,
         blobs,
         uploads: uploads as UploadStore,
         writer,
+        events,
         auth,
         tokens,
         now,

@@ -1,6 +1,9 @@
 export type { BlobLister, BlobStore, ByteRange, ChunkSink, CopyableBlob, PutOptions, StagingSweeper, StoredBlob, UploadStore } from './blob-store.js';
 export { isBlobLister, isCopyableBlob, isStagingSweeper } from './blob-store.js';
+export type { AuditEntry, AuditFilter, AuditRecord, AuditStore } from './audit-store.js';
 export { StorageError, type StorageErrorCode } from './errors.js';
+export type { GateOutcome, PolicyRecord, PolicyStore, PromotionRecord, PromotionStore, TrustedKeyRecord, TrustedKeyStore, WaiverRecord, WaiverState, WaiverStore } from './gates.js';
+export type { WebhookRecord, WebhookStore } from './webhook-store.js';
 export { FsBlobStore, FsUploadStore } from './fs/blob-store.js';
 export {
   PROJECT_ROLES,

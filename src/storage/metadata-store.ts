@@ -1,4 +1,7 @@
 import type { Digest } from '../oci/index.js';
+import type { AuditStore } from './audit-store.js';
+import type { PolicyStore, PromotionStore, TrustedKeyStore, WaiverStore } from './gates.js';
+import type { WebhookStore } from './webhook-store.js';
 
 /** Roles a user holds in a project, weakest last. */
 export const PROJECT_ROLES = ['project-admin', 'maintainer', 'developer', 'guest'] as const;
@@ -13,6 +16,8 @@ export interface UserRecord {
   readonly username: string;
   readonly email: string | null;
   readonly admin: boolean;
+  /** A member of the security team: may approve or reject waivers (never their own). */
+  readonly securityTeam: boolean;
   readonly createdAt: number;
   readonly updatedAt: number;
 }
@@ -124,13 +129,13 @@ export interface Page {
 export type Visibility = { readonly kind: 'all' } | { readonly kind: 'projects'; readonly projects: readonly string[]; readonly includePublic: boolean };
 
 export interface UserStore {
-  create(user: { username: string; email: string | null; admin: boolean; passwordHash: string; now: number }): Promise<UserRecord>;
+  create(user: { username: string; email: string | null; admin: boolean; securityTeam?: boolean; passwordHash: string; now: number }): Promise<UserRecord>;
   get(username: string): Promise<UserRecord | undefined>;
   list(): Promise<UserRecord[]>;
   /** The user and their password hash, for login. */
   credentials(username: string): Promise<{ user: UserRecord; passwordHash: string } | undefined>;
   /** CONFLICT when it would demote the last administrator. */
-  update(username: string, patch: { email?: string | null; admin?: boolean; passwordHash?: string; now: number }): Promise<UserRecord>;
+  update(username: string, patch: { email?: string | null; admin?: boolean; securityTeam?: boolean; passwordHash?: string; now: number }): Promise<UserRecord>;
   /** CONFLICT when it would delete the last administrator. */
   delete(username: string): Promise<boolean>;
   count(): Promise<number>;
@@ -445,6 +450,12 @@ export interface MetadataStore {
   readonly scans: ScanResultStore;
   readonly signingKeys: SigningKeyStore;
   readonly documents: ImageDocumentStore;
+  readonly policies: PolicyStore;
+  readonly trustedKeys: TrustedKeyStore;
+  readonly waivers: WaiverStore;
+  readonly promotions: PromotionStore;
+  readonly audit: AuditStore;
+  readonly webhooks: WebhookStore;
   /** Answers whether the backend is reachable (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

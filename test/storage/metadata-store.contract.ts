@@ -108,7 +108,7 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         assert.equal(await s.users.count(), 0);
         const zed = await s.users.create({ username: 'zed', email: null, admin: true, passwordHash: 'h-zed', now: 1_000 });
         await s.users.create({ username: 'amy', email: 'amy@example.test', admin: false, passwordHash: 'h-amy', now: 2_000 });
-        assert.deepEqual(zed, { id: zed.id, username: 'zed', email: null, admin: true, createdAt: 1_000, updatedAt: 1_000 });
+        assert.deepEqual(zed, { id: zed.id, username: 'zed', email: null, admin: true, securityTeam: false, createdAt: 1_000, updatedAt: 1_000 });
         assert.equal(await s.users.count(), 2);
         assert.deepEqual(
           (await s.users.list()).map((u) => u.username),
@@ -1506,6 +1506,88 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         assert.equal((await s.artifacts.deleteManifest('team/app', sb.digest)).kind, 'deleted');
         assert.equal(await s.documents.get('team/app', a.digest, 'cyclonedx-json'), undefined, 'the image went');
         assert.equal(await s.documents.get('team/app', b.digest, 'cyclonedx-json'), undefined, 'the document went');
+      });
+    });
+
+    // ------------------------------------------------------------ gates
+    describe('gates: security team, policies, trusted keys, waivers, promotions', () => {
+      test('the security team flag is set at creation or by update, and read back', async (t) => {
+        const s = await fresh(t);
+        const sam = await s.users.create({ username: 'sam', email: null, admin: false, securityTeam: true, passwordHash: 'h', now: 1 });
+        assert.equal(sam.securityTeam, true);
+        await s.users.create({ username: 'dev', email: null, admin: false, passwordHash: 'h', now: 1 });
+        assert.equal((await s.users.get('dev'))?.securityTeam, false);
+        assert.equal((await s.users.update('dev', { securityTeam: true, now: 2 })).securityTeam, true);
+        assert.equal((await s.users.update('sam', { securityTeam: false, now: 3 })).securityTeam, false);
+      });
+
+      test('a project has one policy document, replaced whole; it goes with the project', async (t) => {
+        const s = await fresh(t);
+        await s.projects.create({ name: 'prod', public: false, now: 1 });
+        assert.equal(await s.policies.get('prod'), undefined);
+        assert.equal(await s.policies.put({ project: 'prod', document: '{"a":1}', updatedAt: 5, updatedBy: 'ann' }), true);
+        assert.deepEqual(await s.policies.get('prod'), { project: 'prod', document: '{"a":1}', updatedAt: 5, updatedBy: 'ann' });
+        assert.equal(await s.policies.put({ project: 'prod', document: '{"b":2}', updatedAt: 6, updatedBy: null }), true);
+        assert.deepEqual(await s.policies.get('prod'), { project: 'prod', document: '{"b":2}', updatedAt: 6, updatedBy: null });
+        assert.equal(await s.policies.put({ project: 'none', document: '{}', updatedAt: 1, updatedBy: null }), false);
+        assert.equal(await s.projects.delete('prod'), true);
+        assert.equal(await s.policies.get('prod'), undefined);
+      });
+
+      test('trusted keys: one name per project, listed by name, deleted one by one', async (t) => {
+        const s = await fresh(t);
+        await s.projects.create({ name: 'prod', public: false, now: 1 });
+        await s.projects.create({ name: 'dev', public: false, now: 1 });
+        const key = (project: string, name: string) => ({ project, name, publicKey: `PEM of ${name}`, createdAt: 3, createdBy: 'ann' });
+        assert.equal(await s.trustedKeys.add(key('prod', 'ci')), 'added');
+        assert.equal(await s.trustedKeys.add(key('prod', 'ci')), 'exists');
+        assert.equal(await s.trustedKeys.add(key('prod', 'alt')), 'added');
+        assert.equal(await s.trustedKeys.add(key('dev', 'ci')), 'added', 'names are per project');
+        assert.equal(await s.trustedKeys.add(key('none', 'ci')), 'no-project');
+        assert.deepEqual(await s.trustedKeys.list('prod'), [key('prod', 'alt'), key('prod', 'ci')]);
+        assert.equal(await s.trustedKeys.delete('prod', 'ci'), true);
+        assert.equal(await s.trustedKeys.delete('prod', 'ci'), false);
+        assert.deepEqual((await s.trustedKeys.list('prod')).map((k) => k.name), ['alt']);
+        assert.deepEqual((await s.trustedKeys.list('dev')).map((k) => k.name), ['ci']);
+      });
+
+      test('waivers: requested pending, decided once (atomically), listed newest first, active while approved and unexpired', async (t) => {
+        const s = await fresh(t);
+        await s.projects.create({ name: 'prod', public: false, now: 1 });
+        const digest = freshDigest();
+        const base = { project: 'prod', repository: 'prod/app', digest, ids: ['CVE-2024-1', 'CVE-2024-2'], reason: 'not reachable', requestedBy: 'dev', requestedAt: 10, expiresAt: 1_000 };
+        const w = await s.waivers.create(base);
+        assert.deepEqual(w, { ...base, id: w!.id, state: 'pending', decidedBy: null, decidedAt: null, comment: null });
+        assert.equal(await s.waivers.create({ ...base, project: 'none' }), undefined);
+        const wide = await s.waivers.create({ ...base, repository: null, digest: null, ids: ['GHSA-x'], expiresAt: 500 });
+        assert.deepEqual(await s.waivers.active('prod', 20), [], 'pending waivers suppress nothing');
+        const decisions = await Promise.all([s.waivers.decide(w!.id, 'approved', 'sec1', 'ok', 30), s.waivers.decide(w!.id, 'rejected', 'sec2', 'no', 31)]);
+        assert.equal(decisions.filter((d) => d === 'not-pending').length, 1, 'one decision wins');
+        const approved = decisions.find((d) => d !== 'not-pending') as Exclude<(typeof decisions)[number], 'not-pending' | undefined>;
+        assert.ok(approved !== undefined && (approved.state === 'approved' || approved.state === 'rejected'));
+        assert.equal(await s.waivers.decide(9_999, 'approved', 'sec', null, 1), undefined);
+        await s.waivers.decide(wide!.id, 'approved', 'sec1', null, 40);
+        const active = await s.waivers.active('prod', 100);
+        assert.deepEqual(active.map((x) => x.id).sort(), (approved.state === 'approved' ? [w!.id, wide!.id] : [wide!.id]).sort());
+        assert.deepEqual((await s.waivers.active('prod', 600)).map((x) => x.id), approved.state === 'approved' ? [w!.id] : [], 'the wide one expired at 500');
+        assert.deepEqual((await s.waivers.list({ project: 'prod', limit: 10 })).map((x) => x.id), [wide!.id, w!.id]);
+        assert.deepEqual((await s.waivers.list({ state: 'pending', limit: 10 })).map((x) => x.id), []);
+        assert.deepEqual((await s.waivers.get(wide!.id))?.ids, ['GHSA-x']);
+      });
+
+      test('promotions are recorded with their gates and listed newest first, per target project', async (t) => {
+        const s = await fresh(t);
+        const gates = [{ gate: 'vulnerabilities', passed: false, reason: '1 critical', ids: ['CVE-1'] }];
+        const d = freshDigest();
+        const a = await s.promotions.record({ source: 'staging/app', sourceDigest: d, target: 'prod/app', targetTag: '1.0', targetProject: 'prod', actor: 'ci', outcome: 'refused', gates, signature: null, createdAt: 1 });
+        const b = await s.promotions.record({ source: 'staging/app', sourceDigest: d, target: 'prod/app', targetTag: '1.0', targetProject: 'prod', actor: 'ci', outcome: 'promoted', gates: [], signature: freshDigest(), createdAt: 2 });
+        await s.promotions.record({ source: 'staging/app', sourceDigest: d, target: 'qa/app', targetTag: null, targetProject: 'qa', actor: null, outcome: 'promoted', gates: [], signature: null, createdAt: 3 });
+        assert.deepEqual(a.gates, gates);
+        assert.deepEqual((await s.promotions.list({ project: 'prod', limit: 10 })).map((p) => [p.id, p.outcome]), [
+          [b.id, 'promoted'],
+          [a.id, 'refused'],
+        ]);
+        assert.equal((await s.promotions.list({ limit: 10 })).length, 3);
       });
     });
 

@@ -5,6 +5,7 @@ import type { BlobStore, MetadataStore, RepositoryAction, UploadStore } from '..
 import { ANONYMOUS, type Principal } from '../auth/access.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { ArtifactWriter, Origin } from '../artifact-writer.js';
+import type { EventBus } from '../events.js';
 import type { TokenClaims } from '../auth/tokens.js';
 
 export interface DistributionOptions {
@@ -30,6 +31,7 @@ export interface DistributionDeps {
   readonly options: DistributionOptions;
   /** The one write path of artifacts. */
   readonly writer: ArtifactWriter;
+  readonly events: EventBus;
 }
 
 /** Who sent the request, as far as its credentials tell. */

@@ -5,6 +5,7 @@ import type { Logger } from '../../shared/index.js';
 import { StorageError, type BlobStore, type MetadataStore, type ProjectRecord, type ProjectRole, type RepositoryAction, type ScanResultRecord, type UploadStore } from '../../storage/index.js';
 import { ANONYMOUS, allowedActions, canAdminProject, type Principal } from '../auth/access.js';
 import { ArtifactWriteError, type ArtifactWriter } from '../artifact-writer.js';
+import type { EventBus } from '../events.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { clientAddress } from '../auth/client-address.js';
 import type { TokenService } from '../auth/tokens.js';
@@ -20,6 +21,7 @@ export interface ManagementDeps {
   readonly uploads: UploadStore;
   /** The one write path of artifacts (deletes through the API pass its guard too). */
   readonly writer: ArtifactWriter;
+  readonly events: EventBus;
   readonly auth: Authenticator;
   readonly tokens: TokenService;
   readonly now: () => number;

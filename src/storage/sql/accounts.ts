@@ -11,20 +11,21 @@ interface UserRow {
   username: string;
   email: string | null;
   is_admin: number;
+  security_team: number;
   created_at: number;
   updated_at: number;
 }
-const USER_COLUMNS = 'id, username, email, is_admin, created_at, updated_at';
-const toUser = (r: UserRow): UserRecord => ({ id: Number(r.id), username: r.username, email: r.email, admin: bool(r.is_admin), createdAt: r.created_at, updatedAt: r.updated_at });
+const USER_COLUMNS = 'id, username, email, is_admin, security_team, created_at, updated_at';
+const toUser = (r: UserRow): UserRecord => ({ id: Number(r.id), username: r.username, email: r.email, admin: bool(r.is_admin), securityTeam: bool(r.security_team), createdAt: Number(r.created_at), updatedAt: Number(r.updated_at) });
 
 export class SqlUsers implements UserStore {
   constructor(private readonly db: SqlDb) {}
 
-  async create(u: { username: string; email: string | null; admin: boolean; passwordHash: string; now: number }): Promise<UserRecord> {
+  async create(u: { username: string; email: string | null; admin: boolean; securityTeam?: boolean; passwordHash: string; now: number }): Promise<UserRecord> {
     try {
       const row = await this.db.get<UserRow>(
-        `INSERT INTO users (username, email, password_hash, is_admin, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING ${USER_COLUMNS}`,
-        [u.username, u.email, u.passwordHash, u.admin ? 1 : 0, u.now, u.now],
+        `INSERT INTO users (username, email, password_hash, is_admin, security_team, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING ${USER_COLUMNS}`,
+        [u.username, u.email, u.passwordHash, u.admin ? 1 : 0, u.securityTeam === true ? 1 : 0, u.now, u.now],
       );
       return toUser(row!);
     } catch (err) {
@@ -63,11 +64,12 @@ export class SqlUsers implements UserStore {
     });
   }
 
-  async update(username: string, patch: { email?: string | null; admin?: boolean; passwordHash?: string; now: number }): Promise<UserRecord> {
+  async update(username: string, patch: { email?: string | null; admin?: boolean; securityTeam?: boolean; passwordHash?: string; now: number }): Promise<UserRecord> {
     const sets: string[] = ['updated_at = ?'];
     const params: SqlValue[] = [patch.now];
     if (patch.email !== undefined) (sets.push('email = ?'), params.push(patch.email));
     if (patch.admin !== undefined) (sets.push('is_admin = ?'), params.push(patch.admin ? 1 : 0));
+    if (patch.securityTeam !== undefined) (sets.push('security_team = ?'), params.push(patch.securityTeam ? 1 : 0));
     if (patch.passwordHash !== undefined) (sets.push('password_hash = ?'), params.push(patch.passwordHash));
     const apply = async (db: SqlDb) => {
       const row = await db.get<UserRow>(`UPDATE users SET ${sets.join(', ')} WHERE username = ? RETURNING ${USER_COLUMNS}`, [...params, username]);

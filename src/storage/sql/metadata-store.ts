@@ -1,10 +1,16 @@
 /** The SQL metadata store: its migrations and the stores it is made of, over any SqlDb. */
 import { StorageError } from '../errors.js';
+import type { AuditStore } from '../audit-store.js';
+import type { PolicyStore, PromotionStore, TrustedKeyStore, WaiverStore } from '../gates.js';
+import type { WebhookStore } from '../webhook-store.js';
 import type { ArtifactStore, BlobIndex, GcIndex, ImageDocumentStore, JobStore, MetadataStore, ProjectStore, RobotStore, ScanResultStore, SettingsStore, SigningKeyStore, UploadIndex, UserStore } from '../metadata-store.js';
 import { SqlProjects, SqlRobots, SqlUsers } from './accounts.js';
 import { SqlArtifacts, SqlBlobs, SqlGc, SqlUploads } from './artifacts.js';
 import type { SqlDb } from './db.js';
+import { SqlAudit } from './audit.js';
 import { SqlImageDocuments } from './documents.js';
+import { SqlPolicies, SqlPromotions, SqlTrustedKeys, SqlWaivers } from './gates.js';
+import { SqlWebhooks } from './webhooks.js';
 import { SqlJobs } from './jobs.js';
 import { SqlScans } from './scans.js';
 import { SqlSettings, SqlSigningKeys } from './settings.js';
@@ -44,6 +50,12 @@ export class SqlMetadataStore implements MetadataStore {
   readonly scans: ScanResultStore;
   readonly signingKeys: SigningKeyStore;
   readonly documents: ImageDocumentStore;
+  readonly policies: PolicyStore;
+  readonly trustedKeys: TrustedKeyStore;
+  readonly waivers: WaiverStore;
+  readonly promotions: PromotionStore;
+  readonly audit: AuditStore;
+  readonly webhooks: WebhookStore;
 
   constructor(private readonly db: SqlDb) {
     this.users = new SqlUsers(db);
@@ -58,6 +70,12 @@ export class SqlMetadataStore implements MetadataStore {
     this.scans = new SqlScans(db);
     this.signingKeys = new SqlSigningKeys(db);
     this.documents = new SqlImageDocuments(db);
+    this.policies = new SqlPolicies(db);
+    this.trustedKeys = new SqlTrustedKeys(db);
+    this.waivers = new SqlWaivers(db);
+    this.promotions = new SqlPromotions(db);
+    this.audit = new SqlAudit(db);
+    this.webhooks = new SqlWebhooks(db);
   }
 
   async ping(): Promise<void> {

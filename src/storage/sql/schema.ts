@@ -215,6 +215,108 @@ CREATE TABLE image_documents (
   FOREIGN KEY (repo_id, document) REFERENCES manifests(repo_id, digest) ON DELETE CASCADE
 );
 `,
+  // The gates: a policy document per project, keys a project trusts, the security team, waivers
+  // (the security team's approval of findings), promotions, and the counts of secrets and
+  // misconfigurations per severity (summaries count every class of finding).
+  (t) => `
+ALTER TABLE users ADD COLUMN security_team INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE scan_results ADD COLUMN class_counts TEXT;
+CREATE TABLE project_policies (
+  project_id BIGINT PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,
+  document TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  updated_by TEXT
+);
+CREATE TABLE trusted_keys (
+  project_id BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  name ${t.name} NOT NULL,
+  public_key TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  created_by TEXT,
+  PRIMARY KEY (project_id, name)
+);
+CREATE TABLE waivers (
+  id ${t.id},
+  project_id BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  repository ${t.name},
+  digest ${t.name},
+  vuln_ids TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  requested_by TEXT NOT NULL,
+  requested_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  state TEXT NOT NULL,
+  decided_by TEXT,
+  decided_at BIGINT,
+  comment TEXT
+);
+CREATE INDEX waivers_project ON waivers(project_id, state);
+CREATE TABLE promotions (
+  id ${t.id},
+  source ${t.name} NOT NULL,
+  source_digest ${t.name} NOT NULL,
+  target ${t.name} NOT NULL,
+  target_tag ${t.name},
+  target_project ${t.name} NOT NULL,
+  actor TEXT,
+  outcome TEXT NOT NULL,
+  gates TEXT NOT NULL,
+  signature ${t.name},
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX promotions_target ON promotions(target_project, id);
+`,
+  // The audit log: append-only, each entry carrying the SHA-256 of the one before (a hash chain);
+  // a checkpoint records where retention cut the chain and the hash the next entry carries.
+  (t) => `
+CREATE TABLE audit_log (
+  seq ${t.id},
+  at BIGINT NOT NULL,
+  actor TEXT,
+  client TEXT,
+  action TEXT NOT NULL,
+  project ${t.name},
+  resource TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  detail TEXT,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX audit_log_project ON audit_log(project, seq);
+CREATE INDEX audit_log_at ON audit_log(at);
+CREATE TABLE audit_checkpoints (
+  seq BIGINT PRIMARY KEY,
+  hash TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+`,
+  // Webhooks of a project and the log of their deliveries (the deliveries themselves go through the job queue).
+  (t) => `
+CREATE TABLE webhooks (
+  id ${t.id},
+  project_id BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  url TEXT NOT NULL,
+  events TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  format TEXT NOT NULL,
+  enabled INTEGER NOT NULL DEFAULT 1,
+  created_at BIGINT NOT NULL,
+  created_by TEXT
+);
+CREATE TABLE webhook_deliveries (
+  id ${t.id},
+  webhook_id BIGINT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+  event TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  status_code INTEGER,
+  error TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(webhook_id, id);
+`,
 ];
 
 export function migrationSql(dialect: SqlDialect, index: number): string {
