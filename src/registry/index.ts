@@ -9,7 +9,9 @@ import { generatePassword, hashPassword } from './auth/password.js';
 import { LoginLimiter } from './auth/rate-limit.js';
 import { TokenService } from './auth/tokens.js';
 import { ArtifactWriter } from './artifact-writer.js';
+import { AuditLog } from './audit.js';
 import { EventBus, type RegistryEvent } from './events.js';
+import { WebhookService } from './webhooks.js';
 import { createDistributionHandler } from './distribution/api.js';
 import { releaseHeldJobs } from './job-worker.js';
 import { collectGarbage, type GcDeps, type GcOptions, type GcReport } from './gc.js';
@@ -90,6 +92,10 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
   }
 
   const events = new EventBus(now, log.child({ component: 'events' }));
+  const audit = new AuditLog({ meta, now, log: log.child({ component: 'audit' }) });
+  events.add('audit', (e) => audit.record(e));
+  const webhooks = new WebhookService({ meta, now, log: log.child({ component: 'webhooks' }), holder: deps.replicaId });
+  events.add('webhooks', (e) => webhooks.handle(e));
   const writer = new ArtifactWriter({ meta, blobs, uploads: uploads as UploadStore, now, log: log.child({ component: 'writer' }) });
   // What clients and promotions store and delete is an event (Portcullis's own documents are not).
   writer.onEvent((e) => {
@@ -122,6 +128,7 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     ...jobs,
   });
   if (deps.scan !== false) scan.start();
+  webhooks.start();
   const signing = new SigningService({ meta, blobs, writer, log: log.child({ component: 'signing' }), now, secretFile: config.signing.secretFile, ...(config.signing.secret !== undefined ? { secret: config.signing.secret } : {}) });
 
   const distribution = createDistributionHandler({
@@ -154,6 +161,8 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
         uploads: uploads as UploadStore,
         writer,
         events,
+        audit,
+        webhooks,
         auth,
         tokens,
         now,
@@ -187,7 +196,7 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     async close() {
       if (timer !== undefined) clearInterval(timer);
       // Both at once: each stops its job in hand and gives it back to the queue.
-      await Promise.all([sbom.stop(), scan.stop()]);
+      await Promise.all([sbom.stop(), scan.stop(), webhooks.stop()]);
       await running?.catch(() => undefined);
     },
   };

@@ -5,7 +5,9 @@ import type { Logger } from '../../shared/index.js';
 import { StorageError, type BlobStore, type MetadataStore, type ProjectRecord, type ProjectRole, type RepositoryAction, type ScanResultRecord, type UploadStore } from '../../storage/index.js';
 import { ANONYMOUS, allowedActions, canAdminProject, type Principal } from '../auth/access.js';
 import { ArtifactWriteError, type ArtifactWriter } from '../artifact-writer.js';
+import type { AuditLog } from '../audit.js';
 import type { EventBus } from '../events.js';
+import type { WebhookService } from '../webhooks.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { clientAddress } from '../auth/client-address.js';
 import type { TokenService } from '../auth/tokens.js';
@@ -22,6 +24,8 @@ export interface ManagementDeps {
   /** The one write path of artifacts (deletes through the API pass its guard too). */
   readonly writer: ArtifactWriter;
   readonly events: EventBus;
+  readonly audit: AuditLog;
+  readonly webhooks: WebhookService;
   readonly auth: Authenticator;
   readonly tokens: TokenService;
   readonly now: () => number;

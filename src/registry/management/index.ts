@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ANONYMOUS } from '../auth/access.js';
+import { registerAuditRoutes } from './audit.js';
 import { identify, type ManagementDeps } from './context.js';
 import { ApiError } from './errors.js';
 import { registerProjectRoutes } from './projects.js';
@@ -9,6 +10,7 @@ import { registerSigningRoutes } from './signing.js';
 import { registerSystemRoutes } from './system.js';
 import { registerTokenRoutes } from './token.js';
 import { registerUserRoutes } from './users.js';
+import { registerWebhookRoutes } from './webhooks.js';
 
 export { ApiError, API_ERROR_STATUS, type ApiErrorCode } from './errors.js';
 export type { ManagementDeps } from './context.js';
@@ -67,5 +69,7 @@ export function registerManagementApi(app: FastifyInstance, deps: ManagementDeps
   registerProjectRoutes(app, deps);
   registerScanRoutes(app, deps);
   registerSigningRoutes(app, deps);
+  registerAuditRoutes(app, deps);
+  registerWebhookRoutes(app, deps);
   registerRobotRoutes(app, deps);
 }

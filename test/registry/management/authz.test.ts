@@ -6,31 +6,8 @@ import { test } from 'node:test';
 import Fastify from 'fastify';
 import { addMember, basicAuth, createProject, createRobot, createUser, startTestServer, type TestServer } from '../../helpers/server.js';
 import { call, pushImage } from './fixtures.js';
-
-const WHO = ['anonymous', 'outsider', 'guest', 'developer', 'maintainer', 'projectAdmin', 'robot', 'admin'] as const;
-type Who = (typeof WHO)[number];
-type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-
-/** Expected statuses in WHO order: anonymous, outsider, guest, developer, maintainer, projectAdmin, robot, admin. */
-type Expect = readonly [number, number, number, number, number, number, number, number];
-
-interface Req {
-  readonly path: string;
-  readonly body?: unknown;
-}
-
-interface Row {
-  readonly method: Method;
-  /** The route as registered with fastify. */
-  readonly route: string;
-  /** What distinguishes this row from others on the same route. */
-  readonly note: string;
-  /** The request one principal sends; may first create fresh resources, so mutating rows do not interfere. */
-  readonly request: (who: Who) => Req | Promise<Req>;
-  readonly expect: Expect;
-  /** Checks the request's effect: a refused request changed nothing, an accepted one did its work. */
-  readonly verify?: (req: Req, status: number) => Promise<void>;
-}
+import { EXTRA_ROWS } from './authz-rows.js';
+import { WHO, type Expect, type Method, type Req, type Row, type RowContext, type Who } from './authz-types.js';
 
 /** Project roles of the member principals, in `team` (and in `open`, the public project). */
 const ROLES: Partial<Record<Who, string>> = { guest: 'guest', developer: 'developer', maintainer: 'maintainer', projectAdmin: 'project-admin' };
@@ -125,6 +102,9 @@ function rowsFor(w: World, project: string): Row[] {
     ...(method === 'DELETE' ? { verify: route.endsWith('/members/:username') ? memberGone : resourceGone } : {}),
   });
 
+  const ctx: RowContext = { s, project, P, row, fresh, freshProject, freshRepo };
+  const extra = EXTRA_ROWS.flatMap((rows) => rows(ctx));
+
   if (project === 'open') {
     // The public project: visible to everyone, so callers without a role get 403 rather than 404.
     //                                                                                                         anon out  gst  dev  mnt  padm robot admin
@@ -152,6 +132,7 @@ function rowsFor(w: World, project: string): Row[] {
       row('DELETE', '/api/v1/projects/:project/signing-key', '', () => withKey({ path: `${P}/signing-key` }), /*     */ [401, 403, 403, 403, 403, 204, 403, 204]),
       row('POST', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference/sign', '', () => withKey({ path: `${P}/repositories/app/artifacts/latest/sign`, body: {} }), [401, 403, 403, 201, 201, 201, 403, 201]),
       row('GET', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference/signatures', '', () => ({ path: `${P}/repositories/app/artifacts/latest/signatures` }), [200, 200, 200, 200, 200, 200, 200, 200]),
+      ...extra,
     ];
   }
 
@@ -241,6 +222,7 @@ function rowsFor(w: World, project: string): Row[] {
     row('PATCH', '/api/v1/robots/:name', 'description', () => ({ path: '/api/v1/robots/robot$ci', body: { description: 'the CI robot' } }), [401, 404, 404, 404, 404, 200, 403, 200]),
     row('POST', '/api/v1/robots/:name/secret', '', async () => ({ path: `/api/v1/robots/${await freshRobot()}/secret` }), [401, 404, 404, 404, 404, 200, 403, 200]),
     row('DELETE', '/api/v1/robots/:name', '', async () => ({ path: `/api/v1/robots/${await freshRobot()}` }), /*          */ [401, 404, 404, 404, 404, 204, 403, 204]),
+    ...extra,
   ];
 }
 
