@@ -151,7 +151,7 @@ async function main(): Promise<void> {
     const [cliScan, cliSbom]: Run[] = await Promise.all([
       // No advisory DB on either side: the registry's scan then reads packages, secrets and config, as this one.
       measure(process.execPath, [cli, 'scan', source, '--scanners', 'secret,config', '-f', 'json', '--cache-dir', join(work, 'cli-scan-cache')], join(work, 'scan.json')),
-      measure(process.execPath, [cli, 'sbom', source, '-o', 'cyclonedx-json', '--cache-dir', join(work, 'cli-sbom-cache')], join(work, 'sbom.json')),
+      measure(process.execPath, [cli, 'sbom', source, '-f', 'cyclonedx-json', '--cache-dir', join(work, 'cli-sbom-cache')], join(work, 'sbom.json')),
     ]);
     const cliBoth = (performance.now() - t1) / 1000;
     const pigz = which('pigz');

@@ -2,7 +2,7 @@
  * npm run bench:sbom — the SBOM of a real multi-layer image (bench/lib/image-fixture.ts: Debian
  * bookworm with Java, Maven, Python, Node and an app; about 800 MB uncompressed in 3 gzip layers),
  * measured through the CLI as separate processes, so startup is included and RSS is the process's:
- *   cold   `portcullis sbom oci-dir:… -o cyclonedx-json --cache-dir EMPTY`, next to the physical
+ *   cold   `portcullis sbom oci-dir:… -f cyclonedx-json --cache-dir EMPTY`, next to the physical
  *          limit measured in the same run: `pigz -dc` of the same layer blobs into /dev/null
  *          (the blobs are in the page cache for both); target ≤ 1.5× the limit.
  *   warm   the same command again with the now filled --cache-dir; target ≤ 0.3 s.
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
     log(`  pigz -dc: ${limit.seconds.toFixed(2)} s`);
 
     // 2. Cold: a fresh, empty layer cache for each run.
-    const sbomArgs = (cacheDir: string, file: string): string[] => [cli, 'sbom', source, '-o', 'cyclonedx-json', '--cache-dir', cacheDir, '--file', file];
+    const sbomArgs = (cacheDir: string, file: string): string[] => [cli, 'sbom', source, '-f', 'cyclonedx-json', '--cache-dir', cacheDir, '-o', file];
     const imageOut = join(results, 'portcullis-image.cdx.json');
     rmSync(imageOut, { force: true });
     const coldRuns: Run[] = [];
@@ -186,7 +186,7 @@ async function main(): Promise<void> {
     // default scanners are vuln and secret; secret reads every file), no database or check
     // downloads, no version check.
     const trivyArgs = ['rootfs', '--quiet', '--no-progress', '--scanners', 'vuln', '--offline-scan', '--skip-db-update', '--skip-java-db-update', '--skip-check-update', '--skip-version-check', '--disable-telemetry', '--cache-dir', trivyCache, '--output', trivyOut, fixture.rootfs];
-    const dirArgs = [cli, 'sbom', `dir:${fixture.rootfs}`, '-o', 'cyclonedx-json', '--file', dirOut];
+    const dirArgs = [cli, 'sbom', `dir:${fixture.rootfs}`, '-f', 'cyclonedx-json', '-o', dirOut];
     const trivyRuns: Run[] = [];
     const dirRuns: Run[] = [];
     if (trivy !== undefined) {

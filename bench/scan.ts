@@ -168,8 +168,8 @@ async function main(): Promise<void> {
     // The image's packages, to aim advisories at them (a warm SBOM run when the cache has it).
     const invFile = join(work, 'inventory.json');
     if (!existsSync(invFile)) {
-      log('reading the image inventory (portcullis sbom -o json)...');
-      const r = await measure(process.execPath, [cli, 'sbom', source, '-o', 'json', '--cache-dir', join(work, 'sbom-cache')], invFile);
+      log('reading the image inventory (portcullis sbom -f json)...');
+      const r = await measure(process.execPath, [cli, 'sbom', source, '-f', 'json', '--cache-dir', join(work, 'sbom-cache')], invFile);
       if (!r.ok) throw new Error(`portcullis sbom failed: ${lastLines(r.stderr, 10)}`);
     }
     const inv = JSON.parse(readFileSync(invFile, 'utf8')) as InventoryJson;
@@ -212,7 +212,7 @@ async function main(): Promise<void> {
     if (!existsSync(join(sbomDir, `${SBOMS - 1}.cdx.json`))) {
       log(`writing ${SBOMS} SBOM variants...`);
       const base = join(scratch, 'base.cdx.json');
-      const r = await measure(process.execPath, [cli, 'sbom', source, '-o', 'cyclonedx-json', '--cache-dir', cache], base);
+      const r = await measure(process.execPath, [cli, 'sbom', source, '-f', 'cyclonedx-json', '--cache-dir', cache], base);
       if (!r.ok) throw new Error(`portcullis sbom failed: ${lastLines(r.stderr, 10)}`);
       const text = readFileSync(base, 'utf8');
       mkdirSync(sbomDir, { recursive: true });

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, relative } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 // The server, the registry and the configuration loader are imported where they are used: a
 // command like `portcullis sbom` should not pay for fastify, pg and zod at start-up.
@@ -8,7 +9,7 @@ import { isAppError } from '../shared/index.js';
 import { ApiClient, serverUrl } from './client.js';
 import { eraseCredentials, registryKey, storeCredentials } from './docker-config.js';
 import { CliError } from './errors.js';
-import { fileOutput, humanBytes, render, stdoutOutput, type Output, type OutputFormat } from './output.js';
+import { fileOutput, humanBytes, render, secretFileOutput, stdoutOutput, type Output, type OutputFormat } from './output.js';
 import { promptSecret, readStdin } from './prompt.js';
 import { registerSbom } from './sbom.js';
 import { registerScan } from './scan.js';
@@ -31,6 +32,11 @@ const outputOption = () => new Option('-o, --output <file>', 'write the result t
 
 function outputOf(o: { output?: string }): Output {
   return o.output === undefined ? stdoutOutput : fileOutput(o.output);
+}
+
+/** For results that may hold a secret: a -o file is private. */
+function secretOutputOf(o: { output?: string }): Output {
+  return o.output === undefined ? stdoutOutput : secretFileOutput(o.output);
 }
 
 /** Adds the options every API command shares. */
@@ -132,6 +138,9 @@ export function buildProgram(io: CliIo, state: CliState = { exitCode: 0 }): Comm
         report = await (await client(io, o)).request<GcReport>('POST', '/api/v1/system/gc', options);
       } else {
         const config = await readConfig(io, o);
+        // Opening a store creates it: a gc run in the wrong directory would leave an empty registry behind.
+        const missing = missingRegistryData(config);
+        if (missing !== undefined) throw new CliError('FAILED', `no registry data at ${shownPath(io, missing)}: give --data DIR (or --config FILE) of a registry, or --server URL to collect on a running one`);
         const { openStorage } = await import('../server/index.js');
         const { collectGarbage } = await import('../registry/index.js');
         const storage = await openStorage(config);
@@ -184,11 +193,12 @@ export function buildProgram(io: CliIo, state: CliState = { exitCode: 0 }): Comm
     .option('--email <email>')
     .option('--password-stdin', "read the new user's password from stdin (else a prompt, or a generated one when not on a terminal)")
     .addOption(formatOption())
-    .action(async (username: string, o: { admin?: boolean; email?: string; passwordStdin?: boolean; server?: string; insecure?: boolean; format: OutputFormat }) => {
+    .addOption(new Option('-o, --output <file>', 'write the result (with a generated password) to FILE, mode 0600, instead of stdout'))
+    .action(async (username: string, o: { admin?: boolean; email?: string; passwordStdin?: boolean; server?: string; insecure?: boolean; format: OutputFormat; output?: string }) => {
       const { password, generated } = await newPassword(io, o.passwordStdin);
       const created = await (await client(io, o)).request<Record<string, unknown>>('POST', '/api/v1/users', { username, password, admin: o.admin === true, ...(o.email ? { email: o.email } : {}) });
-      if (o.format === 'json') stdoutOutput.result(JSON.stringify(generated ? { ...created, password } : created, null, 2));
-      else stdoutOutput.result(generated ? `created user ${username}; password: ${password}` : `created user ${username}`);
+      if (o.format === 'json') secretOutputOf(o).result(JSON.stringify(generated ? { ...created, password } : created, null, 2));
+      else secretOutputOf(o).result(generated ? `created user ${username}; password: ${password}` : `created user ${username}`);
     });
   apiCommand(user.command('list').description('list users'))
     .addOption(formatOption())
@@ -264,7 +274,8 @@ export function buildProgram(io: CliIo, state: CliState = { exitCode: 0 }): Comm
     .option('--description <text>')
     .option('--expires-days <n>', 'expire after N days')
     .addOption(formatOption())
-    .action(async (name: string, o: { permission: string[]; description?: string; expiresDays?: string; server?: string; insecure?: boolean; format: OutputFormat }) => {
+    .addOption(new Option('-o, --output <file>', "write the robot's name and secret to FILE, mode 0600, instead of stdout"))
+    .action(async (name: string, o: { permission: string[]; description?: string; expiresDays?: string; server?: string; insecure?: boolean; format: OutputFormat; output?: string }) => {
       const permissions = o.permission.map((p) => {
         const i = p.indexOf(':');
         if (i <= 0) throw new CliError('USAGE', `--permission "${p}": expected PROJECT:ACTIONS such as team:pull,push`);
@@ -276,7 +287,7 @@ export function buildProgram(io: CliIo, state: CliState = { exitCode: 0 }): Comm
         if (!Number.isInteger(expiresInDays) || expiresInDays < 1) throw new CliError('USAGE', `--expires-days must be a whole number of days, not "${o.expiresDays}"`);
       }
       const created = await (await client(io, o)).request<{ name: string; secret: string }>('POST', '/api/v1/robots', { name, permissions, description: o.description ?? '', expiresInDays });
-      stdoutOutput.result(o.format === 'json' ? JSON.stringify(created, null, 2) : `name:   ${created.name}\nsecret: ${created.secret}\n(the secret is shown only now: store it in your CI's secret store)`);
+      secretOutputOf(o).result(o.format === 'json' ? JSON.stringify(created, null, 2) : `name:   ${created.name}\nsecret: ${created.secret}\n(the secret is shown only now: store it in your CI's secret store)`);
     });
   apiCommand(robot.command('list').description('list robot accounts you manage'))
     .addOption(formatOption())
@@ -291,10 +302,13 @@ export function buildProgram(io: CliIo, state: CliState = { exitCode: 0 }): Comm
     await (await client(io, o)).request('DELETE', `/api/v1/robots/${encodeURIComponent(name)}`);
     stdoutOutput.result(`deleted ${name}`);
   });
-  apiCommand(robot.command('rotate').argument('<name>').description('issue a new secret (the old one stops working)')).action(async (name: string, o: { server?: string; insecure?: boolean }) => {
-    const r = await (await client(io, o)).request<{ name: string; secret: string }>('POST', `/api/v1/robots/${encodeURIComponent(name)}/secret`);
-    stdoutOutput.result(`name:   ${r.name}\nsecret: ${r.secret}`);
-  });
+  apiCommand(robot.command('rotate').argument('<name>').description('issue a new secret (the old one stops working)'))
+    .addOption(formatOption())
+    .addOption(new Option('-o, --output <file>', "write the robot's name and new secret to FILE, mode 0600, instead of stdout"))
+    .action(async (name: string, o: { server?: string; insecure?: boolean; format: OutputFormat; output?: string }) => {
+      const r = await (await client(io, o)).request<{ name: string; secret: string }>('POST', `/api/v1/robots/${encodeURIComponent(name)}/secret`);
+      secretOutputOf(o).result(o.format === 'json' ? JSON.stringify(r, null, 2) : `name:   ${r.name}\nsecret: ${r.secret}`);
+    });
   for (const [cmd, disabled] of [['disable', true], ['enable', false]] as const) {
     apiCommand(robot.command(cmd).argument('<name>').description(`${cmd} a robot account`)).action(async (name: string, o: { server?: string; insecure?: boolean }) => {
       await (await client(io, o)).request('PATCH', `/api/v1/robots/${encodeURIComponent(name)}`, { disabled });
@@ -327,7 +341,68 @@ export function buildProgram(io: CliIo, state: CliState = { exitCode: 0 }): Comm
   registerSbom(program, io);
   registerScan(program, io, state);
   registerSign(program, io, state);
+  addHelpCommands(program);
   return program;
+}
+
+/**
+ * `help A B C` at every level that has subcommands: commander's own help command looks at one word
+ * only, so `portcullis help db build` showed the help of `db`.
+ */
+function addHelpCommands(cmd: Command): void {
+  const subcommands = [...cmd.commands];
+  if (subcommands.length === 0) return;
+  cmd.helpCommand(false);
+  cmd
+    .command('help')
+    .argument('[command...]', 'the command (and subcommands) to explain')
+    .description('display help for command')
+    .action((words: string[]) => showHelp(cmd, words));
+  for (const sub of subcommands) addHelpCommands(sub);
+}
+
+function showHelp(from: Command, words: readonly string[]): never {
+  let target: Command = from;
+  for (const word of words) {
+    const next = target.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (next === undefined) target.error(`error: unknown command '${word}'${target.parent !== null ? ` for '${commandPath(target)}'` : ''}`, { code: 'commander.unknownCommand', exitCode: 2 });
+    target = next;
+  }
+  return target.help();
+}
+
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c !== null; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** The first store a local gc needs that is not there (undefined when all are): opening them would create them empty. */
+function missingRegistryData(config: Config): string | undefined {
+  const stores = [{ path: config.storage.path, present: isDirectory(config.storage.path) }];
+  if (config.database.kind === 'sqlite') stores.push({ path: config.database.path, present: existsSync(config.database.path) });
+  const missing = stores.filter((s) => !s.present);
+  if (missing.length === 0) return undefined;
+  // Nothing of a registry in the data directory (or no such directory): name the directory.
+  return missing.length === stores.length && stores.every((s) => isInside(s.path, config.data)) ? config.data : missing[0]!.path;
+}
+
+function isInside(path: string, dir: string): boolean {
+  const rel = relative(dir, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** A path as the user would type it: relative to the working directory when inside it. */
+function shownPath(io: CliIo, path: string): string {
+  return !isInside(path, io.cwd) ? path : path === io.cwd ? '.' : `./${relative(io.cwd, path)}`;
 }
 
 /** Checks credentials the way docker login does: GET /v2/, follow a Bearer challenge to the token service. */
@@ -371,7 +446,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return state.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
+      // Help asked for exits 0; help shown because a subcommand is missing (`portcullis db`) is a usage error.
+      if (err.code === 'commander.help') return err.exitCode === 0 ? 0 : 2;
       return 2;
     }
     if (err instanceof CliError) {

@@ -11,6 +11,7 @@ import { ALL_CATALOGERS, catalogDirectory, catalogImage, formatInventory, imageR
 import { packageVersion } from './version.js';
 import { lookupCredentials } from './docker-config.js';
 import { CliError } from './errors.js';
+import { deprecated, formatAndOutput } from './output.js';
 import type { CliIo } from './program.js';
 
 export interface ImageReadOptions {
@@ -178,12 +179,24 @@ export function registerSbom(program: Command, io: CliIo): void {
       .command('sbom')
       .argument('<source>', 'REGISTRY/REPO[:TAG|@DIGEST], oci-dir:PATH[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] or dir:PATH')
       .description('list every package in an image, as CycloneDX 1.6, SPDX 2.3, JSON or a table')
-      .addOption(new Option('-o, --output <format>', 'output format').choices([...SBOM_FORMATS]).default('table'))
-      .option('--file <path>', 'write the SBOM to PATH instead of stdout'),
-  ).action(async (source: string, o: ImageReadOptions & { output: SbomFormat; file?: string }) => {
-    const { text, warnings } = await sbomOf(io, source, o, o.output);
+      .addOption(new Option('-f, --format <format>', 'SBOM format').choices([...SBOM_FORMATS]).default('table'))
+      .option('-o, --output <file>', 'write the SBOM to FILE (whole or not at all) instead of stdout')
+      // Shipped as `--file PATH`, when -o took the format: kept working, out of the help.
+      .addOption(new Option('--file <path>', 'deprecated: -o FILE').hideHelp()),
+  ).action(async (source: string, o: ImageReadOptions & { format: SbomFormat; output?: string; file?: string }, cmd: Command) => {
+    const { format, output } = sbomTarget(o, cmd.getOptionValueSource('format') === 'cli');
+    const { text, warnings } = await sbomOf(io, source, o, format);
     for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-    if (o.file !== undefined) writeResultFile(resolve(io.cwd, o.file), text);
+    if (output !== undefined) writeResultFile(resolve(io.cwd, output), text);
     else process.stdout.write(text);
   });
+}
+
+/** `-f FORMAT -o FILE`, and the spellings `sbom` shipped with: `-o FORMAT` and `--file PATH`, each with a note. */
+function sbomTarget(o: { format: SbomFormat; output?: string; file?: string }, formatGiven: boolean): { format: SbomFormat; output: string | undefined } {
+  const target = formatAndOutput('sbom', SBOM_FORMATS, o, formatGiven);
+  if (o.file === undefined) return target;
+  deprecated('sbom --file PATH', '-o PATH');
+  if (target.output !== undefined) throw new CliError('USAGE', `--file ${o.file} and -o ${target.output} both name the output file: give only -o FILE`);
+  return { format: target.format, output: o.file };
 }

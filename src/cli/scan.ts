@@ -16,6 +16,7 @@ import { evaluateCached, factsKey, gatherDirectoryFacts, gatherImageFacts, SCANN
 import { filterReport, formatReport, parseIgnoreFile, parseOpenVex, REPORT_FORMATS, type ReportFilter, type ReportFormat } from '../scan/index.js';
 import { AdvisoryDb, buildAdvisoryDb, readFeeds, SEVERITIES, VulnError, type DbInfo, type Severity } from '../vuln/index.js';
 import { CliError } from './errors.js';
+import { deprecated } from './output.js';
 import type { CliIo, CliState } from './program.js';
 import { cacheOf, credentialsFor, imageReadOptions, progressReporter, withSource, writeResultFile, type ImageReadOptions } from './sbom.js';
 import { packageVersion } from './version.js';
@@ -146,10 +147,18 @@ export function registerScan(program: Command, io: CliIo, state: CliState): void
   dbCmd
     .command('build')
     .argument('<feed...>', 'feeds: OSV directories or zips, Alpine secdb JSON/YAML, the Debian security tracker JSON; paths or http(s) URLs')
-    .requiredOption('--out <file>', 'the DB file to write (replaced whole when done)')
+    .option('-o, --output <file>', 'the DB file to write (replaced whole when done; required)')
+    // Shipped as `--out FILE`: kept working, out of the help.
+    .addOption(new Option('--out <file>', 'deprecated: -o FILE').hideHelp())
     .description('build an advisory DB from feed files')
-    .action(async (feeds: string[], o: { out: string }) => {
-      const out = resolve(io.cwd, o.out);
+    .action(async (feeds: string[], o: { output?: string; out?: string }) => {
+      if (o.out !== undefined) {
+        deprecated('db build --out FILE', '-o FILE');
+        if (o.output !== undefined && o.output !== o.out) throw new CliError('USAGE', `--out ${o.out} and -o ${o.output} both name the DB file: give only -o FILE`);
+      }
+      const file = o.output ?? o.out;
+      if (file === undefined) throw new CliError('USAGE', 'give -o FILE: the DB file to write');
+      const out = resolve(io.cwd, file);
       mkdirSync(dirname(out), { recursive: true });
       let errors = 0;
       const info = await buildAdvisoryDb(
@@ -169,15 +178,19 @@ export function registerScan(program: Command, io: CliIo, state: CliState): void
     .command('info')
     .option('--db <file>', 'advisory DB (default $PORTCULLIS_DB or ~/.cache/portcullis/db/advisory.db)')
     .addOption(new Option('-f, --format <format>', 'result format').choices(['table', 'json']).default('table'))
+    .option('-o, --output <file>', 'write the result to FILE instead of stdout')
     .description('show when a DB was built, from which feeds, and what it holds')
-    .action((o: { db?: string; format: 'table' | 'json' }) => {
+    .action((o: { db?: string; format: 'table' | 'json'; output?: string }) => {
       const path = resolve(io.cwd, o.db ?? defaultDbPath(io));
       const db = openDb(path);
+      let text: string;
       try {
-        process.stdout.write(o.format === 'json' ? `${JSON.stringify({ path, ...db.info }, null, 2)}\n` : `${dbSummary(path, db.info)}\n`);
+        text = o.format === 'json' ? `${JSON.stringify({ path, ...db.info }, null, 2)}\n` : `${dbSummary(path, db.info)}\n`;
       } finally {
         db.close();
       }
+      if (o.output !== undefined) writeResultFile(resolve(io.cwd, o.output), text);
+      else process.stdout.write(text);
     });
   dbCmd
     .command('push')

@@ -6,7 +6,7 @@
 import { existsSync, linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { ImageError, parseRegistryReference, RegistrySource, type RegistryReference } from '../image/index.js';
 import { digestOf, type Descriptor } from '../oci/index.js';
 import {
@@ -29,9 +29,19 @@ import {
 } from '../sign/index.js';
 import { CliError } from './errors.js';
 import type { CliIo, CliState } from './program.js';
+import { formatAndOutput } from './output.js';
 import { promptSecret, promptSecrets } from './prompt.js';
-import { credentialsFor } from './sbom.js';
+import { credentialsFor, writeResultFile } from './sbom.js';
 import { packageVersion } from './version.js';
+
+const VERIFY_FORMATS = ['json', 'text'] as const;
+type VerifyFormat = (typeof VERIFY_FORMATS)[number];
+
+/** A result to stdout, or written whole to -o FILE. */
+function writeResult(io: CliIo, output: string | undefined, text: string): void {
+  if (output !== undefined) writeResultFile(resolve(io.cwd, output), text);
+  else process.stdout.write(text);
+}
 
 export function registerSign(program: Command, io: CliIo, _state: CliState): void {
   const key = program.command('key').description('signing keys, in Cosign’s format');
@@ -56,7 +66,7 @@ export function registerSign(program: Command, io: CliIo, _state: CliState): voi
     .command('sign')
     .description('sign an image by digest, stored as Cosign stores signatures (the .sig tag) and as an OCI 1.1 referrer')
     .argument('<image>', 'REGISTRY/REPO:TAG or REGISTRY/REPO@DIGEST (a tag is resolved to its digest)')
-    .requiredOption('--key <file>', 'private key (portcullis key generate, cosign generate-key-pair, or PKCS#8 PEM); password from $COSIGN_PASSWORD or $PORTCULLIS_PASSWORD, else asked')
+    .requiredOption('--key <file>', 'private key (portcullis key generate, cosign generate-key-pair, or PKCS#8 PEM); password from $COSIGN_PASSWORD or $PORTCULLIS_KEY_PASSWORD, else asked')
     .option('-a, --annotations <key=value>', 'a claim to sign with the image (repeatable)', collectPair, {})
     .option('--insecure', 'reach the registry over plain HTTP')
     .action(async (image: string, o: { key: string; annotations: Record<string, string>; insecure?: boolean }) => {
@@ -77,10 +87,12 @@ export function registerSign(program: Command, io: CliIo, _state: CliState): voi
     .requiredOption('--key <file>', 'public key (PKIX PEM, the .pub file)')
     .option('-a, --annotations <key=value>', 'a claim the signature must carry (repeatable)', collectPair, {})
     .option('--allowed-reference <repo>', 'also accept signatures naming this repository (where a copied image was signed; repeatable)', collectList, [])
-    .option('-o, --output <format>', 'json (the verified payloads, as Cosign prints them) or text', 'json')
+    .addOption(new Option('-f, --format <format>', 'json (the verified payloads, as Cosign prints them) or text').choices(VERIFY_FORMATS).default('json'))
+    .option('-o, --output <file>', 'write the verified payloads to FILE instead of stdout')
     .option('--insecure', 'reach the registry over plain HTTP')
-    .action(async (image: string, o: { key: string; annotations: Record<string, string>; allowedReference: string[]; output: string; insecure?: boolean }) => {
-      if (o.output !== 'json' && o.output !== 'text') throw new CliError('USAGE', `--output must be json or text, not "${o.output}"`);
+    .action(async (image: string, o: { key: string; annotations: Record<string, string>; allowedReference: string[]; format: VerifyFormat; output?: string; insecure?: boolean }, cmd: Command) => {
+      // Shipped as `-o json|text`, Cosign's spelling: still taken as the format, with a note.
+      const { format, output } = formatAndOutput('verify', VERIFY_FORMATS, o, cmd.getOptionValueSource('format') === 'cli');
       const publicKey = publicKeyFile(io, o.key);
       const { source, ref } = registryOf(image, o.insecure === true);
       const port: AttachmentRegistry = source;
@@ -92,8 +104,9 @@ export function registerSign(program: Command, io: CliIo, _state: CliState): voi
         process.stderr.write(
           `Verification for ${dockerReference(ref)}@${target.digest} --\nThe following checks were performed on each of these signatures:\n  - The cosign claims were validated\n  - The signatures were verified against the specified public key\n`,
         );
-        if (o.output === 'json') process.stdout.write(`${JSON.stringify(verified.map(payloadJson))}\n`);
-        else for (const v of verified) process.stdout.write(`verified: ${v.dockerReference}@${v.digest}${v.optional !== null ? ` ${JSON.stringify(v.optional)}` : ''}\n`);
+        const text =
+          format === 'json' ? `${JSON.stringify(verified.map(payloadJson))}\n` : verified.map((v) => `verified: ${v.dockerReference}@${v.digest}${v.optional !== null ? ` ${JSON.stringify(v.optional)}` : ''}\n`).join('');
+        writeResult(io, output, text);
       });
     });
 
@@ -101,7 +114,7 @@ export function registerSign(program: Command, io: CliIo, _state: CliState): voi
     .command('attest')
     .description('attach a signed in-toto attestation (a DSSE envelope) to an image by digest, stored as Cosign stores them (the .att tag) and as an OCI 1.1 referrer')
     .argument('<image>', 'REGISTRY/REPO:TAG or REGISTRY/REPO@DIGEST (a tag is resolved to its digest)')
-    .requiredOption('--key <file>', 'private key; password from $COSIGN_PASSWORD or $PORTCULLIS_PASSWORD, else asked')
+    .requiredOption('--key <file>', 'private key; password from $COSIGN_PASSWORD or $PORTCULLIS_KEY_PASSWORD, else asked')
     .requiredOption('--predicate <file>', 'the predicate: an SBOM, a scan report, provenance (JSON)')
     .option('--type <type>', `predicate type: ${Object.keys(PREDICATE_TYPES).join(', ')}, or a URI`, 'custom')
     .option('--insecure', 'reach the registry over plain HTTP')
@@ -127,8 +140,9 @@ export function registerSign(program: Command, io: CliIo, _state: CliState): voi
     .requiredOption('--key <file>', 'public key (PKIX PEM, the .pub file)')
     .option('--type <type>', `only attestations of this predicate type: ${Object.keys(PREDICATE_TYPES).join(', ')}, or a URI`)
     .option('--allowed-reference <repo>', 'also accept statements naming this repository (where a copied image was attested; repeatable)', collectList, [])
+    .option('-o, --output <file>', 'write the verified envelopes to FILE instead of stdout')
     .option('--insecure', 'reach the registry over plain HTTP')
-    .action(async (image: string, o: { key: string; type?: string; allowedReference: string[]; insecure?: boolean }) => {
+    .action(async (image: string, o: { key: string; type?: string; allowedReference: string[]; output?: string; insecure?: boolean }) => {
       const wanted = o.type === undefined ? undefined : predicateTypeOf(o.type);
       if (o.type !== undefined && wanted === undefined) throw new CliError('USAGE', `--type must be one of ${Object.keys(PREDICATE_TYPES).join(', ')} or a URI, not "${o.type}"`);
       const publicKey = publicKeyFile(io, o.key);
@@ -140,7 +154,7 @@ export function registerSign(program: Command, io: CliIo, _state: CliState): voi
         const allowed = new Set([dockerReference(ref), ...o.allowedReference.map(normalizeReference)]);
         const verified = await checkEach(layers, (layer) => checkAttestation(port, layer, target.digest, publicKey, wanted, { allowed, normalize: normalizeReference }), wanted === undefined ? 'attestation' : `${wanted} attestation`, `${dockerReference(ref)}@${target.digest}`, o.key);
         process.stderr.write(`Verification for ${dockerReference(ref)}@${target.digest} --\nThe following checks were performed on each of these attestations:\n  - The DSSE signature was verified against the specified public key\n  - The in-toto statement names this image's digest\n`);
-        for (const v of verified) process.stdout.write(`${JSON.stringify(v.envelope)}\n`);
+        writeResult(io, o.output, verified.map((v) => `${JSON.stringify(v.envelope)}\n`).join(''));
       });
     });
 }
@@ -261,19 +275,32 @@ function readKeyFile(io: CliIo, file: string): string {
   }
 }
 
+/**
+ * A key's password from the environment: Cosign's variable first, then ours. Never
+ * $PORTCULLIS_PASSWORD: that is the API password, and one secret must not open both.
+ */
+function keyPasswordEnv(io: CliIo): string | undefined {
+  return io.env['COSIGN_PASSWORD'] ?? io.env['PORTCULLIS_KEY_PASSWORD'];
+}
+
+/** Why no password was found, for someone who set the API password expecting it to unlock the key (it once did). */
+function keyPasswordHint(io: CliIo): string {
+  return io.env['PORTCULLIS_PASSWORD'] !== undefined ? ' (PORTCULLIS_PASSWORD is the API password: it does not unlock keys)' : '';
+}
+
 /** The password of an existing key: the environment (as Cosign reads it), else the terminal. */
 async function existingPassword(io: CliIo, file: string): Promise<string> {
-  const env = io.env['COSIGN_PASSWORD'] ?? io.env['PORTCULLIS_PASSWORD'];
+  const env = keyPasswordEnv(io);
   if (env !== undefined) return env;
-  if (!io.stdinIsTty) throw new CliError('USAGE', `${file} is encrypted: set COSIGN_PASSWORD (or PORTCULLIS_PASSWORD), or run on a terminal`);
+  if (!io.stdinIsTty) throw new CliError('USAGE', `${file} is encrypted: set COSIGN_PASSWORD (or PORTCULLIS_KEY_PASSWORD), or run on a terminal${keyPasswordHint(io)}`);
   return promptSecret(`Enter password for private key ${file}: `);
 }
 
 /** A new key's password: the environment, else asked twice on the terminal. */
 async function newPassword(io: CliIo): Promise<string> {
-  const env = io.env['COSIGN_PASSWORD'] ?? io.env['PORTCULLIS_PASSWORD'];
+  const env = keyPasswordEnv(io);
   if (env !== undefined) return env;
-  if (!io.stdinIsTty) throw new CliError('USAGE', 'no password for the new key: set COSIGN_PASSWORD (or PORTCULLIS_PASSWORD), or run on a terminal');
+  if (!io.stdinIsTty) throw new CliError('USAGE', `no password for the new key: set COSIGN_PASSWORD (or PORTCULLIS_KEY_PASSWORD), or run on a terminal${keyPasswordHint(io)}`);
   const [first = '', again = ''] = await promptSecrets(['Enter password for private key: ', 'Enter password for private key again: ']);
   if (first !== again) throw new CliError('FAILED', 'the passwords do not match: no key was written');
   return first;

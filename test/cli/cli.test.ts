@@ -2,12 +2,13 @@
 // DOCKER_CONFIG point at temporary directories so the user's own files are never touched.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
+import type { Command } from 'commander';
 import { tempDir } from '../helpers/env.js';
 import { ADMIN_PASSWORD, basicAuth, createProject, startTestServer } from '../helpers/server.js';
 import { blobPath, call, okJson, pushBlob, pushImage } from '../registry/management/fixtures.js';
@@ -231,6 +232,28 @@ test('user, project, member, robot and repo commands against a server', async (t
   assert.equal((await call(s, robotAuth, 'GET', '/v2/')).status, 200);
   assert.equal((await run(['robot', 'create', 'bad', '-p', 'team'])).code, 2);
 
+  // Secrets to -o FILE: nothing on stdout, the file private (0600) even when it was there before.
+  const robotFile = join(sb.home, 'robot.json');
+  writeFileSync(robotFile, 'old', { mode: 0o644 });
+  const deploy = await run(['robot', 'create', 'deploy', '-p', 'team:pull', '-f', 'json', '-o', robotFile]);
+  assertOk(deploy);
+  assert.equal(deploy.stdout, '');
+  assert.equal(statSync(robotFile).mode & 0o777, 0o600);
+  const first = JSON.parse(readFileSync(robotFile, 'utf8')) as { name: string; secret: string };
+  assert.equal((await call(s, basicAuth(first.name, first.secret), 'GET', '/v2/')).status, 200);
+  const rotated = await run(['robot', 'rotate', 'deploy', '-f', 'json', '-o', robotFile]);
+  assertOk(rotated);
+  assert.equal(rotated.stdout, '');
+  const second = JSON.parse(readFileSync(robotFile, 'utf8')) as { name: string; secret: string };
+  assert.notEqual(second.secret, first.secret);
+  assert.equal((await call(s, basicAuth(second.name, second.secret), 'GET', '/v2/')).status, 200);
+  assert.equal((await call(s, basicAuth(first.name, first.secret), 'GET', '/v2/')).status, 401);
+  const doraFile = join(sb.home, 'dora.json');
+  assertOk(await run(['user', 'create', 'dora', '-f', 'json', '-o', doraFile]));
+  assert.equal(statSync(doraFile).mode & 0o777, 0o600);
+  const dora = JSON.parse(readFileSync(doraFile, 'utf8')) as { username: string; password: string };
+  assert.equal((await call(s, basicAuth('dora', dora.password), 'GET', '/api/v1/users/current')).status, 200);
+
   // repositories and artifacts
   const repos = await run(['repo', 'list', 'team']);
   assertOk(repos);
@@ -375,4 +398,73 @@ test('serve: a fresh data directory gets an admin whose generated password is pr
   assert.equal((await call({ url: `http://127.0.0.1:${port2}` }, basicAuth('admin', password), 'GET', '/api/v1/users/current')).status, 200);
   again.kill('SIGINT');
   assert.equal(await exited2, 0);
+});
+
+/** Every command under another one (`db build`, `project member add`), from the program itself. */
+async function nestedCommands(): Promise<string[][]> {
+  const { buildProgram } = await import('../../src/cli/program.js');
+  const paths: string[][] = [];
+  const walk = (cmd: Command, path: readonly string[]): void => {
+    for (const sub of cmd.commands) {
+      if (sub.name() === 'help') continue;
+      const p = [...path, sub.name()];
+      if (p.length > 1) paths.push(p);
+      walk(sub, p);
+    }
+  };
+  walk(buildProgram({ env: {}, cwd: '/', stdinIsTty: false }), []);
+  return paths;
+}
+
+test('help A B shows the help of the nested command A B, for every nested command; an unknown one is a usage error', async (t) => {
+  const sb = sandbox(t);
+  const paths = await nestedCommands();
+  for (const expected of [['db', 'build'], ['db', 'info'], ['key', 'generate'], ['user', 'create'], ['project', 'member', 'add'], ['robot', 'rotate'], ['repo', 'artifacts']]) {
+    assert.ok(paths.some((p) => p.join(' ') === expected.join(' ')), `${expected.join(' ')} is not among the nested commands`);
+  }
+  // A few at a time: one process each.
+  const results: { path: string[]; r: Result }[] = [];
+  for (let i = 0; i < paths.length; i += 6) results.push(...(await Promise.all(paths.slice(i, i + 6).map(async (path) => ({ path, r: await sb.run(['help', ...path]) })))));
+  for (const { path, r } of results) {
+    assertOk(r);
+    assert.match(r.stdout, new RegExp(`^Usage: portcullis ${path.join(' ')} `), `help ${path.join(' ')} showed:\n${r.stdout.split('\n')[0]}`);
+    assert.equal(r.stderr, '');
+  }
+  // `A help B C` too, at every level with subcommands.
+  const fromParent = await sb.run(['project', 'help', 'member', 'add']);
+  assertOk(fromParent);
+  assert.match(fromParent.stdout, /^Usage: portcullis project member add /);
+  assert.match((await sb.run(['help'])).stdout, /^Usage: portcullis \[options\] \[command\]/);
+
+  for (const args of [['help', 'frobnicate'], ['help', 'db', 'nosuch'], ['help', 'scan', 'extra'], ['db']]) {
+    const r = await sb.run(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code}`);
+    assert.equal(r.stdout, '', `${args.join(' ')} printed to stdout`);
+  }
+  assert.match((await sb.run(['help', 'db', 'nosuch'])).stderr, /unknown command 'nosuch' for 'portcullis db'/);
+});
+
+test('gc without a server refuses a missing data directory instead of creating an empty registry', async (t) => {
+  const sb = sandbox(t);
+  const message = (at: string) => new RegExp(`^portcullis: no registry data at ${at.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: give --data DIR \\(or --config FILE\\) of a registry, or --server URL to collect on a running one$`);
+
+  // The default, ./data in a directory without one.
+  assertFailure(await sb.run(['gc']), message('./data'));
+  assertFailure(await sb.run(['gc', '--dry-run', '-f', 'json']), message('./data'));
+  assert.ok(!existsSync(join(sb.home, 'data')), 'gc created ./data');
+
+  // --data, $PORTCULLIS_DATA and a configuration file naming a missing directory.
+  const missing = join(tempDir(t), 'nowhere');
+  assertFailure(await sb.run(['gc', '--data', missing]), message(missing));
+  assertFailure(await sb.run(['gc'], { env: { PORTCULLIS_DATA: missing } }), message(missing));
+  const config = join(sb.home, 'portcullis.yml');
+  writeFileSync(config, `data: ${missing}\n`);
+  assertFailure(await sb.run(['gc', '--config', config]), message(missing));
+  assert.ok(!existsSync(missing), 'gc created the data directory');
+
+  // A directory that is there but holds no registry is left as it was.
+  const empty = join(sb.home, 'empty');
+  mkdirSync(empty);
+  assertFailure(await sb.run(['gc', '--data', 'empty']), message('./empty'));
+  assert.deepEqual(readdirSync(empty), [], 'gc wrote into a directory that holds no registry');
 });

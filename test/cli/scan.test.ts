@@ -140,7 +140,7 @@ async function fixture(t: TestContext): Promise<Fixture> {
   writeFileSync(join(feeds, 'debian.json'), JSON.stringify(TRACKER));
   writeFileSync(join(feeds, 'osv', 'GHSA-2m57-hf25-phgg.json'), JSON.stringify(GHSA_DJANGO));
   const db = join(home, 'advisory.db');
-  const built = await run(home, ['db', 'build', '--out', db, join(feeds, 'debian.json'), join(feeds, 'osv')]);
+  const built = await run(home, ['db', 'build', '-o', db, join(feeds, 'debian.json'), join(feeds, 'osv')]);
   assert.equal(built.code, 0, built.stderr);
   return { home, image, db, layers };
 }
@@ -246,7 +246,7 @@ test('a warm rescan reads no layer: the same findings from the cache', async (t)
 
 test('scan sbom:FILE matches through the source packages an SBOM records; fs:DIR reads lockfiles, Dockerfiles and secrets', async (t) => {
   const f = await fixture(t);
-  const sbom = await run(f.home, ['sbom', `oci-dir:${f.image}:latest`, '-o', 'cyclonedx-json', '--file', 'image.cdx.json']);
+  const sbom = await run(f.home, ['sbom', `oci-dir:${f.image}:latest`, '-f', 'cyclonedx-json', '-o', 'image.cdx.json']);
   assert.equal(sbom.code, 0, sbom.stderr);
   const fromSbom = await run(f.home, ['scan', 'sbom:image.cdx.json', '--db', f.db, '-f', 'json']);
   assert.equal(fromSbom.code, 0, fromSbom.stderr);
@@ -314,6 +314,10 @@ test('db info, and db push / pull through a Portcullis registry', async (t) => {
   const info = await run(f.home, ['db', 'info', '--db', f.db, '-f', 'json']);
   assert.equal(info.code, 0, info.stderr);
   const parsed = JSON.parse(info.stdout) as { schemaVersion: number; counts: { vulnerabilities: number; ecosystems: Record<string, number> }; sources: { feed: string }[] };
+  const infoToFile = await run(f.home, ['db', 'info', '--db', f.db, '-f', 'json', '-o', 'info.json']);
+  assert.equal(infoToFile.code, 0, infoToFile.stderr);
+  assert.equal(infoToFile.stdout, '');
+  assert.deepEqual(JSON.parse(readFileSync(join(f.home, 'info.json'), 'utf8')), parsed);
   assert.equal(parsed.schemaVersion, 1);
   assert.equal(parsed.counts.vulnerabilities, 3);
   assert.deepEqual(parsed.counts.ecosystems, { 'debian:12': 2, pypi: 1 });
@@ -337,4 +341,74 @@ test('db info, and db push / pull through a Portcullis registry', async (t) => {
   assert.equal(notDb.code, 1);
   assert.ok(existsSync(pulled));
   assert.deepEqual(readFileSync(pulled), readFileSync(f.db));
+});
+
+test('sbom takes -f FORMAT and -o FILE as scan does; the shipped -o FORMAT and --file PATH still work, with a note', async (t) => {
+  const home = tempDir(t, 'portcullis-sbom-flags-');
+  mkdirSync(join(home, 'rootfs', 'var', 'lib', 'dpkg'), { recursive: true });
+  writeFileSync(join(home, 'rootfs', 'var', 'lib', 'dpkg', 'status'), DPKG_STATUS);
+  const src = 'dir:rootfs';
+  const OLD_O = /^warning: portcullis sbom -o FORMAT is deprecated: use -f FORMAT \(and -o FILE for the output file\)$/m;
+  const OLD_FILE = /^warning: portcullis sbom --file PATH is deprecated: use -o PATH$/m;
+  const names = (text: string): string[] => (JSON.parse(text) as { components: { name: string }[] }).components.map((c) => c.name).sort();
+
+  const toFile = await run(home, ['sbom', src, '-f', 'cyclonedx-json', '-o', 'new.cdx.json']);
+  assert.equal(toFile.code, 0, toFile.stderr);
+  assert.equal(toFile.stdout, '');
+  assert.doesNotMatch(toFile.stderr, /deprecated/);
+  assert.deepEqual(names(readFileSync(join(home, 'new.cdx.json'), 'utf8')), ['dash', 'libssl3']);
+  const json = await run(home, ['sbom', src, '--format', 'json']);
+  assert.equal(json.code, 0, json.stderr);
+  assert.equal((JSON.parse(json.stdout) as { schema: string }).schema, 'https://portcullis.dev/schemas/inventory/v1');
+  assert.match((await run(home, ['sbom', src])).stdout, /^libssl3\s+3\.0\.11-1~deb12u2\s+deb$/m, 'a table by default');
+
+  // The old spellings: -o FORMAT alone, and with --file PATH.
+  const oldFormat = await run(home, ['sbom', src, '-o', 'json']);
+  assert.equal(oldFormat.code, 0, oldFormat.stderr);
+  assert.equal(oldFormat.stdout, json.stdout);
+  assert.match(oldFormat.stderr, OLD_O);
+  assert.equal(existsSync(join(home, 'json')), false, '-o json wrote a file named json');
+  const oldBoth = await run(home, ['sbom', src, '-o', 'cyclonedx-json', '--file', 'old.cdx.json']);
+  assert.equal(oldBoth.code, 0, oldBoth.stderr);
+  assert.equal(oldBoth.stdout, '');
+  assert.match(oldBoth.stderr, OLD_O);
+  assert.match(oldBoth.stderr, OLD_FILE);
+  assert.deepEqual(names(readFileSync(join(home, 'old.cdx.json'), 'utf8')), ['dash', 'libssl3']);
+  const oldFile = await run(home, ['sbom', src, '-f', 'json', '--file', 'old.json']);
+  assert.equal(oldFile.code, 0, oldFile.stderr);
+  assert.match(oldFile.stderr, OLD_FILE);
+  assert.doesNotMatch(oldFile.stderr, OLD_O);
+  assert.equal(readFileSync(join(home, 'old.json'), 'utf8'), json.stdout);
+  // A file whose name is a format's: ./NAME.
+  assert.equal((await run(home, ['sbom', src, '-f', 'json', '-o', './table'])).code, 0);
+  assert.equal(readFileSync(join(home, 'table'), 'utf8'), json.stdout);
+
+  // Contradictions and bad values are usage errors.
+  for (const args of [['-f', 'spdx-json', '-o', 'json'], ['-o', 'a.json', '--file', 'b.json'], ['-f', 'xml']]) {
+    const r = await run(home, ['sbom', src, ...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+  }
+  // The help shows the new spelling only.
+  const help = await run(home, ['help', 'sbom']);
+  assert.match(help.stdout, /-f, --format <format>/);
+  assert.match(help.stdout, /-o, --output <file>/);
+  assert.doesNotMatch(help.stdout, /--file/);
+});
+
+test('db build takes -o FILE; the shipped --out FILE still works, with a note', async (t) => {
+  const home = tempDir(t, 'portcullis-db-flags-');
+  writeFileSync(join(home, 'debian.json'), JSON.stringify(TRACKER));
+  const old = await run(home, ['db', 'build', '--out', 'old.db', 'debian.json']);
+  assert.equal(old.code, 0, old.stderr);
+  assert.match(old.stderr, /^warning: portcullis db build --out FILE is deprecated: use -o FILE$/m);
+  assert.equal((await run(home, ['db', 'info', '--db', 'old.db'])).code, 0);
+  const current = await run(home, ['db', 'build', '--output', 'new.db', 'debian.json']);
+  assert.equal(current.code, 0, current.stderr);
+  assert.doesNotMatch(current.stderr, /deprecated/);
+  assert.equal((await run(home, ['db', 'info', '--db', 'new.db'])).code, 0);
+  const none = await run(home, ['db', 'build', 'debian.json']);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /give -o FILE/);
+  assert.equal((await run(home, ['db', 'build', '--out', 'a.db', '-o', 'b.db', 'debian.json'])).code, 2);
 });

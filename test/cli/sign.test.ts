@@ -48,11 +48,11 @@ test('key generate writes an encrypted key (0600) and its public key; refuses wi
   assert.match(readFileSync(join(home, 'release.key'), 'utf8'), /^-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n/);
   assert.match(readFileSync(join(home, 'release.pub'), 'utf8'), /^-----BEGIN PUBLIC KEY-----\n/);
   const before = readFileSync(join(home, 'release.key'), 'utf8');
-  const again = await run(home, ['key', 'generate', '--prefix', 'release'], { PORTCULLIS_PASSWORD: 'pw' });
+  const again = await run(home, ['key', 'generate', '--prefix', 'release'], { PORTCULLIS_KEY_PASSWORD: 'pw' });
   assert.equal(again.code, 1);
   assert.match(again.stderr, /release\.key exists: remove it or add --force/);
   assert.equal(readFileSync(join(home, 'release.key'), 'utf8'), before, 'untouched');
-  assert.equal((await run(home, ['key', 'generate', '--prefix', 'release', '--force'], { PORTCULLIS_PASSWORD: 'pw' })).code, 0);
+  assert.equal((await run(home, ['key', 'generate', '--prefix', 'release', '--force'], { PORTCULLIS_KEY_PASSWORD: 'pw' })).code, 0);
   assert.notEqual(readFileSync(join(home, 'release.key'), 'utf8'), before);
 });
 
@@ -107,6 +107,19 @@ test('sign stores a Cosign signature OpenSSL verifies, and a referrer; verify ch
   assert.equal(printed.length, 1, 'the tag and the referrer hold the same signature: counted once');
   assert.equal(printed[0]!.critical.image['docker-manifest-digest'], digest);
   assert.match(ok.stderr, /The signatures were verified against the specified public key/);
+
+  // -f text, and -o FILE for the result, as every command spells them.
+  const toFile = await run(home, ['verify', '--key', 'cosign.pub', '-f', 'text', '-o', 'verified.txt', '--insecure', `${image}:1.0`]);
+  assert.equal(toFile.code, 0, toFile.stderr);
+  assert.equal(toFile.stdout, '');
+  assert.equal(readFileSync(join(home, 'verified.txt'), 'utf8'), `verified: ${image}@${digest} {"team":"payments"}\n`);
+  assert.doesNotMatch(toFile.stderr, /deprecated/);
+  // `-o json|text`, as verify shipped (and Cosign spells it), still picks the format, with a note.
+  const oldSpelling = await run(home, ['verify', '--key', 'cosign.pub', '-o', 'text', '--insecure', `${image}:1.0`]);
+  assert.equal(oldSpelling.code, 0, oldSpelling.stderr);
+  assert.equal(oldSpelling.stdout, `verified: ${image}@${digest} {"team":"payments"}\n`);
+  assert.match(oldSpelling.stderr, /^warning: portcullis verify -o FORMAT is deprecated: use -f FORMAT \(and -o FILE for the output file\)$/m);
+  assert.equal((await run(home, ['verify', '--key', 'cosign.pub', '-f', 'json', '-o', 'text', '--insecure', `${image}:1.0`])).code, 2, 'two formats');
 
   const claim = await run(home, ['verify', '--key', 'cosign.pub', '-a', 'team=billing', '--insecure', `${image}@${digest}`]);
   assert.equal(claim.code, 1);
@@ -207,6 +220,10 @@ test('attest stores a DSSE envelope OpenSSL verifies over PAE; verify-attestatio
   const ok = await run(home, ['verify-attestation', '--key', 'cosign.pub', '--type', 'cyclonedx', '--insecure', `${image}:1.0`]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.deepEqual(JSON.parse(ok.stdout.trim()), envelope, 'the envelope, as Cosign prints it');
+  const okToFile = await run(home, ['verify-attestation', '--key', 'cosign.pub', '--type', 'cyclonedx', '-o', 'verified.jsonl', '--insecure', `${image}:1.0`]);
+  assert.equal(okToFile.code, 0, okToFile.stderr);
+  assert.equal(okToFile.stdout, '');
+  assert.deepEqual(JSON.parse(readFileSync(join(home, 'verified.jsonl'), 'utf8').trim()), envelope);
   const spdx = await run(home, ['verify-attestation', '--key', 'cosign.pub', '--type', 'spdx', '--insecure', `${image}:1.0`]);
   assert.equal(spdx.code, 1);
   assert.match(spdx.stderr, /predicate type https:\/\/cyclonedx\.org\/bom, not https:\/\/spdx\.dev\/Document/);
@@ -258,9 +275,38 @@ test('bad input: a wrong password, an image not in the registry, no signatures, 
   const unsigned = await run(home, ['verify', '--key', 'cosign.pub', '--insecure', `${image}@${digest}`]);
   assert.equal(unsigned.code, 1);
   assert.match(unsigned.stderr, /no signatures found for/);
-  assert.equal((await run(home, ['verify', '--key', 'cosign.pub', '-o', 'xml', '--insecure', `${image}:1.0`])).code, 2);
+  assert.equal((await run(home, ['verify', '--key', 'cosign.pub', '-f', 'xml', '--insecure', `${image}:1.0`])).code, 2);
   assert.equal((await run(home, ['sign', '--key', 'cosign.key', '-a', 'novalue', '--insecure', `${image}:1.0`], { COSIGN_PASSWORD: 'pw' })).code, 2);
   const noKey = await run(home, ['verify', '--key', 'absent.pub', '--insecure', `${image}:1.0`]);
   assert.equal(noKey.code, 1);
   assert.match(noKey.stderr, /cannot read the key absent\.pub: ENOENT/);
+});
+
+test('a key password comes from COSIGN_PASSWORD or PORTCULLIS_KEY_PASSWORD, never from the API password PORTCULLIS_PASSWORD', async (t) => {
+  const { home, image, digest } = await setup(t);
+
+  // A new key: PORTCULLIS_PASSWORD is not taken for it; PORTCULLIS_KEY_PASSWORD is.
+  const apiOnly = await run(home, ['key', 'generate', '--prefix', 'api'], { PORTCULLIS_PASSWORD: 'api-pw' });
+  assert.equal(apiOnly.code, 2, apiOnly.stderr);
+  assert.match(apiOnly.stderr, /set COSIGN_PASSWORD \(or PORTCULLIS_KEY_PASSWORD\).*PORTCULLIS_PASSWORD is the API password/);
+  assert.equal(existsSync(join(home, 'api.key')), false, 'a key was written with the API password');
+  const made = await run(home, ['key', 'generate'], { PORTCULLIS_KEY_PASSWORD: 'key-pw', PORTCULLIS_PASSWORD: 'api-pw' });
+  assert.equal(made.code, 0, made.stderr);
+  await loadPrivateKey(readFileSync(join(home, 'cosign.key'), 'utf8'), () => 'key-pw');
+
+  // An existing key: the right password in PORTCULLIS_PASSWORD does not unlock it.
+  const api = await run(home, ['sign', '--key', 'cosign.key', '--insecure', `${image}:1.0`], { PORTCULLIS_PASSWORD: 'key-pw' });
+  assert.equal(api.code, 2, api.stderr);
+  assert.match(api.stderr, /cosign\.key is encrypted: set COSIGN_PASSWORD \(or PORTCULLIS_KEY_PASSWORD\)/);
+  assert.equal((await run(home, ['verify', '--key', 'cosign.pub', '--insecure', `${image}@${digest}`])).code, 1, 'nothing was signed');
+  const keyVar = await run(home, ['sign', '--key', 'cosign.key', '--insecure', `${image}:1.0`], { PORTCULLIS_KEY_PASSWORD: 'key-pw', PORTCULLIS_PASSWORD: 'api-pw' });
+  assert.equal(keyVar.code, 0, keyVar.stderr);
+  assert.equal((await run(home, ['verify', '--key', 'cosign.pub', '--insecure', `${image}@${digest}`])).code, 0);
+
+  // Cosign's variable comes first.
+  const cosignFirst = await run(home, ['sign', '--key', 'cosign.key', '--insecure', `${image}:1.0`], { COSIGN_PASSWORD: 'key-pw', PORTCULLIS_KEY_PASSWORD: 'wrong' });
+  assert.equal(cosignFirst.code, 0, cosignFirst.stderr);
+  const cosignWrong = await run(home, ['sign', '--key', 'cosign.key', '--insecure', `${image}:1.0`], { COSIGN_PASSWORD: 'wrong', PORTCULLIS_KEY_PASSWORD: 'key-pw' });
+  assert.equal(cosignWrong.code, 1);
+  assert.match(cosignWrong.stderr, /the password does not decrypt cosign\.key/);
 });

@@ -132,7 +132,7 @@ describe('portcullis sbom on a debootstrap + npm image built by umoci', () => {
   test('deb packages are exactly what dpkg-query lists, npm packages what npm ls lists; a whiteout hides a file of a lower layer', (t) => {
     if (!requireTools(t, ...TOOLS)) return;
     if (!ready) return t.skip('needs root for debootstrap');
-    const r = runSbom([`oci-dir:${layout}:test`, '-o', 'json', '--no-cache']);
+    const r = runSbom([`oci-dir:${layout}:test`, '-f', 'json', '--no-cache']);
     assert.equal(r.status, 0, r.stderr);
     const inv = JSON.parse(r.stdout) as JsonInventory;
     assert.equal(inv.distro?.id, 'debian');
@@ -163,9 +163,9 @@ describe('portcullis sbom on a debootstrap + npm image built by umoci', () => {
     if (!requireTools(t, ...TOOLS)) return;
     if (!ready) return t.skip('needs root for debootstrap');
     const cache = tempDir(t);
-    const cold = runSbom([`oci-dir:${layout}:test`, '-o', 'json', '--cache-dir', cache]);
+    const cold = runSbom([`oci-dir:${layout}:test`, '-f', 'json', '--cache-dir', cache]);
     assert.equal(cold.status, 0, cold.stderr);
-    const warm = runSbom([`oci-dir:${layout}:test`, '-o', 'json', '--cache-dir', cache]);
+    const warm = runSbom([`oci-dir:${layout}:test`, '-f', 'json', '--cache-dir', cache]);
     assert.equal(warm.status, 0, warm.stderr);
     assert.deepEqual(JSON.parse(warm.stdout), JSON.parse(cold.stdout));
     assert.ok(existsSync(join(cache, 'layers')), 'the cache holds layer entries');
@@ -174,7 +174,7 @@ describe('portcullis sbom on a debootstrap + npm image built by umoci', () => {
   test('dir: on the unpacked rootfs lists the same deb packages', (t) => {
     if (!requireTools(t, ...TOOLS)) return;
     if (!ready) return t.skip('needs root for debootstrap');
-    const r = runSbom([`dir:${rootfs}`, '-o', 'json']);
+    const r = runSbom([`dir:${rootfs}`, '-f', 'json']);
     assert.equal(r.status, 0, r.stderr);
     const inv = JSON.parse(r.stdout) as JsonInventory;
     assert.deepEqual(inv.packages.filter((p) => p.type === 'deb').map((p) => `${p.name}@${p.version}`).sort(), [...expectedDeb].sort());
@@ -190,9 +190,9 @@ describe('portcullis sbom on a debootstrap + npm image built by umoci', () => {
     const dockerConfig = tempDir(t);
     writeFileSync(join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [s.host]: { auth: Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64') } } }));
     const env = { ...process.env, CI: 'true', DOCKER_CONFIG: dockerConfig };
-    const viaRegistry = await runAsync(process.execPath, [CLI, 'sbom', `${s.host}/team/app:1.0`, '--insecure', '-o', 'json', '--no-cache'], env);
+    const viaRegistry = await runAsync(process.execPath, [CLI, 'sbom', `${s.host}/team/app:1.0`, '--insecure', '-f', 'json', '--no-cache'], env);
     assert.equal(viaRegistry.status, 0, viaRegistry.stderr);
-    const local = runSbom([`oci-dir:${layout}:test`, '-o', 'json', '--no-cache']);
+    const local = runSbom([`oci-dir:${layout}:test`, '-f', 'json', '--no-cache']);
     const purls = (out: string): string[] => (JSON.parse(out) as JsonInventory).packages.map((p) => p.purl).sort();
     assert.deepEqual(purls(viaRegistry.stdout), purls(local.stdout));
     // Without credentials the private project answers with a way out, and a non-zero exit.
