@@ -21,13 +21,14 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   vuln: ['shared', 'oci', 'sbom'],
   scan: ['shared', 'oci', 'image', 'sbom', 'vuln'],
   sign: ['shared', 'oci'],
-  registry: ['shared', 'oci', 'storage', 'config', 'image', 'sbom', 'vuln', 'scan', 'sign'],
-  server: ['shared', 'oci', 'storage', 'registry', 'config', 'image', 'sbom', 'vuln', 'scan', 'sign'],
-  cli: ['shared', 'oci', 'storage', 'registry', 'config', 'server', 'image', 'sbom', 'vuln', 'scan', 'sign'],
+  policy: ['shared', 'oci'],
+  registry: ['shared', 'oci', 'storage', 'config', 'image', 'sbom', 'vuln', 'scan', 'sign', 'policy'],
+  server: ['shared', 'oci', 'storage', 'registry', 'config', 'image', 'sbom', 'vuln', 'scan', 'sign', 'policy'],
+  cli: ['shared', 'oci', 'storage', 'registry', 'config', 'server', 'image', 'sbom', 'vuln', 'scan', 'sign', 'policy'],
 };
 
 /** Modules that must stay free of I/O: no file system, network, process environment. */
-const PURE = new Set(['shared', 'oci', 'sign']);
+const PURE = new Set(['shared', 'oci', 'sign', 'policy']);
 /** Folders inside impure modules that must be pure too (file-at-a-time parsers, comparators). */
 const PURE_PREFIXES = ['sbom/catalogers/', 'vuln/version/', 'vuln/feeds/', 'vuln/match', 'vuln/severity', 'scan/secrets', 'scan/misconfig', 'scan/format/', 'scan/filter'];
 const IO_BUILTINS = /^node:(fs|fs\/promises|http|https|net|child_process|dgram|dns|tls)$/;

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { directPushAllowed, evaluatePromotion, evaluatePull, immutableRuleFor, isCosignTag, parsePolicy, type Finding, type ImageFacts } from '../../src/policy/index.js';
+
+const vuln = (id: string, severity: Finding['severity'], fixable = true): Finding => ({ id, severity, class: 'vulnerability', fixable });
+const facts = (over: Partial<ImageFacts> & { findings?: Finding[]; dbBuiltAt?: string | null } = {}): ImageFacts => ({
+  scan: { scannedAt: 0, dbBuiltAt: over.dbBuiltAt === undefined ? '2026-12-06T00:00:00.000Z' : over.dbBuiltAt, findings: over.findings ?? [] },
+  verifiedKeys: over.verifiedKeys ?? new Set(),
+  hasSbom: over.hasSbom ?? true,
+  waivers: over.waivers ?? [],
+});
+
+describe('immutable tags', () => {
+  const policy = parsePolicy({ immutableTags: [{ repositories: '**', tags: 'v*' }, { repositories: { excluding: 'sandbox/**' }, tags: 'release' }] });
+  const cases: [string, string, boolean][] = [
+    ['app', 'v1.2.3', true],
+    ['team/app', 'v1', true],
+    ['app', 'latest', false],
+    ['app', 'release', true],
+    ['sandbox/app', 'release', false],
+    ['sandbox/app', 'v2', true],
+    ['app', `sha256-${'a'.repeat(64)}.sig`, false],
+  ];
+  for (const [repo, tag, immutable] of cases) test(`${repo}:${tag} ${immutable ? 'is' : 'is not'} immutable`, () => assert.equal(immutableRuleFor(policy, repo, tag) !== undefined, immutable));
+  test("Cosign's attachment tags, and only those, are exempt", () => {
+    assert.ok(isCosignTag(`sha256-${'0'.repeat(64)}.att`));
+    assert.ok(!isCosignTag(`sha256-${'0'.repeat(63)}.sig`));
+    assert.ok(!isCosignTag('v1.sig'));
+  });
+});
+
+describe('the pull gate', () => {
+  const pv = parsePolicy({ preventVulnerable: { severity: 'high' } });
+  test('findings of every class at or above the bar refuse, strongest named first; below it allows', () => {
+    const d = evaluatePull(pv, facts({ findings: [vuln('CVE-2', 'HIGH'), vuln('CVE-1', 'CRITICAL'), vuln('CVE-3', 'MEDIUM'), { id: 'PCL-IMG-001', severity: 'CRITICAL', class: 'misconfiguration', fixable: false }, { id: 'aws-access-key-id', severity: 'CRITICAL', class: 'secret', fixable: false }] }));
+    assert.equal(d.allowed, false);
+    assert.deepEqual(d.gates[0]?.ids, ['CVE-1', 'PCL-IMG-001', 'aws-access-key-id', 'CVE-2'], 'by severity, then by code point');
+    assert.match(d.gates[0]!.reason, /^3 critical, 1 high findings at or above high: /);
+    assert.equal(evaluatePull(pv, facts({ findings: [vuln('CVE-3', 'MEDIUM'), vuln('CVE-4', 'UNKNOWN')] })).allowed, true);
+  });
+  test('an approved waiver lets exactly its ids through, and says which', () => {
+    const d = evaluatePull(pv, facts({ findings: [vuln('CVE-1', 'CRITICAL'), vuln('CVE-2', 'HIGH')], waivers: [{ id: 7, ids: ['CVE-1'] }] }));
+    assert.equal(d.allowed, false);
+    assert.deepEqual(d.gates[0]?.ids, ['CVE-2']);
+    assert.deepEqual(d.waived, [{ id: 'CVE-1', waiver: 7 }]);
+    assert.equal(evaluatePull(pv, facts({ findings: [vuln('CVE-1', 'CRITICAL')], waivers: [{ id: 7, ids: ['CVE-1'] }] })).allowed, true);
+  });
+  test('fixableOnly: vulnerabilities without a fix pass, secrets and misconfigurations still count', () => {
+    const p = parsePolicy({ preventVulnerable: { severity: 'high', fixableOnly: true } });
+    assert.equal(evaluatePull(p, facts({ findings: [vuln('CVE-1', 'CRITICAL', false)] })).allowed, true);
+    assert.equal(evaluatePull(p, facts({ findings: [vuln('CVE-1', 'CRITICAL', true)] })).allowed, false);
+    assert.equal(evaluatePull(p, facts({ findings: [{ id: 'PCL-IMG-001', severity: 'CRITICAL', class: 'misconfiguration', fixable: false }] })).allowed, false);
+  });
+  test('an unscanned image: allowed or refused as the policy says', () => {
+    const none: ImageFacts = { verifiedKeys: new Set(), hasSbom: false, waivers: [] };
+    assert.equal(evaluatePull(pv, none).allowed, true);
+    const d = evaluatePull(parsePolicy({ preventVulnerable: { severity: 'high', unscanned: 'deny' } }), none);
+    assert.deepEqual([d.allowed, d.gates[0]?.gate], [false, 'unscanned']);
+  });
+  test('signatures: only keys the policy names count, and as many as it asks', () => {
+    const p = parsePolicy({ requireSignature: { keys: ['project', 'trusted:ci'], minSignatures: 2 } });
+    assert.equal(evaluatePull(p, facts({ verifiedKeys: new Set(['project', 'trusted:ci']) })).allowed, true);
+    const one = evaluatePull(p, facts({ verifiedKeys: new Set(['project', 'trusted:other']) }));
+    assert.equal(one.allowed, false);
+    assert.deepEqual(one.gates[0]?.ids, ['trusted:ci']);
+    assert.match(one.gates[0]!.reason, /needs 2 signatures that verify with project or trusted:ci; only project verifies/);
+  });
+  test('a policy without pull gates allows anything', () => {
+    assert.deepEqual(evaluatePull(parsePolicy({}), facts({ findings: [vuln('CVE-1', 'CRITICAL')] })), { allowed: true, gates: [], waived: [] });
+  });
+});
+
+describe('promotion gates', () => {
+  const now = Date.parse('2026-12-06T12:00:00.000Z');
+  const gates = parsePolicy({ promotion: { requireScan: { maxAge: '24h' }, maxSeverity: 'high', denyMisconfigurations: ['PCL-IMG-001'], denySecrets: true, requireSignature: { keys: ['trusted:ci'] }, requireSbom: true } }).promotion!;
+  test('the incident image fails every gate it should, all of them listed', () => {
+    const incident = facts({
+      dbBuiltAt: '2026-12-01T00:00:00.000Z',
+      hasSbom: false,
+      findings: [...Array.from({ length: 14 }, (_, i) => vuln(`CVE-2026-${1000 + i}`, 'CRITICAL')), { id: 'PCL-IMG-001', severity: 'CRITICAL', class: 'misconfiguration', fixable: false }],
+    });
+    const d = evaluatePromotion(gates, incident, now);
+    assert.equal(d.allowed, false);
+    assert.deepEqual(
+      d.gates.filter((g) => !g.passed).map((g) => g.gate),
+      ['scan-age', 'vulnerabilities', 'misconfigurations', 'signature', 'sbom'],
+    );
+    assert.deepEqual(d.gates.find((g) => g.gate === 'misconfigurations')?.ids, ['PCL-IMG-001']);
+    assert.match(d.gates.find((g) => g.gate === 'vulnerabilities')!.reason, /^15 critical findings at or above high: CVE-2026-1000, CVE-2026-1001, CVE-2026-1002, CVE-2026-1003, CVE-2026-1004 and 10 more$/);
+  });
+  test('a clean, fresh, signed image with an SBOM passes every gate', () => {
+    const d = evaluatePromotion(gates, facts({ verifiedKeys: new Set(['trusted:ci']), findings: [vuln('CVE-1', 'LOW')] }), now);
+    assert.equal(d.allowed, true);
+    assert.deepEqual(d.gates.map((g) => g.gate), ['scan-age', 'vulnerabilities', 'misconfigurations', 'secrets', 'signature', 'sbom']);
+  });
+  test('secrets refuse; a waiver of the secret rule lets it through', () => {
+    const leaky = facts({ verifiedKeys: new Set(['trusted:ci']), findings: [{ id: 'aws-access-key-id', severity: 'CRITICAL', class: 'secret', fixable: false }] });
+    assert.deepEqual(evaluatePromotion({ denySecrets: true }, leaky, now).gates[0]?.ids, ['aws-access-key-id']);
+    assert.equal(evaluatePromotion({ denySecrets: true }, { ...leaky, waivers: [{ id: 3, ids: ['aws-access-key-id'] }] }, now).allowed, true);
+  });
+  test('a scan without a DB, or no scan at all, fails the scan gate', () => {
+    assert.match(evaluatePromotion({ requireScan: { maxAgeMs: 1 } }, facts({ dbBuiltAt: null }), now).gates[0]!.reason, /without an advisory DB/);
+    assert.match(evaluatePromotion({ requireScan: { maxAgeMs: 1 } }, { verifiedKeys: new Set(), hasSbom: true, waivers: [] }, now).gates[0]!.reason, /no scan result/);
+  });
+  test('a project with gates takes direct pushes only when it says so, and always Cosign tags', () => {
+    const p = parsePolicy({ promotion: { maxSeverity: 'high' } });
+    assert.equal(directPushAllowed(p, '1.0'), false);
+    assert.equal(directPushAllowed(p, `sha256-${'b'.repeat(64)}.sig`), true);
+    assert.equal(directPushAllowed(parsePolicy({ promotion: { allowDirectPush: true } }), '1.0'), true);
+    assert.equal(directPushAllowed(parsePolicy({}), '1.0'), true);
+  });
+});
