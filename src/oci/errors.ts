@@ -27,7 +27,7 @@ export const OCI_ERROR_STATUS = {
 export type OciErrorCode = keyof typeof OCI_ERROR_STATUS;
 
 /** Statuses the spec names for particular endpoints, other than a code's default. */
-export type OciStatusOverride = 404 | 409 | 413 | 416;
+export type OciStatusOverride = 404 | 409 | 412 | 413 | 416;
 
 export interface OciErrorOptions {
   readonly cause?: unknown;

@@ -49,8 +49,8 @@ export const SYSTEM: Origin = { kind: 'system' };
 
 /** What policies may refuse. Throws ArtifactWriteError('DENIED') with a message naming the rule. */
 export interface WriteGuard {
-  /** Before `tag` of `repository` is set to `digest` (a new tag, or one that moves). */
-  tagging(repository: string, tag: string, digest: Digest, previous: Digest | undefined, origin: Origin): Promise<void>;
+  /** Before a manifest is stored, with `tag` when one is set: new, moving from `previous`, or staying. */
+  storing(repository: string, write: { readonly digest: Digest; readonly manifest: Manifest; readonly tag: string | null; readonly previous: Digest | undefined }, origin: Origin): Promise<void>;
   /** Before a tag is deleted, or a manifest with these tags. */
   deleting(repository: string, tags: readonly string[], origin: Origin): Promise<void>;
 }
@@ -136,9 +136,9 @@ export class ArtifactWriter {
     if ((await meta.artifacts.ensureRepository(repository, project, now())) === undefined) {
       throw new ArtifactWriteError('PROJECT_UNKNOWN', `project "${project}" does not exist: create it first (portcullis project create ${project})`, { detail: { name: repository } });
     }
-    if (tag !== null && this.guard !== undefined) {
-      const previous = (await meta.artifacts.getManifest(repository, tag, false))?.digest;
-      if (previous !== digest) await this.guard.tagging(repository, tag, digest, previous, origin);
+    if (this.guard !== undefined) {
+      const previous = tag === null ? undefined : (await meta.artifacts.getManifest(repository, tag, false))?.digest;
+      await this.guard.storing(repository, { digest, manifest, tag, previous }, origin);
     }
     const result = await meta.artifacts.putManifest({
       repository,

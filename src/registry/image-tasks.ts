@@ -64,7 +64,8 @@ export interface ReportTask {
   readonly sbom?: Uint8Array;
   readonly label: string;
   readonly dbPath: string;
-  readonly format: ReportFormat;
+  /** A report format, or `findings`: what the gates judge (`GateFinding`s as JSON). */
+  readonly format: ReportFormat | 'findings';
   readonly toolVersion: string;
   readonly now: number;
 }
@@ -121,6 +122,25 @@ export function taskBase(deps: { readonly version: string; readonly now: () => n
     ...(deps.cacheDir !== undefined ? { cacheDir: deps.cacheDir } : {}),
     ...(deps.tmpDir !== undefined ? { tmpDir: deps.tmpDir } : {}),
   };
+}
+
+/** A finding as the gates judge it (the policy module's Finding). */
+export interface GateFinding {
+  readonly id: string;
+  readonly severity: 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | 'UNKNOWN';
+  readonly class: 'vulnerability' | 'secret' | 'misconfiguration';
+  readonly fixable: boolean;
+}
+
+/** Every finding of a report, of every class, as the gates judge it. */
+export function findingsOf(report: ScanReport): GateFinding[] {
+  const out: GateFinding[] = [];
+  for (const r of report.results) {
+    for (const v of r.vulnerabilities ?? []) out.push({ id: v.id, severity: v.severity, class: 'vulnerability', fixable: v.fixedVersion !== undefined && v.fixedVersion !== '' });
+    for (const x of r.secrets ?? []) out.push({ id: x.ruleId, severity: x.severity, class: 'secret', fixable: false });
+    for (const m of r.misconfigurations ?? []) out.push({ id: m.id, severity: m.severity, class: 'misconfiguration', fixable: false });
+  }
+  return out;
 }
 
 /** What a thread keeps between tasks: the advisory DB it has open. */
@@ -206,7 +226,8 @@ function report(task: ReportTask, state: TaskState): ReportOutcome {
   } finally {
     if (lease?.db !== undefined) lease.release();
   }
-  return { kind: 'report', body: bytes(formatReport(report, task.format, { toolVersion: task.toolVersion })), ...(rebuilt !== undefined ? { rebuilt } : {}) };
+  const body = task.format === 'findings' ? JSON.stringify(findingsOf(report)) : formatReport(report, task.format, { toolVersion: task.toolVersion });
+  return { kind: 'report', body: bytes(body), ...(rebuilt !== undefined ? { rebuilt } : {}) };
 }
 
 function cacheOf(task: TaskBase): LayerCache {

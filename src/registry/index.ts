@@ -10,6 +10,8 @@ import { LoginLimiter } from './auth/rate-limit.js';
 import { TokenService } from './auth/tokens.js';
 import { ArtifactWriter } from './artifact-writer.js';
 import { AuditLog } from './audit.js';
+import { GateService } from './gates.js';
+import { PolicyService } from './policies.js';
 import { EventBus, type RegistryEvent } from './events.js';
 import { WebhookService } from './webhooks.js';
 import { createDistributionHandler } from './distribution/api.js';
@@ -130,6 +132,13 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
   if (deps.scan !== false) scan.start();
   webhooks.start();
   const signing = new SigningService({ meta, blobs, writer, log: log.child({ component: 'signing' }), now, secretFile: config.signing.secretFile, ...(config.signing.secret !== undefined ? { secret: config.signing.secret } : {}) });
+  const policies = new PolicyService({ meta, now, log: log.child({ component: 'policy' }) });
+  writer.guardWith(policies);
+  const gates = new GateService({ meta, policies, scan, signing, now, log: log.child({ component: 'gates' }) });
+  // What the gates remember of an image goes stale with any write in its repository (a
+  // signature, a report) and with a change of its project's policy.
+  writer.onEvent((e) => gates.invalidateRepository(e.repository));
+  policies.onChange((project) => gates.invalidate(project));
 
   const distribution = createDistributionHandler({
     meta,
@@ -141,6 +150,7 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     options: { service: config.auth.service, realm: config.externalUrl === undefined ? undefined : `${config.externalUrl.replace(/\/$/, '')}/service/token`, maxBlobBytes: config.registry.maxBlobSize, touchAfterMs: config.gc.grace / 2, trustProxy: config.auth.trustProxy },
     writer,
     events,
+    gates,
   });
   // Every container image stored by a client or a promotion gets its SBOM and its scan. A failure to
   // queue must not fail the push: the image is stored; its SBOM and scan can be asked for later.
@@ -163,6 +173,8 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
         events,
         audit,
         webhooks,
+        policies,
+        gates,
         auth,
         tokens,
         now,

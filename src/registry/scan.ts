@@ -13,7 +13,7 @@ import { MediaType, isDigest, parseManifest, type Digest } from '../oci/index.js
 import type { ReportFormat } from '../scan/index.js';
 import type { ScanEvaluation, ScanResultRecord, ScanSummary, StoredEvaluation } from '../storage/index.js';
 import { AdvisoryDb, Matcher, parseMatchKeys, type MatchKeys, type VulnerabilityCounts } from '../vuln/index.js';
-import { owned, taskBase, type ScanTask } from './image-tasks.js';
+import { owned, taskBase, type GateFinding, type ScanTask } from './image-tasks.js';
 import { DEFAULT_JOB_LIMITS, JobThread } from './job-thread.js';
 import { imageJobTarget, JobWorker, queueOf, type ImageJobDeps, type RunningJob } from './job-worker.js';
 import { AdvisoryDbFile } from './scan-db-file.js';
@@ -478,13 +478,19 @@ export class ScanService {
     return sbomDigest === undefined ? undefined : (await new RepositoryContent(meta, blobs, repository).readDocument(sbomDigest))?.bytes;
   }
 
+  /** Every finding of an image's latest result, of every class, as the gates judge them; undefined when its report is gone. */
+  async findings(repository: string, result: ScanResultRecord): Promise<GateFinding[] | undefined> {
+    const body = await this.formattedReport(repository, result, 'findings');
+    return body === undefined ? undefined : (JSON.parse(bufferOf(body).toString('utf8')) as GateFinding[]);
+  }
+
   /**
    * An image's latest report in a report format, made in the report thread. A re-evaluation only
    * updates the summary: when the stored report was made against another DB build, it is made
    * again there from the stored SBOM and the current DB (secrets and configuration carried over),
    * and stored. Undefined when the stored report is gone.
    */
-  async formattedReport(repository: string, result: ScanResultRecord, format: ReportFormat): Promise<Uint8Array | undefined> {
+  async formattedReport(repository: string, result: ScanResultRecord, format: ReportFormat | 'findings'): Promise<Uint8Array | undefined> {
     const key = `${repository}@${result.digest}@${format}`;
     let pending = this.reportsInFlight.get(key);
     if (pending === undefined) {
@@ -494,7 +500,7 @@ export class ScanService {
     return pending;
   }
 
-  private async formatReport(repository: string, result: ScanResultRecord, format: ReportFormat): Promise<Uint8Array | undefined> {
+  private async formatReport(repository: string, result: ScanResultRecord, format: ReportFormat | 'findings'): Promise<Uint8Array | undefined> {
     const { meta, blobs } = this.deps;
     const stored = await new RepositoryContent(meta, blobs, repository).readDocument(result.reportDigest);
     if (stored === undefined) return undefined;

@@ -100,6 +100,48 @@ export class SigningService {
     return { signatures, attestations };
   }
 
+  /**
+   * Which of `specs` (as a policy names keys: `project`, `project:NAME`, `trusted:NAME`, a PEM)
+   * made a signature of the image that verifies. A key that does not resolve verifies nothing.
+   */
+  async verifiedKeys(project: string, repository: string, digest: Digest, specs: readonly string[]): Promise<Set<string>> {
+    const keys: [string, KeyObject][] = [];
+    for (const spec of specs) {
+      const key = await this.resolveKey(project, spec);
+      if (key !== undefined) keys.push([spec, key]);
+    }
+    const out = new Set<string>();
+    if (keys.length === 0) return out;
+    const port = this.registryPort(repository);
+    for (const layer of await attachedLayers(port, digest, 'sig')) {
+      for (const [spec, key] of keys) {
+        // Any docker-reference: the signature binds the digest (as Cosign verifies by default), and
+        // a promoted image keeps the signatures made where it came from.
+        if (!out.has(spec) && (await checkSignature(port, layer, digest, key, 'any', {})).kind === 'ok') out.add(spec);
+      }
+    }
+    return out;
+  }
+
+  private async resolveKey(project: string, spec: string): Promise<KeyObject | undefined> {
+    try {
+      if (spec === 'project' || spec.startsWith('project:')) {
+        const owner = spec === 'project' ? project : spec.slice('project:'.length);
+        const stored = await this.deps.meta.signingKeys.get(owner);
+        return stored === undefined ? undefined : loadPublicKey(stored.publicKey, `the signing key of ${owner}`);
+      }
+      if (spec.startsWith('trusted:')) {
+        const name = spec.slice('trusted:'.length);
+        const stored = (await this.deps.meta.trustedKeys.list(project)).find((k) => k.name === name);
+        return stored === undefined ? undefined : loadPublicKey(stored.publicKey, `trusted key ${name}`);
+      }
+      return loadPublicKey(spec, 'a key of the policy');
+    } catch (err) {
+      this.deps.log.warn({ err, project, key: spec.slice(0, 40) }, 'a key of the policy does not load: it verifies nothing');
+      return undefined;
+    }
+  }
+
   private async privateKey(project: string): Promise<KeyObject | undefined> {
     const stored = await this.deps.meta.signingKeys.get(project);
     if (stored === undefined) return undefined;

@@ -100,8 +100,13 @@ export function printable(text: string): string {
   return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
 }
 
-/** `allowed`: the docker-references accepted, already normalized by `normalize`. */
-export async function checkSignature(source: AttachmentRegistry, layer: Descriptor, digest: Digest, key: KeyObject, allowed: ReadonlySet<string>, claims: Readonly<Record<string, string>>, normalize: (reference: string) => string = (r) => r): Promise<Check<SimpleSigning>> {
+/**
+ * Checks one signature layer of the image `digest` with `key`: the payload's signature, its type,
+ * the digest it signs, the docker reference it names (one of `allowed`, already normalized by
+ * `normalize`; `any` accepts every one, as Cosign's own verification does by default) and the
+ * claims asked for.
+ */
+export async function checkSignature(source: AttachmentRegistry, layer: Descriptor, digest: Digest, key: KeyObject, allowed: ReadonlySet<string> | 'any', claims: Readonly<Record<string, string>>, normalize: (reference: string) => string = (r) => r): Promise<Check<SimpleSigning>> {
   if (layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) return { kind: 'failed', reason: `a ${printable(layer.mediaType)} layer, not a simple-signing payload` };
   const signature = layer.annotations?.[SIGNATURE_ANNOTATION];
   if (signature === undefined || !/^[A-Za-z0-9+/]+={0,2}$/.test(signature)) return { kind: 'failed', reason: `no base64 ${SIGNATURE_ANNOTATION} annotation` };
@@ -117,7 +122,7 @@ export async function checkSignature(source: AttachmentRegistry, layer: Descript
   }
   if (parsed.type !== COSIGN_SIGNATURE_TYPE) return { kind: 'failed', reason: `critical.type is "${printable(parsed.type)}", not "${COSIGN_SIGNATURE_TYPE}"` };
   if (parsed.digest !== digest) return { kind: 'failed', reason: `it signs ${parsed.digest}, not this image (${digest})` };
-  if (!allowed.has(normalize(parsed.dockerReference))) return { kind: 'failed', reason: `it names ${printable(parsed.dockerReference)}, not ${[...allowed].join(' or ')} (--allowed-reference ${printable(parsed.dockerReference)} accepts it)` };
+  if (allowed !== 'any' && !allowed.has(normalize(parsed.dockerReference))) return { kind: 'failed', reason: `it names ${printable(parsed.dockerReference)}, not ${[...allowed].join(' or ')} (--allowed-reference ${printable(parsed.dockerReference)} accepts it)` };
   for (const [k, v] of Object.entries(claims)) {
     const optional = parsed.optional ?? {};
     if (!Object.hasOwn(optional, k)) return { kind: 'failed', reason: `no annotation ${k}` };

@@ -6,6 +6,7 @@ import { ANONYMOUS, type Principal } from '../auth/access.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { ArtifactWriter, Origin } from '../artifact-writer.js';
 import type { EventBus } from '../events.js';
+import type { GateService } from '../gates.js';
 import type { TokenClaims } from '../auth/tokens.js';
 
 export interface DistributionOptions {
@@ -32,6 +33,8 @@ export interface DistributionDeps {
   /** The one write path of artifacts. */
   readonly writer: ArtifactWriter;
   readonly events: EventBus;
+  /** The pull gate. */
+  readonly gates: GateService;
 }
 
 /** Who sent the request, as far as its credentials tell. */

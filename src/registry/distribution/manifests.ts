@@ -1,5 +1,6 @@
 import { MAX_MANIFEST_BYTES, MediaType, OciError, digestOf, isTag, parseDigest, parseManifest, type Digest } from '../../oci/index.js';
 import { clientAddress } from '../auth/client-address.js';
+import type { PullRefusal } from '../gates.js';
 import { authorize, challenge, originOf, type RequestContext } from './context.js';
 import { readBody, type Reply } from './http.js';
 
@@ -22,8 +23,14 @@ export async function getManifest(ctx: RequestContext, name: string, reference: 
   await authorize(ctx, name, 'pull');
   parseReference(reference, false);
   const head = ctx.req.method === 'HEAD';
-  const m = await ctx.deps.meta.artifacts.getManifest(name, reference, !head);
+  const { deps } = ctx;
+  const m = await deps.meta.artifacts.getManifest(name, reference, !head);
   if (m === undefined) throw new OciError('MANIFEST_UNKNOWN', `manifest unknown: ${name}${reference.includes(':') ? '@' : ':'}${reference}`, { detail: { name, reference } });
+  const refusal = await deps.gates.checkPull(name, m.digest, async () => {
+    const full = m.content !== undefined ? m : await deps.meta.artifacts.getManifest(name, m.digest, true);
+    return full?.content === undefined ? undefined : { bytes: full.content, mediaType: full.mediaType };
+  });
+  if (refusal !== undefined) await refusePull(ctx, name, reference, m.digest, refusal);
   const headers = {
     'Content-Type': m.mediaType,
     'Docker-Content-Digest': m.digest,
@@ -35,6 +42,31 @@ export async function getManifest(ctx: RequestContext, name: string, reference: 
     return { status: 304, headers: { 'Docker-Content-Digest': m.digest, ETag: `"${m.digest}"` } };
   }
   return head ? { status: 200, headers } : { status: 200, headers, body: m.content! };
+}
+
+/** 412 with every failed gate in words and as data; the refusal is an event (the audit log keeps it). */
+async function refusePull(ctx: RequestContext, name: string, reference: string, digest: Digest, refusal: PullRefusal): Promise<never> {
+  const failed = refusal.decision.gates.filter((g) => !g.passed);
+  const ids = [...new Set(failed.flatMap((g) => (g.gate === 'signature' ? [] : g.ids)))];
+  const how =
+    ids.length > 0
+      ? ` To pull it, fix the image, or ask the security team to approve a waiver: portcullis waiver request --project ${refusal.project} --repository ${name} --digest ${digest} ${ids
+          .slice(0, 5)
+          .map((id) => `--id ${id}`)
+          .join(' ')} --reason "…" --expires 30d`
+      : '';
+  const message = `pull of ${name}${reference.includes(':') ? '@' : ':'}${reference} refused by the policy of project ${refusal.project}: ${failed.map((g) => g.reason).join('; ')}.${how}`;
+  const origin = originOf(ctx, clientAddress(ctx.req, ctx.deps.options.trustProxy));
+  await ctx.deps.events.emit({
+    action: 'artifact.pull',
+    actor: origin.actor ?? null,
+    client: origin.client ?? null,
+    project: refusal.project,
+    resource: `${name}@${digest}`,
+    outcome: 'refused',
+    detail: { repository: name, digest, gates: failed.map((g) => ({ gate: g.gate, reason: g.reason, ids: g.ids })) },
+  });
+  throw new OciError('DENIED', message, { status: 412, detail: { gates: failed.map((g) => ({ gate: g.gate, reason: g.reason, ids: [...g.ids] })) } });
 }
 
 export async function putManifest(ctx: RequestContext, name: string, reference: string): Promise<Reply> {

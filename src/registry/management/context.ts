@@ -7,6 +7,8 @@ import { ANONYMOUS, allowedActions, canAdminProject, type Principal } from '../a
 import { ArtifactWriteError, type ArtifactWriter } from '../artifact-writer.js';
 import type { AuditLog } from '../audit.js';
 import type { EventBus } from '../events.js';
+import type { GateService } from '../gates.js';
+import type { PolicyService } from '../policies.js';
 import type { WebhookService } from '../webhooks.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { clientAddress } from '../auth/client-address.js';
@@ -26,6 +28,8 @@ export interface ManagementDeps {
   readonly events: EventBus;
   readonly audit: AuditLog;
   readonly webhooks: WebhookService;
+  readonly policies: PolicyService;
+  readonly gates: GateService;
   readonly auth: Authenticator;
   readonly tokens: TokenService;
   readonly now: () => number;

@@ -3,6 +3,7 @@ import { ANONYMOUS } from '../auth/access.js';
 import { registerAuditRoutes } from './audit.js';
 import { identify, type ManagementDeps } from './context.js';
 import { ApiError } from './errors.js';
+import { registerPolicyRoutes } from './policies.js';
 import { registerProjectRoutes } from './projects.js';
 import { registerRobotRoutes } from './robots.js';
 import { registerScanRoutes } from './scans.js';
@@ -69,6 +70,7 @@ export function registerManagementApi(app: FastifyInstance, deps: ManagementDeps
   registerProjectRoutes(app, deps);
   registerScanRoutes(app, deps);
   registerSigningRoutes(app, deps);
+  registerPolicyRoutes(app, deps);
   registerAuditRoutes(app, deps);
   registerWebhookRoutes(app, deps);
   registerRobotRoutes(app, deps);

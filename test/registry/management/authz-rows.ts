@@ -3,7 +3,8 @@
  * one module per area, so that the table covers every route without one file holding them all.
  */
 import { auditRows } from './authz-audit-rows.js';
+import { gateRows } from './authz-gate-rows.js';
 import type { Row, RowContext } from './authz-types.js';
 import { webhookRows } from './authz-webhook-rows.js';
 
-export const EXTRA_ROWS: readonly ((ctx: RowContext) => Row[])[] = [auditRows, webhookRows];
+export const EXTRA_ROWS: readonly ((ctx: RowContext) => Row[])[] = [auditRows, gateRows, webhookRows];
