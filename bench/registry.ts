@@ -4,7 +4,8 @@
  *   blob push and pull MB/s: 100 × 1 MiB and 2 × 256 MiB, concurrency 1 and 8 (pushes from a
  *   Node client, pulls with curl --parallel: a C client that does not become the bottleneck;
  *   pulls after one untimed warm-up round, median of three);
- *   manifest GET requests/s and p99 at 32 connections (wrk);
+ *   manifest GET requests/s and p99 at 32 connections (wrk); Portcullis again with a pull-gate policy
+ *   (preventVulnerable + requireSignature, the signature verified) against the registry's plain GET;
  *   peak RSS of the server while a 1 GiB blob is pushed.
  * Prints a table with the ratio Portcullis / docker-registry. Not a test: nothing here asserts.
  */
@@ -28,6 +29,8 @@ interface Target {
   readonly endpoint: Endpoint;
   readonly proc: Started;
   readonly cleanup: () => void;
+  /** Portcullis: turns the pull gates on for the benchmark's repository (the image signed, a policy set). */
+  readonly gate?: () => Promise<void>;
 }
 
 async function startPortcullis(): Promise<Target> {
@@ -47,7 +50,17 @@ async function startPortcullis(): Promise<Target> {
   // A client holds a bearer token, as docker, podman and skopeo do after the first challenge.
   const tokenRes = await fetch(`${base}/service/token?service=portcullis&scope=repository:${REPO}:pull,push`, { headers: { Authorization: basic } });
   const { token } = (await tokenRes.json()) as { token: string };
-  return { name: 'portcullis', endpoint: { host: '127.0.0.1', port, auth: `Bearer ${token}` }, proc, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const gate = async (): Promise<void> => {
+    const call = async (method: string, path: string, body: unknown, status: number): Promise<void> => {
+      const res = await fetch(`${base}${path}`, { method, headers: { Authorization: basic, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      if (res.status !== status) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    };
+    await call('POST', '/api/v1/projects/bench/signing-key', {}, 201);
+    await call('POST', '/api/v1/projects/bench/repositories/blobs/artifacts/latest/sign', {}, 201);
+    // The image's layer is random bytes, which no scanner reads: it has no findings, and unscanned images pass.
+    await call('PUT', '/api/v1/projects/bench/policy', { preventVulnerable: { severity: 'high' }, requireSignature: { keys: ['project'] } }, 200);
+  };
+  return { name: 'portcullis', endpoint: { host: '127.0.0.1', port, auth: `Bearer ${token}` }, proc, gate, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 async function startDockerRegistry(bin: string): Promise<Target> {
@@ -130,11 +143,24 @@ async function measure(target: Target, sets: BlobSets, wrk: string | undefined, 
     if (ep.auth !== undefined) headers.push(`wrk.headers["Authorization"] = "${ep.auth}"`);
     writeFileSync(script, `${headers.join('\n')}\n`);
     const { stdout } = await run(wrk, ['-t1', '-c32', '-d10s', '--latency', '-s', script, `http://${ep.host}:${ep.port}/v2/${REPO}/manifests/latest`]);
-    rmSync(script, { force: true });
     if (/Non-2xx or 3xx responses: (\d+)/.test(stdout)) throw new Error(`wrk saw errors against ${target.name}:\n${stdout}`);
     out['manifest GET req/s'] = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN);
     out['manifest GET p99 ms'] = toMs(/\s99%\s+([\d.]+\w+)/.exec(stdout)?.[1]);
     process.stderr.write(`  ${target.name}: manifest GET ${out['manifest GET req/s']!.toFixed(0)} req/s, p99 ${out['manifest GET p99 ms']!.toFixed(2)} ms\n`);
+    // Portcullis again with the pull gates on (preventVulnerable + requireSignature, the signature
+    // verified), against the registry's plain GET: the gates are Portcullis's own cost.
+    if (target.gate !== undefined) {
+      await target.gate();
+      const gated = await run(wrk, ['-t1', '-c32', '-d10s', '--latency', '-s', script, `http://${ep.host}:${ep.port}/v2/${REPO}/manifests/latest`]);
+      if (/Non-2xx or 3xx responses: (\d+)/.test(gated.stdout)) throw new Error(`wrk saw errors against ${target.name} with pull gates:\n${gated.stdout}`);
+      out['manifest GET req/s, pull gates'] = Number(/Requests\/sec:\s+([\d.]+)/.exec(gated.stdout)?.[1] ?? NaN);
+      out['manifest GET p99 ms, pull gates'] = toMs(/\s99%\s+([\d.]+\w+)/.exec(gated.stdout)?.[1]);
+      process.stderr.write(`  ${target.name}: manifest GET with pull gates ${out['manifest GET req/s, pull gates']!.toFixed(0)} req/s, p99 ${out['manifest GET p99 ms, pull gates']!.toFixed(2)} ms\n`);
+    } else {
+      out['manifest GET req/s, pull gates'] = out['manifest GET req/s'];
+      out['manifest GET p99 ms, pull gates'] = out['manifest GET p99 ms'];
+    }
+    rmSync(script, { force: true });
   }
 
   const big = sets.huge;

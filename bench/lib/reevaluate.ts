@@ -18,6 +18,7 @@ import { storeReferrer } from '../../src/registry/referrer.js';
 import { silentLogger } from '../../src/shared/index.js';
 import { openFsBlobStorage, openSqliteMetadataStore } from '../../src/storage/index.js';
 
+const NONE = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0 };
 const [mode, ...args] = process.argv.slice(2);
 const now = (): number => Date.now();
 const peakRssMb = (): number => Math.round(process.resourceUsage().maxRSS / 1024);
@@ -65,7 +66,7 @@ async function prepare([db1, sbomDir, work]: string[]): Promise<void> {
       digest: digest as Digest,
       dbBuiltAt: '2000-01-01T00:00:00.000Z',
       scannedAt: now(),
-      summary: { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0, secrets: 0, misconfigurations: 0 },
+      summary: { vulnerabilities: { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0 }, secrets: NONE, misconfigurations: NONE },
       reportDigest,
       warnings: [],
     }, { vulnerabilities: new Uint32Array(0) });

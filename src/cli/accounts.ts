@@ -10,22 +10,30 @@ export function registerAccountCommands(program: Command, io: CliIo): void {
   const user = program.command('user').description('manage users (administrators)');
   apiCommand(user.command('create').argument('<username>').description('create a user'))
     .option('--admin', 'make the user a system administrator')
+    .option('--security-team', 'make the user a member of the security team (decides waivers)')
     .option('--email <email>')
     .option('--password-stdin', "read the new user's password from stdin (else a prompt, or a generated one when not on a terminal)")
     .addOption(formatOption())
     .addOption(new Option('-o, --output <file>', 'write the result (with a generated password) to FILE, mode 0600, instead of stdout'))
-    .action(async (username: string, o: { admin?: boolean; email?: string; passwordStdin?: boolean; server?: string; insecure?: boolean; format: OutputFormat; output?: string }) => {
+    .action(async (username: string, o: { admin?: boolean; securityTeam?: boolean; email?: string; passwordStdin?: boolean; server?: string; insecure?: boolean; format: OutputFormat; output?: string }) => {
       const { password, generated } = await newPassword(io, o.passwordStdin);
-      const created = await (await client(io, o)).request<Record<string, unknown>>('POST', '/api/v1/users', { username, password, admin: o.admin === true, ...(o.email ? { email: o.email } : {}) });
+      const created = await (await client(io, o)).request<Record<string, unknown>>('POST', '/api/v1/users', { username, password, admin: o.admin === true, securityTeam: o.securityTeam === true, ...(o.email ? { email: o.email } : {}) });
       if (o.format === 'json') secretOutputOf(o).result(JSON.stringify(generated ? { ...created, password } : created, null, 2));
       else secretOutputOf(o).result(generated ? `created user ${username}; password: ${password}` : `created user ${username}`);
     });
+  apiCommand(user.command('security-team').argument('<username>').argument('<member>', 'true or false').description('add a user to the security team, or remove them')).action(
+    async (username: string, value: string, o: { server?: string; insecure?: boolean }) => {
+      if (value !== 'true' && value !== 'false') throw new CliError('USAGE', `expected true or false, not "${value}"`);
+      await (await client(io, o)).request('PATCH', `/api/v1/users/${encodeURIComponent(username)}`, { securityTeam: value === 'true' });
+      stdoutOutput.result(value === 'true' ? `${username} is in the security team` : `${username} is no longer in the security team`);
+    },
+  );
   apiCommand(user.command('list').description('list users'))
     .addOption(formatOption())
     .addOption(outputOption())
     .action(async (o: { server?: string; insecure?: boolean; format: OutputFormat; output?: string }) => {
-      const users = await (await client(io, o)).request<{ username: string; email: string | null; admin: boolean; createdAt: string }[]>('GET', '/api/v1/users');
-      outputOf(o).result(render(o.format, users, ['USERNAME', 'ADMIN', 'EMAIL', 'CREATED'], (u: (typeof users)[number]) => [u.username, u.admin, u.email, u.createdAt]));
+      const users = await (await client(io, o)).request<{ username: string; email: string | null; admin: boolean; securityTeam: boolean; createdAt: string }[]>('GET', '/api/v1/users');
+      outputOf(o).result(render(o.format, users, ['USERNAME', 'ADMIN', 'SECURITY TEAM', 'EMAIL', 'CREATED'], (u: (typeof users)[number]) => [u.username, u.admin, u.securityTeam, u.email, u.createdAt]));
     });
   apiCommand(user.command('delete').argument('<username>').description('delete a user')).action(async (username: string, o: { server?: string; insecure?: boolean }) => {
     await (await client(io, o)).request('DELETE', `/api/v1/users/${encodeURIComponent(username)}`);

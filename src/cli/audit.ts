@@ -162,7 +162,7 @@ export function registerAudit(program: Command, io: CliIo, state: CliState): voi
       process.stderr.write(`exported ${count} entries\n`);
     });
 
-  serverOptions(audit.command('verify').description("check the hash chain (administrators), on the server or offline in an export file; exit 1 naming the first broken entry"))
+  serverOptions(audit.command('verify').description('check the hash chain (administrators), on the server or offline in an export file; exit 1 naming the first broken entry'))
     .option('--file <file>', 'check an export file (portcullis audit export) instead of asking a server')
     .addOption(formatOption())
     .option('-o, --output <file>', 'write the result to FILE instead of stdout')

@@ -56,9 +56,10 @@ export class ApiClient {
       json = undefined;
     }
     if (!res.ok) {
-      const message = (json as { errors?: { message?: string }[] } | undefined)?.errors?.[0]?.message ?? `${res.status} ${res.statusText}`;
+      const first = (json as { errors?: { message?: string; detail?: Record<string, unknown> }[] } | undefined)?.errors?.[0];
+      const message = first?.message ?? `${res.status} ${res.statusText}`;
       const hint = res.status === 401 && this.credentials === undefined ? ' (no credentials: run portcullis login first)' : '';
-      throw new CliError('FAILED', `${message}${hint}`);
+      throw new CliError('FAILED', `${message}${hint}`, first?.detail !== undefined ? { detail: first.detail } : {});
     }
     return json as T;
   }

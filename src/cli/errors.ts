@@ -4,7 +4,8 @@ import { AppError } from '../shared/index.js';
 export type CliErrorCode = 'USAGE' | 'FAILED';
 
 export class CliError extends AppError<CliErrorCode> {
-  constructor(code: CliErrorCode, message: string, options: { cause?: unknown } = {}) {
+  /** `detail`: what the server said besides its message (`detail.gates` of a refused promotion, say). */
+  constructor(code: CliErrorCode, message: string, options: { cause?: unknown; detail?: Record<string, unknown> } = {}) {
     super(code, message, options);
     this.name = 'CliError';
   }

@@ -13,6 +13,8 @@ import { CliError } from './errors.js';
 import { humanBytes, stdoutOutput, type OutputFormat } from './output.js';
 import { promptSecret, readStdin } from './prompt.js';
 import { registerAccountCommands } from './accounts.js';
+import { registerAudit } from './audit.js';
+import { registerGateCommands } from './gates.js';
 import { registerSbom } from './sbom.js';
 import { registerScan } from './scan.js';
 import { registerSign } from './sign.js';
@@ -153,10 +155,12 @@ export function buildProgram(io: CliIo, state: CliState = { exitCode: 0 }): Comm
     });
 
   registerAccountCommands(program, io);
+  registerGateCommands(program, io);
 
   registerSbom(program, io);
   registerScan(program, io, state);
   registerSign(program, io, state);
+  registerAudit(program, io, state);
   addHelpCommands(program);
   return program;
 }

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ImageError, parseRegistryReference, RegistrySource, type RegistryReference } from '../image/index.js';
-import { digestOf, type Descriptor } from '../oci/index.js';
+import { digestOf, type Descriptor, type Digest } from '../oci/index.js';
 import {
   attachedLayers,
   attestImage,
@@ -216,11 +216,19 @@ function publicKeyFile(io: CliIo, file: string): ReturnType<typeof loadPublicKey
 
 /** The image's manifest descriptor; a tag is resolved to the digest the registry serves for it. */
 async function resolveImage(source: RegistrySource, ref: RegistryReference, text: string): Promise<Descriptor> {
+  const reference = ref.digest ?? ref.tag ?? 'latest';
   let fetched;
   try {
-    fetched = await source.manifest(ref.digest ?? ref.tag ?? 'latest');
+    fetched = await source.manifest(reference);
   } catch (err) {
     if (err instanceof ImageError && err.code === 'NOT_FOUND') throw new CliError('FAILED', `no image ${text} in the registry: nothing to sign or verify`, { cause: err });
+    // A pull gate refuses the content of an image it has not judged good (unsigned, say) but names
+    // it: a signature needs no more than its digest, as Cosign's.
+    if (err instanceof ImageError && err.code === 'DENIED') {
+      const named = await source.resolve(reference);
+      if (ref.digest !== undefined && named.digest !== ref.digest) throw new CliError('FAILED', `the registry names ${named.digest} for ${ref.digest}: refusing`);
+      return { mediaType: named.mediaType ?? 'application/vnd.oci.image.manifest.v1+json', digest: named.digest as Digest, size: named.size };
+    }
     throw err;
   }
   const digest = digestOf(fetched.bytes);

@@ -34,6 +34,8 @@ export const ENV_KEYS: Readonly<Record<string, readonly string[]>> = {
   PORTCULLIS_JOB_MAX_MEMORY: ['jobs', 'maxMemory'],
   PORTCULLIS_JOB_TIMEOUT: ['jobs', 'timeout'],
   PORTCULLIS_SIGNING_SECRET: ['signing', 'secret'],
+  PORTCULLIS_WEBHOOKS_ALLOW_PRIVATE: ['webhooks', 'allowPrivate'],
+  PORTCULLIS_AUDIT_RETENTION: ['audit', 'retention'],
 };
 
 export interface ConfigSources {
@@ -130,7 +132,7 @@ function describe(error: z.ZodError, origin: Map<string, string>, fileName: stri
 function coerceEnv(path: readonly string[], value: string): unknown {
   const key = path.join('.');
   if (key === 'auth.trustProxy' && /^\d+$/.test(value)) return Number(value);
-  if (key === 'auth.trustProxy' || key === 'sbom.enabled' || key === 'scan.enabled') return value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
+  if (key === 'auth.trustProxy' || key === 'sbom.enabled' || key === 'scan.enabled' || key === 'webhooks.allowPrivate') return value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
   return value;
 }
 

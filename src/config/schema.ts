@@ -88,6 +88,20 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    audit: z
+      .object({
+        /** How long audit entries are kept: 0 keeps every entry; else the chain is cut at a recorded checkpoint. */
+        retention: duration.prefault(0).refine((ms) => ms === 0 || (ms >= 86_400_000 && ms <= 3650 * 86_400_000), '0 (keep every entry) or 1d to 3650d'),
+      })
+      .strict()
+      .prefault({}),
+    webhooks: z
+      .object({
+        /** Receivers on loopback, private networks and the registry's own host may be reached (link-local and metadata addresses never). */
+        allowPrivate: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
     signing: z
       .object({
         /** Encrypts projects' signing keys at rest; every replica needs the same one. */

@@ -21,6 +21,8 @@ export type ImageErrorCode =
   | 'UNSUPPORTED'
   /** The registry could not be reached or answered with a server error. */
   | 'NETWORK'
+  /** The registry's policy refuses the pull (412: a vulnerable or unsigned image); its message says why. */
+  | 'DENIED'
   /** Symbolic links loop, or lead out of the image root. */
   | 'LINK_LOOP';
 

@@ -115,6 +115,20 @@ export class RegistrySource implements ContentSource {
     return type !== undefined && type !== '' ? { bytes, mediaType: type } : { bytes };
   }
 
+  /**
+   * What the registry says a reference names, from a HEAD request (no content): its digest,
+   * media type and size. A pull gate lets HEAD through (as Harbor's does), so a refused image can
+   * still be named, and signed, by digest.
+   */
+  async resolve(reference: string): Promise<{ digest: string; mediaType: string | undefined; size: number }> {
+    const res = await this.request(`${this.base}/manifests/${reference}`, { Accept: MANIFEST_ACCEPT }, false, { method: 'HEAD' });
+    await res.body?.cancel();
+    const digest = res.headers.get('docker-content-digest');
+    const size = Number(res.headers.get('content-length'));
+    if (digest === null || !Number.isSafeInteger(size) || size <= 0) throw new ImageError('MANIFEST_INVALID', `${this.host} answered HEAD ${reference} without a digest or size`);
+    return { digest, mediaType: res.headers.get('content-type')?.split(';')[0]?.trim() || undefined, size };
+  }
+
   async blob(d: { readonly digest: string }): Promise<AsyncIterable<Uint8Array>> {
     const res = await this.request(`${this.base}/blobs/${d.digest}`, {});
     if (res.body === null) return (async function* () {})();
@@ -233,6 +247,8 @@ export class RegistrySource implements ContentSource {
         throw new ImageError('UNAUTHORIZED', `${this.host} refused the credentials for ${this.ref.repository}${detail}`);
       case 403:
         throw new ImageError('UNAUTHORIZED', `${this.host} denies access to ${this.ref.repository}${detail}`);
+      case 412:
+        throw new ImageError('DENIED', `${this.host} refuses ${formatRegistryReference(this.ref)}${detail}`);
       case 404:
         throw new ImageError('NOT_FOUND', `${formatRegistryReference(this.ref)}: ${url.includes('/manifests/') ? 'no such image' : url.includes('/blobs/uploads/') ? 'no such repository or upload' : 'a blob is missing'}${detail}`);
       default:

@@ -41,9 +41,15 @@ export function describeRule(rule: ImmutableTagRule): string {
   return `immutable tags: repositories ${sel(rule.repositories)}, tags ${sel(rule.tags)}`;
 }
 
-/** Whether a client may push a tag directly into a project whose policy has promotion gates. */
-export function directPushAllowed(policy: ProjectPolicy, tag: string): boolean {
-  return policy.promotion === undefined || policy.promotion.allowDirectPush === true || isCosignTag(tag);
+/**
+ * Whether a client may write this directly into a project (not by promotion). A project with
+ * promotion gates takes from clients only what attaches to its images: signatures, attestations
+ * and SBOMs, by digest or under Cosign's tags; never an image or an index (whatever its tag or
+ * subject), never another tag. Unless its policy says `allowDirectPush`.
+ */
+export function directPushAllowed(policy: ProjectPolicy, write: { readonly tag: string | null; readonly image: boolean }): boolean {
+  if (policy.promotion === undefined || policy.promotion.allowDirectPush === true) return true;
+  return !write.image && (write.tag === null || isCosignTag(write.tag));
 }
 
 /** The findings left once approved waivers took theirs, and what they took. */
@@ -91,8 +97,8 @@ function severityGate(facts: ImageFacts, bar: Threshold, fixableOnly: boolean): 
   return {
     gate:
       ids.length === 0
-        ? { gate: 'vulnerabilities', passed: true, reason: `no ${what}${waived.length > 0 ? ` (${waived.length} waived)` : ''}`, ids: [] }
-        : { gate: 'vulnerabilities', passed: false, reason: `${countBySeverity(left)} ${what}: ${named(ids)}`, ids },
+        ? { gate: 'severity', passed: true, reason: `no ${what}${waived.length > 0 ? ` (${waived.length} waived)` : ''}`, ids: [] }
+        : { gate: 'severity', passed: false, reason: `${countBySeverity(left)} ${what}: ${named(ids)}`, ids },
     waived,
   };
 }
@@ -152,7 +158,7 @@ export function evaluatePromotion(gates: PromotionGates, facts: ImageFacts, now:
     else out.push({ gate: 'scan-age', passed: true, reason: `scanned against the DB built ${scan.dbBuiltAt}`, ids: [] });
   }
   if (gates.maxSeverity !== undefined) {
-    if (scan === undefined) out.push({ gate: 'vulnerabilities', passed: false, reason: 'the image has no scan result: its findings are unknown', ids: [] });
+    if (scan === undefined) out.push({ gate: 'severity', passed: false, reason: 'the image has no scan result: its findings are unknown', ids: [] });
     else {
       const g = severityGate(facts, gates.maxSeverity, false);
       out.push(g.gate);

@@ -94,7 +94,7 @@ export interface ImageFacts {
   readonly waivers: readonly { readonly id: number; readonly ids: readonly string[] }[];
 }
 
-export type Gate = 'vulnerabilities' | 'unscanned' | 'scan-age' | 'misconfigurations' | 'secrets' | 'signature' | 'sbom';
+export type Gate = 'severity' | 'unscanned' | 'scan-age' | 'misconfigurations' | 'secrets' | 'signature' | 'sbom';
 
 /** One gate's verdict: what failed, in words and as the ids behind it. */
 export interface GateResult {

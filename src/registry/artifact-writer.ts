@@ -58,7 +58,8 @@ export interface WriteGuard {
 export type ArtifactEvent =
   | { readonly kind: 'stored'; readonly repository: string; readonly digest: Digest; readonly manifest: Manifest; readonly tag: string | null; readonly created: boolean; readonly origin: Origin }
   | { readonly kind: 'deleted'; readonly repository: string; readonly digest: Digest; readonly tags: readonly string[]; readonly origin: Origin }
-  | { readonly kind: 'untagged'; readonly repository: string; readonly tag: string; readonly origin: Origin };
+  | { readonly kind: 'untagged'; readonly repository: string; readonly tag: string; readonly origin: Origin }
+  | { readonly kind: 'repository-deleted'; readonly repository: string; readonly tags: readonly string[]; readonly origin: Origin };
 
 export interface ArtifactWriterDeps {
   readonly meta: MetadataStore;
@@ -121,7 +122,16 @@ export class ArtifactWriter {
   /** Links a blob `from` holds into `to` (a cross-repository mount); its size, or undefined when `from` cannot serve it. */
   async mountBlob(from: string, to: string, digest: Digest): Promise<number | undefined> {
     if ((await this.deps.blobs.stat(digest)) === undefined) return undefined;
+    await this.ensureRepository(to);
     return this.deps.meta.blobs.mount(from, to, digest, this.deps.now());
+  }
+
+  /** Creates the repository's row when absent; PROJECT_UNKNOWN when its project does not exist. */
+  async ensureRepository(repository: string): Promise<void> {
+    const { project } = parseRepositoryName(repository);
+    if ((await this.deps.meta.artifacts.ensureRepository(repository, project, this.deps.now())) === undefined) {
+      throw new ArtifactWriteError('PROJECT_UNKNOWN', `project "${project}" does not exist: create it first (portcullis project create ${project})`, { detail: { name: repository } });
+    }
   }
 
   /**
@@ -132,10 +142,7 @@ export class ArtifactWriter {
     const { meta, now } = this.deps;
     const manifest = parseManifest(bytes, mediaType);
     const digest = digestOf(bytes, algorithm);
-    const { project } = parseRepositoryName(repository);
-    if ((await meta.artifacts.ensureRepository(repository, project, now())) === undefined) {
-      throw new ArtifactWriteError('PROJECT_UNKNOWN', `project "${project}" does not exist: create it first (portcullis project create ${project})`, { detail: { name: repository } });
-    }
+    await this.ensureRepository(repository);
     if (this.guard !== undefined) {
       const previous = tag === null ? undefined : (await meta.artifacts.getManifest(repository, tag, false))?.digest;
       await this.guard.storing(repository, { digest, manifest, tag, previous }, origin);
@@ -185,6 +192,18 @@ export class ArtifactWriter {
       case 'deleted':
         this.emit({ kind: 'deleted', repository, digest, tags: artifact.tags, origin });
     }
+  }
+
+  /** Deletes a repository with everything in it, when no tag of it may not go (an immutable one). */
+  async deleteRepository(repository: string, origin: Origin): Promise<void> {
+    const { meta } = this.deps;
+    const tags: string[] = [];
+    for (let page = await meta.artifacts.listTags(repository, { limit: 1000 }); page !== undefined && page.length > 0; page = page.length < 1000 ? undefined : await meta.artifacts.listTags(repository, { limit: 1000, after: page[page.length - 1] })) {
+      tags.push(...page);
+    }
+    if (tags.length > 0) await this.guard?.deleting(repository, tags, origin);
+    if (!(await meta.artifacts.deleteRepository(repository))) throw new ArtifactWriteError('UNKNOWN', `repository ${repository} not found`);
+    this.emit({ kind: 'repository-deleted', repository, tags, origin });
   }
 
   private async link(repository: string, digest: Digest, size: number): Promise<void> {

@@ -13,6 +13,7 @@ export const EVENT_ACTIONS = [
   'artifact.pull',
   'artifact.delete',
   'tag.delete',
+  'repository.delete',
   'scan.complete',
   'scan.fail',
   'vulnerability.new',

@@ -8,7 +8,8 @@
 import { parseManifest, parseRepositoryName, type Digest } from '../oci/index.js';
 import { evaluatePull, gatesPulls, type Decision, type ImageFacts, type ProjectPolicy } from '../policy/index.js';
 import type { Logger } from '../shared/index.js';
-import type { MetadataStore } from '../storage/index.js';
+import type { FindingDecision } from '../scan/index.js';
+import type { MetadataStore, WaiverRecord } from '../storage/index.js';
 import type { PolicyService } from './policies.js';
 import type { ScanService } from './scan.js';
 import { isContainerImage } from './sbom.js';
@@ -33,49 +34,91 @@ export interface PullRefusal {
   readonly decision: Decision;
 }
 
+interface Remembered<T> {
+  readonly value: Promise<T>;
+  readonly until: number;
+}
+
+/** What is remembered of the images of each repository: dropped whole when the repository changes. */
+class RepositoryCache<T> {
+  private readonly byRepository = new Map<string, Map<string, Remembered<T>>>();
+  private size = 0;
+
+  get(repository: string, key: string, now: number): Remembered<T> | undefined {
+    const hit = this.byRepository.get(repository)?.get(key);
+    return hit !== undefined && hit.until > now ? hit : undefined;
+  }
+
+  set(repository: string, key: string, entry: Remembered<T>): void {
+    if (this.size >= MAX_CACHED) this.clear();
+    let m = this.byRepository.get(repository);
+    if (m === undefined) this.byRepository.set(repository, (m = new Map()));
+    if (!m.has(key)) this.size += 1;
+    m.set(key, entry);
+    // A failure is not remembered.
+    entry.value.catch(() => {
+      if (m.get(key) === entry && m.delete(key)) this.size -= 1;
+    });
+  }
+
+  dropRepository(repository: string): void {
+    const m = this.byRepository.get(repository);
+    if (m === undefined) return;
+    this.size -= m.size;
+    this.byRepository.delete(repository);
+  }
+
+  clear(): void {
+    this.byRepository.clear();
+    this.size = 0;
+  }
+}
+
 export class GateService {
-  private readonly facts = new Map<string, { facts: Promise<ImageFacts>; until: number }>();
+  /** Facts per source repository, by digest, judging repository and keys (promotions, signing). */
+  private readonly facts = new RepositoryCache<ImageFacts>();
+  /** The pull gate's decisions per repository, by digest, with the policy object they were made under. */
+  private readonly pulls = new RepositoryCache<{ readonly policy: ProjectPolicy; readonly refusal: PullRefusal | undefined }>();
 
   constructor(private readonly deps: GateServiceDeps) {}
 
-  /** Forgets what is remembered of a project's images (all, without a project). */
-  invalidate(project?: string): void {
-    if (project === undefined) {
-      this.facts.clear();
-      return;
-    }
-    for (const key of this.facts.keys()) if (key.startsWith(`${project}/`)) this.facts.delete(key);
+  /**
+   * Forgets everything remembered: a waiver decided, a policy or a trusted key changed. These are
+   * rare, and facts judged for one project may come from another's repositories.
+   */
+  invalidate(): void {
+    this.facts.clear();
+    this.pulls.clear();
   }
 
-  /** Forgets what is remembered of one repository's images. */
+  /** Forgets what is remembered of one repository's images (a write there: a signature, a report, a tag). */
   invalidateRepository(repository: string): void {
-    const prefix = `${repository}@`;
-    for (const key of this.facts.keys()) if (key.startsWith(prefix)) this.facts.delete(key);
+    this.facts.dropRepository(repository);
+    this.pulls.dropRepository(repository);
   }
 
   /**
    * The facts of an image for a policy that names `keys` (the keys whose signatures count). A scan
-   * result whose report is gone counts as no scan.
+   * result whose report is gone counts as no scan. `judge` is where the policy comes from when the
+   * image is judged for another repository (a promotion): its project resolves the keys, and its
+   * waivers (of that project, repository and digest) apply.
    */
-  factsOf(repository: string, digest: Digest, keys: readonly string[]): Promise<ImageFacts> {
-    const cacheKey = `${repository}@${digest}#${keys.join('\n')}`;
+  factsOf(repository: string, digest: Digest, keys: readonly string[], judge: string = repository): Promise<ImageFacts> {
+    const key = `${digest}#${judge}#${keys.join('\n')}`;
     const now = this.deps.now();
-    const hit = this.facts.get(cacheKey);
-    if (hit !== undefined && hit.until > now) return hit.facts;
-    const facts = this.gather(repository, digest, keys);
-    if (this.facts.size >= MAX_CACHED) this.facts.clear();
-    this.facts.set(cacheKey, { facts, until: now + TTL_MS });
-    // A failure is not remembered.
-    facts.catch(() => this.facts.delete(cacheKey));
-    return facts;
+    const hit = this.facts.get(repository, key, now);
+    if (hit !== undefined) return hit.value;
+    const value = this.gather(repository, digest, keys, judge);
+    this.facts.set(repository, key, { value, until: now + TTL_MS });
+    return value;
   }
 
-  private async gather(repository: string, digest: Digest, keys: readonly string[]): Promise<ImageFacts> {
-    const { meta, scan, signing, now } = this.deps;
-    const { project } = parseRepositoryName(repository);
+  private async gather(repository: string, digest: Digest, keys: readonly string[], judge: string): Promise<ImageFacts> {
+    const { meta, scan, now } = this.deps;
+    const { project } = parseRepositoryName(judge);
     const [result, verifiedKeys, sbom, waivers] = await Promise.all([
       meta.scans.get(repository, digest),
-      keys.length === 0 ? Promise.resolve(new Set<string>()) : signing.verifiedKeys(project, repository, digest, keys),
+      this.verifiedKeys(project, repository, digest, keys),
       meta.documents.get(repository, digest, 'cyclonedx-json'),
       meta.waivers.active(project, now()),
     ]);
@@ -84,8 +127,31 @@ export class GateService {
       ...(result !== undefined && findings !== undefined ? { scan: { scannedAt: result.scannedAt, dbBuiltAt: result.dbBuiltAt, findings } } : {}),
       verifiedKeys,
       hasSbom: sbom !== undefined,
-      waivers: waivers.filter((w) => w.repository === null || (w.repository === repository && (w.digest === null || w.digest === digest))).map((w) => ({ id: w.id, ids: w.ids })),
+      waivers: waivers.filter((w) => covers(w, judge, digest)).map((w) => ({ id: w.id, ids: w.ids })),
     };
+  }
+
+  /**
+   * The keys that verify a signature of the image, or of an index of the repository that lists it
+   * (Cosign signs the digest a tag names: a multi-platform image's index; its images are pulled
+   * by their own digests).
+   */
+  private async verifiedKeys(project: string, repository: string, digest: Digest, keys: readonly string[]): Promise<Set<string>> {
+    if (keys.length === 0) return new Set();
+    const verified = await this.deps.signing.verifiedKeys(project, repository, digest, keys);
+    if (verified.size === keys.length) return verified;
+    for (const index of await this.deps.meta.artifacts.parents(repository, digest)) {
+      for (const k of await this.deps.signing.verifiedKeys(project, repository, index, keys.filter((x) => !verified.has(x)))) verified.add(k);
+      if (verified.size === keys.length) break;
+    }
+    return verified;
+  }
+
+  /** The approved, unexpired waivers of the image's project whose scope covers it, as decisions a report shows. */
+  async decisionsFor(repository: string, digest: Digest): Promise<FindingDecision[]> {
+    const { project } = parseRepositoryName(repository);
+    const active = await this.deps.meta.waivers.active(project, this.deps.now());
+    return active.filter((w) => covers(w, repository, digest)).map((w) => ({ ids: w.ids, source: `portcullis waiver ${w.id}`, statement: `${w.reason} (approved by ${w.decidedBy ?? 'unknown'}, until ${new Date(w.expiresAt).toISOString()})` }));
   }
 
   /**
@@ -97,13 +163,32 @@ export class GateService {
     const { project } = parseRepositoryName(repository);
     const policy = await this.deps.policies.policyOf(project);
     if (!gatesPulls(policy)) return undefined;
+    // The decision is remembered with the policy object it was made under: a policy read again
+    // (changed or not) is judged again.
+    const now = this.deps.now();
+    const hit = this.pulls.get(repository, digest, now);
+    if (hit !== undefined) {
+      const remembered = await hit.value;
+      if (remembered.policy === policy) return remembered.refusal;
+    }
+    const value = this.judgePull(project, repository, digest, policy, manifest).then((refusal) => ({ policy, refusal }));
+    this.pulls.set(repository, digest, { value, until: now + TTL_MS });
+    return (await value).refusal;
+  }
+
+  private async judgePull(project: string, repository: string, digest: Digest, policy: ProjectPolicy, manifest: () => Promise<{ bytes: Uint8Array; mediaType: string } | undefined>): Promise<PullRefusal | undefined> {
     const m = await manifest();
     if (m === undefined) return undefined;
     const parsed = parseManifest(m.bytes, m.mediaType);
     if (parsed.kind !== 'image' || !isContainerImage(parsed)) return undefined;
-    const decision = evaluatePull(policy, await this.factsOf(repository, digest, pullKeys(policy)));
+    const decision = evaluatePull(policy, await this.gather(repository, digest, pullKeys(policy), repository));
     return decision.allowed ? undefined : { project, decision };
   }
+}
+
+/** Whether a waiver's scope (its project, a repository, one image of it) covers the image. */
+function covers(w: WaiverRecord, repository: string, digest: Digest): boolean {
+  return w.repository === null || (w.repository === repository && (w.digest === null || w.digest === digest));
 }
 
 /** The keys a pull gate needs signatures checked with. */

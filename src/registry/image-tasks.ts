@@ -8,7 +8,7 @@
  */
 import { FsLayerCache, NO_CACHE, openImage, type ContentSource, type Image, type LayerCache } from '../image/index.js';
 import { catalogImage, ALL_CATALOGERS, formatInventory, readSbom, type Inventory } from '../sbom/index.js';
-import { buildReport, evaluate, formatReport, gatherImageFacts, type ReportFormat, type ScanReport, type Scanner } from '../scan/index.js';
+import { applyDecisions, buildReport, evaluate, formatReport, gatherImageFacts, type FindingDecision, type ReportFormat, type ScanReport, type Scanner } from '../scan/index.js';
 import type { ScanSummary } from '../storage/index.js';
 import { matchInventory, matchKeys, type MatchKeys } from '../vuln/index.js';
 import type { Subject } from './referrer.js';
@@ -68,6 +68,8 @@ export interface ReportTask {
   readonly format: ReportFormat | 'findings';
   readonly toolVersion: string;
   readonly now: number;
+  /** Findings decided about (approved waivers): shown as such in the report formats, not in `findings`. */
+  readonly decisions?: readonly FindingDecision[];
 }
 
 /** Tasks on stored documents: no image is read. */
@@ -226,7 +228,7 @@ function report(task: ReportTask, state: TaskState): ReportOutcome {
   } finally {
     if (lease?.db !== undefined) lease.release();
   }
-  const body = task.format === 'findings' ? JSON.stringify(findingsOf(report)) : formatReport(report, task.format, { toolVersion: task.toolVersion });
+  const body = task.format === 'findings' ? JSON.stringify(findingsOf(report)) : formatReport(applyDecisions(report, task.decisions ?? []), task.format, { toolVersion: task.toolVersion });
   return { kind: 'report', body: bytes(body), ...(rebuilt !== undefined ? { rebuilt } : {}) };
 }
 

@@ -12,6 +12,7 @@ import { ArtifactWriter } from './artifact-writer.js';
 import { AuditLog } from './audit.js';
 import { GateService } from './gates.js';
 import { PolicyService } from './policies.js';
+import { PromotionService } from './promotion.js';
 import { EventBus, type RegistryEvent } from './events.js';
 import { WebhookService } from './webhooks.js';
 import { createDistributionHandler } from './distribution/api.js';
@@ -23,6 +24,7 @@ import { ScanService } from './scan.js';
 import { SigningService } from './signing.js';
 
 export { ArtifactWriteError, ArtifactWriter, SYSTEM, type ArtifactEvent, type Origin, type WriteGuard } from './artifact-writer.js';
+export { AUDIT_ACTIONS, AuditLog, ChainVerifier, ExportVerifier, GENESIS_HASH, auditHash, canonicalJson, type AuditAction, type AuditEntryJson, type ChainBreak, type ChainBreakReason, type ChainVerification, type PruneOutcome } from './audit.js';
 export { ANONYMOUS, ROLE_ACTIONS, allowedActions, type Principal } from './auth/access.js';
 export { EVENT_ACTIONS, EventBus, type EventAction, type EventOutcome, type EventSink, type RegistryEvent, type TimedEvent } from './events.js';
 export { generatePassword, hashPassword, hashSecret, verifyPassword } from './auth/password.js';
@@ -59,7 +61,7 @@ export interface Registry {
   registerManagementApi(app: FastifyInstance): void;
   /** Creates user `admin` when there is no user; resolves to the password used, or undefined. */
   bootstrapAdmin(password: string | undefined): Promise<string | undefined>;
-  runGc(options: Pick<GcOptions, 'dryRun' | 'deleteUntagged'>): Promise<GcReport>;
+  runGc(options: Pick<GcOptions, 'dryRun' | 'deleteUntagged'>, who?: { actor: string | null; client: string | null }): Promise<GcReport>;
   close(): Promise<void>;
 }
 
@@ -72,14 +74,23 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     // An address is locked only after ten accounts' worth of failures: password spraying, not a busy NAT.
     addresses: new LoginLimiter({ maxFailures: config.auth.maxFailedLogins * 10, windowMs: config.auth.failedLoginWindow, now }),
   };
-  const auth = new Authenticator(meta, tokens, limiters, now);
+  const events = new EventBus(now, log.child({ component: 'events' }));
+  const auth = new Authenticator(meta, tokens, limiters, now, events);
 
   let running: Promise<GcReport> | undefined;
-  const runGc = (o: Pick<GcOptions, 'dryRun' | 'deleteUntagged'>): Promise<GcReport> => {
+  const runGc = (o: Pick<GcOptions, 'dryRun' | 'deleteUntagged'>, who: { actor: string | null; client: string | null } = { actor: null, client: null }): Promise<GcReport> => {
     if (running !== undefined) return Promise.reject(new ApiError('CONFLICT', 'a garbage collection is already running; try again when it ends'));
     running = collectGarbage({ meta, blobs, uploads, now, log: log.child({ component: 'gc' }) }, { ...o, graceMs: config.gc.grace, uploadTtlMs: config.gc.uploadTtl }).finally(() => {
       running = undefined;
     });
+    // A collection that deletes is an event; a dry run changes nothing.
+    if (!o.dryRun) {
+      const told = { ...who, action: 'gc' as const, project: null, resource: 'garbage collection' };
+      running.then(
+        (r) => events.emit({ ...told, outcome: 'succeeded', detail: { deleteUntagged: o.deleteUntagged, blobsDeleted: r.blobsDeleted, manifestsDeleted: r.manifestsDeleted, uploadsDeleted: r.uploadsDeleted, bytesFreed: r.bytesFreed } }),
+        (err: unknown) => events.emit({ ...told, outcome: 'failed', detail: { deleteUntagged: o.deleteUntagged, error: err instanceof Error ? err.message : String(err) } }),
+      );
+    }
     return running;
   };
 
@@ -93,10 +104,18 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     timer.unref();
   }
 
-  const events = new EventBus(now, log.child({ component: 'events' }));
   const audit = new AuditLog({ meta, now, log: log.child({ component: 'audit' }) });
-  events.add('audit', (e) => audit.record(e));
-  const webhooks = new WebhookService({ meta, now, log: log.child({ component: 'webhooks' }), holder: deps.replicaId });
+  // Every change and decision; of pulls only the refused ones (an allowed pull changes nothing,
+  // and would be most of the log).
+  events.add('audit', (e) => (e.action === 'artifact.pull' && e.outcome === 'allowed' ? Promise.resolve() : audit.record(e)));
+  let auditTimer: NodeJS.Timeout | undefined;
+  if (config.audit.retention > 0) {
+    const prune = (): void => void audit.prune(config.audit.retention).catch((err: unknown) => log.error({ err }, 'audit retention failed'));
+    prune();
+    auditTimer = setInterval(prune, 3_600_000);
+    auditTimer.unref();
+  }
+  const webhooks = new WebhookService({ meta, now, log: log.child({ component: 'webhooks' }), holder: deps.replicaId, allowPrivate: config.webhooks.allowPrivate, ...(config.externalUrl !== undefined ? { registryUrl: config.externalUrl } : {}) });
   events.add('webhooks', (e) => webhooks.handle(e));
   const writer = new ArtifactWriter({ meta, blobs, uploads: uploads as UploadStore, now, log: log.child({ component: 'writer' }) });
   // What clients and promotions store and delete is an event (Portcullis's own documents are not).
@@ -108,7 +127,9 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
         ? { ...who, action: 'artifact.push', resource: `${e.repository}@${e.digest}`, detail: { repository: e.repository, digest: e.digest, tag: e.tag, mediaType: e.manifest.mediaType, via: e.origin.kind } }
         : e.kind === 'deleted'
           ? { ...who, action: 'artifact.delete', resource: `${e.repository}@${e.digest}`, detail: { repository: e.repository, digest: e.digest, tags: e.tags } }
-          : { ...who, action: 'tag.delete', resource: `${e.repository}:${e.tag}`, detail: { repository: e.repository, tag: e.tag } };
+          : e.kind === 'untagged'
+            ? { ...who, action: 'tag.delete', resource: `${e.repository}:${e.tag}`, detail: { repository: e.repository, tag: e.tag } }
+            : { ...who, action: 'repository.delete', resource: e.repository, detail: { repository: e.repository, tags: e.tags } };
     void events.emit(event);
   });
   // Jobs this replica was running when its process ended run again now, not when their lease lapses.
@@ -127,6 +148,7 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     cacheDir: deps.cacheDir,
     // Re-evaluation reads the stored CycloneDX SBOM: the scan keeps one when the SBOM worker does not.
     storeSbom: deps.sbom === false,
+    events,
     ...jobs,
   });
   if (deps.scan !== false) scan.start();
@@ -138,7 +160,8 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
   // What the gates remember of an image goes stale with any write in its repository (a
   // signature, a report) and with a change of its project's policy.
   writer.onEvent((e) => gates.invalidateRepository(e.repository));
-  policies.onChange((project) => gates.invalidate(project));
+  policies.onChange(() => gates.invalidate());
+  const promotions = new PromotionService({ meta, writer, policies, gates, scan, sbom, signing, events, now, log: log.child({ component: 'promotion' }) });
 
   const distribution = createDistributionHandler({
     meta,
@@ -152,10 +175,11 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     events,
     gates,
   });
-  // Every container image stored by a client or a promotion gets its SBOM and its scan. A failure to
-  // queue must not fail the push: the image is stored; its SBOM and scan can be asked for later.
+  // Every container image a client pushes gets its SBOM and its scan (a promotion carries them, and
+  // asks for what it could not). A failure to queue must not fail the push: the image is stored;
+  // its SBOM and scan can be asked for later.
   writer.onEvent((e) => {
-    if (e.kind !== 'stored' || e.origin.kind === 'system' || !isContainerImage(e.manifest)) return;
+    if (e.kind !== 'stored' || e.origin.kind !== 'client' || !isContainerImage(e.manifest)) return;
     const { repository, digest } = e;
     if (deps.sbom !== false) sbom.enqueue(repository, digest).catch((err: unknown) => log.error({ err, repository, digest }, 'could not queue the SBOM job'));
     if (deps.scan !== false) scan.enqueue(repository, digest).catch((err: unknown) => log.error({ err, repository, digest }, 'could not queue the scan job'));
@@ -175,6 +199,7 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
         webhooks,
         policies,
         gates,
+        promotions,
         auth,
         tokens,
         now,
@@ -207,9 +232,12 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     runGc,
     async close() {
       if (timer !== undefined) clearInterval(timer);
+      if (auditTimer !== undefined) clearInterval(auditTimer);
       // Both at once: each stops its job in hand and gives it back to the queue.
       await Promise.all([sbom.stop(), scan.stop(), webhooks.stop()]);
       await running?.catch(() => undefined);
+      // Entries in flight are stored before the store closes.
+      await audit.flush();
     },
   };
 }

@@ -10,6 +10,7 @@ import { loadPublicKey } from '../sign/index.js';
 import type { Logger } from '../shared/index.js';
 import type { MetadataStore } from '../storage/index.js';
 import { ArtifactWriteError, type Origin, type WriteGuard } from './artifact-writer.js';
+import { isContainerImage } from './sbom.js';
 
 /** How long a parsed policy is remembered. */
 const TTL_MS = 5_000;
@@ -111,8 +112,8 @@ export class PolicyService implements WriteGuard {
     const { project } = parseRepositoryName(repository);
     const policy = await this.policyOf(project);
     const { tag } = write;
-    // Referrers (signatures, attestations, SBOMs pushed by digest with a subject) are no new image.
-    if (origin.kind === 'client' && write.manifest.subject === undefined && !directPushAllowed(policy, tag ?? '')) {
+    const image = write.manifest.kind === 'index' || isContainerImage(write.manifest);
+    if (origin.kind === 'client' && !directPushAllowed(policy, { tag, image })) {
       throw new ArtifactWriteError('DENIED', `project ${project} takes new images only by promotion (its policy has promotion gates): promote one into it (portcullis promote SOURCE ${repository}${tag !== null ? `:${tag}` : ''}) or set promotion.allowDirectPush`);
     }
     if (tag !== null && write.previous !== undefined && write.previous !== write.digest) {

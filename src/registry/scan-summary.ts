@@ -1,40 +1,57 @@
 import { MediaType } from '../oci/index.js';
 import type { ScanReport } from '../scan/index.js';
-import type { ArtifactRecord, ScanSummary } from '../storage/index.js';
+import type { ArtifactRecord, ScanSummary, SeverityCounts } from '../storage/index.js';
 
-/** Counts a report's findings; the vulnerability ids, sorted and distinct. */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+const none = (): Mutable<SeverityCounts> => ({ critical: 0, high: 0, medium: 0, low: 0, unknown: 0 });
+
+function count(into: Mutable<SeverityCounts>, severity: string): void {
+  const k = severity.toLowerCase();
+  if (k === 'critical' || k === 'high' || k === 'medium' || k === 'low') into[k] += 1;
+  else into.unknown += 1;
+}
+
+/** Counts a report's findings per class and severity; the vulnerability ids, sorted and distinct. */
 export function summarize(report: ScanReport): { summary: ScanSummary; vulnerabilityIds: string[] } {
-  const s = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0, secrets: 0, misconfigurations: 0 };
+  const vulnerabilities = { ...none(), fixable: 0 };
+  const secrets = none();
+  const misconfigurations = none();
   const ids = new Set<string>();
   for (const r of report.results) {
     for (const v of r.vulnerabilities ?? []) {
       ids.add(v.id);
-      switch (v.severity) {
-        case 'CRITICAL':
-          s.critical += 1;
-          break;
-        case 'HIGH':
-          s.high += 1;
-          break;
-        case 'MEDIUM':
-          s.medium += 1;
-          break;
-        case 'LOW':
-          s.low += 1;
-          break;
-        case 'UNKNOWN':
-          s.unknown += 1;
-          break;
-      }
-      if (v.fixedVersion !== undefined && v.fixedVersion !== '') s.fixable += 1;
+      count(vulnerabilities, v.severity);
+      if (v.fixedVersion !== undefined && v.fixedVersion !== '') vulnerabilities.fixable += 1;
     }
-    s.secrets += r.secrets?.length ?? 0;
-    s.misconfigurations += r.misconfigurations?.length ?? 0;
+    for (const x of r.secrets ?? []) count(secrets, x.severity);
+    for (const x of r.misconfigurations ?? []) count(misconfigurations, x.severity);
   }
-  return { summary: s, vulnerabilityIds: [...ids].sort() };
+  return { summary: { vulnerabilities, secrets, misconfigurations }, vulnerabilityIds: [...ids].sort() };
 }
 
-export const sameSummary = (a: ScanSummary, b: ScanSummary): boolean => (Object.keys(a) as (keyof ScanSummary)[]).every((k) => a[k] === b[k]);
+const SEVERITY_KEYS = ['critical', 'high', 'medium', 'low', 'unknown'] as const;
+const total = (c: SeverityCounts): number => SEVERITY_KEYS.reduce((n, k) => n + c[k], 0);
+
+/** Whether a re-evaluation's vulnerability counts are those stored. */
+export const sameCounts = (a: ScanSummary['vulnerabilities'], b: ScanSummary['vulnerabilities']): boolean => SEVERITY_KEYS.every((k) => a[k] === b[k]) && a.fixable === b.fixable;
+
+/**
+ * The summary as the API shows it: findings of every class by severity (an image whose only
+ * critical finding is a missing entrypoint reads `critical: 1`), how many vulnerabilities have a
+ * fix, each class's total, and each class by severity.
+ */
+export function summaryJson(s: ScanSummary): Record<string, unknown> {
+  const classes = { vulnerabilities: s.vulnerabilities, secrets: s.secrets, misconfigurations: s.misconfigurations };
+  const bySeverity = Object.fromEntries(SEVERITY_KEYS.map((k) => [k, s.vulnerabilities[k] + s.secrets[k] + s.misconfigurations[k]]));
+  return {
+    ...bySeverity,
+    fixable: s.vulnerabilities.fixable,
+    vulnerabilities: total(s.vulnerabilities),
+    secrets: total(s.secrets),
+    misconfigurations: total(s.misconfigurations),
+    byClass: Object.fromEntries(Object.entries(classes).map(([c, counts]) => [c, Object.fromEntries(SEVERITY_KEYS.map((k) => [k, counts[k]]))])),
+  };
+}
 
 export function isImageArtifact(a: Pick<ArtifactRecord, 'artifactType'>): boolean {
   return a.artifactType === MediaType.OciConfig || a.artifactType === MediaType.DockerConfig;

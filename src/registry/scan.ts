@@ -9,18 +9,19 @@
  * When the advisory DB file is replaced, every stored image is re-evaluated from its stored
  * CycloneDX SBOM (no layer is read again), and the images that gained a vulnerability are named.
  */
-import { MediaType, isDigest, parseManifest, type Digest } from '../oci/index.js';
-import type { ReportFormat } from '../scan/index.js';
+import { MediaType, isDigest, parseManifest, parseRepositoryName, type Digest } from '../oci/index.js';
+import type { FindingDecision, ReportFormat } from '../scan/index.js';
 import type { ScanEvaluation, ScanResultRecord, ScanSummary, StoredEvaluation } from '../storage/index.js';
 import { AdvisoryDb, Matcher, parseMatchKeys, type MatchKeys, type VulnerabilityCounts } from '../vuln/index.js';
 import { owned, taskBase, type GateFinding, type ScanTask } from './image-tasks.js';
 import { DEFAULT_JOB_LIMITS, JobThread } from './job-thread.js';
 import { imageJobTarget, JobWorker, queueOf, type ImageJobDeps, type RunningJob } from './job-worker.js';
 import { AdvisoryDbFile } from './scan-db-file.js';
-import { sameSummary } from './scan-summary.js';
+import { sameCounts, summaryJson } from './scan-summary.js';
 import { TermCache } from './scan-terms.js';
 import { isContainerImage, storeSbom } from './sbom.js';
 import { SYSTEM } from './artifact-writer.js';
+import type { EventBus } from './events.js';
 import { storeReferrer, type Subject } from './referrer.js';
 import { RepositoryContent } from './repository-content.js';
 
@@ -47,6 +48,8 @@ export interface ScanServiceDeps extends ImageJobDeps {
   readonly storeSbom: boolean;
   /** How often an idle worker looks whether the DB file changed (it also looks before each batch of jobs). */
   readonly dbCheckMs?: number;
+  /** Where scans completed and failed, and images newly affected, are told (the audit log, webhooks). */
+  readonly events?: Pick<EventBus, 'emit'>;
 }
 
 export interface NewlyAffected {
@@ -173,6 +176,11 @@ export class ScanService {
     }
   }
 
+  /** Tells the registry's events of a scan (never awaited: a sink's failure is logged there). */
+  private tell(action: 'scan.complete' | 'scan.fail' | 'vulnerability.new', repository: string, digest: string, outcome: 'succeeded' | 'failed', detail: Record<string, unknown>): void {
+    void this.deps.events?.emit({ action, actor: null, client: null, project: parseRepositoryName(repository).project, resource: `${repository}@${digest}`, outcome, detail: { repository, digest, ...detail } });
+  }
+
   private async run(job: RunningJob): Promise<void> {
     const { log, now } = this.deps;
     if (job.record.kind === SCAN_REEVALUATE_JOB) {
@@ -194,11 +202,12 @@ export class ScanService {
       const result = await this.scan(target.repository, target.digest, job.signal);
       await job.complete();
       if (result === undefined) log.info({ repository: target.repository, digest: target.digest }, 'the image was deleted while it was scanned');
-      else log.info({ repository: target.repository, digest: target.digest, ...result.summary, dbBuiltAt: result.dbBuiltAt, ms: now() - started }, 'image scanned');
+      else log.info({ repository: target.repository, digest: target.digest, ...(summaryJson(result.summary) as Record<string, number>), dbBuiltAt: result.dbBuiltAt, ms: now() - started }, 'image scanned');
     } catch (err) {
       if (job.signal.aborted) return;
       const { message, retrying } = await job.fail(err);
       log.warn({ repository: target.repository, digest: target.digest, attempt: job.record.attempts, err: message, retrying }, 'scan failed');
+      if (!retrying) this.tell('scan.fail', target.repository, target.digest, 'failed', { error: message });
     }
   }
 
@@ -214,7 +223,9 @@ export class ScanService {
     if ('builtAt' in o.db) this.warnIfStale(o.db.builtAt);
     if (o.sbom !== undefined) await storeSbom(this.deps, repository, 'cyclonedx-json', o.sbom, o.subject);
     const found = { summary: o.summary, vulnerabilityIds: o.vulnerabilityIds, dbBuiltAt: 'builtAt' in o.db ? o.db.builtAt : null, warnings: o.warnings };
-    return this.record(repository, o.subject, bufferOf(o.report), found, await meta.scans.get(repository, digest), o.keys);
+    const stored = await this.record(repository, o.subject, bufferOf(o.report), found, await meta.scans.get(repository, digest), o.keys);
+    if (stored !== undefined) this.tell('scan.complete', repository, digest, 'succeeded', { summary: stored.summary, dbBuiltAt: stored.dbBuiltAt });
+    return stored;
   }
 
   private warnIfStale(builtAt: string): void {
@@ -279,6 +290,7 @@ export class ScanService {
         const n: NewlyAffected = { repository: f.repository, digest: f.digest, tags: artifact.tags, newVulnerabilities: f.ids };
         newlyAffected.push(n);
         log.warn({ ...n, dbBuiltAt: db.info.builtAt }, 'image newly affected');
+        this.tell('vulnerability.new', n.repository, n.digest, 'succeeded', { tags: n.tags, newVulnerabilities: n.newVulnerabilities, dbBuiltAt: db.info.builtAt });
       }
     };
     try {
@@ -424,7 +436,7 @@ export class ScanService {
       const sameIds = record.dbBuiltAt !== null && fresh.length === 0 && refs.length === before.length;
       out.evaluated += 1;
       if (newIds.length > 0) out.found.push({ repository: record.repository, digest: record.digest, ids: newIds });
-      const unchanged = record.dbBuiltAt === db.info.builtAt && !r.freshKeys && sameIds && sameSummary(record.summary, { ...record.summary, ...counts });
+      const unchanged = record.dbBuiltAt === db.info.builtAt && !r.freshKeys && sameIds && sameCounts(record.summary.vulnerabilities, counts);
       if (unchanged) continue;
       out.updates.push({
         repository: record.repository,
@@ -490,17 +502,17 @@ export class ScanService {
    * again there from the stored SBOM and the current DB (secrets and configuration carried over),
    * and stored. Undefined when the stored report is gone.
    */
-  async formattedReport(repository: string, result: ScanResultRecord, format: ReportFormat | 'findings'): Promise<Uint8Array | undefined> {
-    const key = `${repository}@${result.digest}@${format}`;
+  async formattedReport(repository: string, result: ScanResultRecord, format: ReportFormat | 'findings', decisions: readonly FindingDecision[] = []): Promise<Uint8Array | undefined> {
+    const key = `${repository}@${result.digest}@${format}@${JSON.stringify(decisions)}`;
     let pending = this.reportsInFlight.get(key);
     if (pending === undefined) {
-      pending = this.formatReport(repository, result, format).finally(() => this.reportsInFlight.delete(key));
+      pending = this.formatReport(repository, result, format, decisions).finally(() => this.reportsInFlight.delete(key));
       this.reportsInFlight.set(key, pending);
     }
     return pending;
   }
 
-  private async formatReport(repository: string, result: ScanResultRecord, format: ReportFormat | 'findings'): Promise<Uint8Array | undefined> {
+  private async formatReport(repository: string, result: ScanResultRecord, format: ReportFormat | 'findings', decisions: readonly FindingDecision[]): Promise<Uint8Array | undefined> {
     const { meta, blobs } = this.deps;
     const stored = await new RepositoryContent(meta, blobs, repository).readDocument(result.reportDigest);
     if (stored === undefined) return undefined;
@@ -514,6 +526,7 @@ export class ScanService {
       format,
       toolVersion: this.deps.version,
       now: this.deps.now(),
+      ...(decisions.length > 0 ? { decisions } : {}),
     });
     if (o.rebuilt !== undefined) {
       const m = await meta.artifacts.getManifest(repository, result.digest, false);

@@ -91,7 +91,19 @@ export interface ScanResult {
   readonly vulnerabilities?: readonly VulnerabilityFinding[];
   readonly secrets?: readonly SecretFinding[];
   readonly misconfigurations?: readonly ConfigFinding[];
+  /** Findings taken out of the lists above by a decision (a registry waiver), kept to be shown as such. */
+  readonly modifiedFindings?: readonly ModifiedFinding[];
 }
+
+/** A finding someone decided about, as Trivy reports suppressed findings (`ModifiedFindings`). */
+export type ModifiedFinding = {
+  /** `ignored`: accepted for a time by a decision, not fixed. */
+  readonly status: 'ignored';
+  /** Why, in words. */
+  readonly statement: string;
+  /** Who decided: `portcullis waiver 12`. */
+  readonly source: string;
+} & ({ readonly type: 'vulnerability'; readonly finding: VulnerabilityFinding } | { readonly type: 'secret'; readonly finding: SecretFinding } | { readonly type: 'misconfiguration'; readonly finding: ConfigFinding });
 
 export type ArtifactType = 'container_image' | 'filesystem' | 'cyclonedx' | 'spdx';
 

@@ -38,6 +38,7 @@ export {
   ATTESTATION_ARTIFACT_TYPE,
   attachmentLayers,
   attachmentTag,
+  layerKey,
   PREDICATE_TYPE_ANNOTATION,
   referrerManifest,
   SIGNATURE_ANNOTATION,

@@ -13,33 +13,61 @@ export interface AuditEntry {
   readonly resource: string;
   /** `succeeded`, `failed`, `refused`, … */
   readonly outcome: string;
-  readonly detail: Readonly<Record<string, unknown>> | null;
+  /**
+   * Facts of the entry as canonical JSON text (an object; see docs/audit.md), or null. Kept as
+   * text, byte for byte as hashed, so that checking the chain parses nothing.
+   */
+  readonly detail: string | null;
 }
 
-export interface AuditRecord extends AuditEntry {
+/** An entry as a link of the chain, before its own hash is known. */
+export interface AuditLink extends AuditEntry {
   readonly seq: number;
-  /** The hash of the entry before (the chain). */
+  /** The hash of the entry before (the chain); 64 zeros for the first. */
   readonly prevHash: string;
+}
+
+export interface AuditRecord extends AuditLink {
   readonly hash: string;
+}
+
+/** Where retention cut the chain: the last entry deleted, whose hash the next entry carries. */
+export interface AuditCheckpoint {
+  readonly seq: number;
+  readonly hash: string;
+  readonly createdAt: number;
 }
 
 export interface AuditFilter {
   readonly project?: string;
   readonly actor?: string;
   readonly action?: string;
+  /** Entries at or after this time (ms). */
   readonly since?: number;
   /** Entries after this sequence number (paging). */
   readonly after?: number;
   readonly limit: number;
 }
 
-/** The append-only audit log: no update, no delete, but retention's cut at a checkpoint. */
+/**
+ * The append-only audit log: no update, no delete, but retention's cut at a checkpoint. The store
+ * keeps the links; what a hash is, is the audit log's (it hands the function over).
+ */
 export interface AuditStore {
   /**
-   * Appends an entry as the next link of the chain, atomically with reading the link before:
-   * `hashOf(prevHash, seq)` is asked for the entry's hash.
+   * Appends the entries, in order, as the next links of the chain, atomically with reading the
+   * link before (one appender at a time, across every process sharing the database). `hash` is
+   * asked for each entry's hash.
    */
-  append(entry: AuditEntry, hashOf: (prevHash: string, seq: number) => string): Promise<AuditRecord>;
+  append(entries: readonly AuditEntry[], hash: (link: AuditLink) => string): Promise<AuditRecord[]>;
   /** Oldest first. */
   list(filter: AuditFilter): Promise<AuditRecord[]>;
+  /** The latest checkpoint (where the chain now starts), or undefined when it was never cut. */
+  checkpoint(): Promise<AuditCheckpoint | undefined>;
+  /**
+   * Retention's cut, in one transaction: records the checkpoint `through` (which must be the seq
+   * and hash of a stored entry, else nothing happens and it resolves to undefined), deletes every
+   * entry up to it, and appends `record` (the cut's own entry) after the last one.
+   */
+  cut(through: { readonly seq: number; readonly hash: string }, record: AuditEntry, hash: (link: AuditLink) => string, now: number): Promise<{ deleted: number; record: AuditRecord } | undefined>;
 }

@@ -42,6 +42,7 @@ export {
   type ScanEvaluationState,
   type StoredEvaluation,
   type ScanSummary,
+  type SeverityCounts,
   type SettingsStore,
   type SigningKeyRecord,
   type SigningKeyStore,

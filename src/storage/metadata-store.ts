@@ -187,6 +187,8 @@ export interface ArtifactStore {
   /** Tags in lexical order; undefined when the repository is unknown. */
   listTags(repository: string, page: Page): Promise<string[] | undefined>;
   referrers(repository: string, subject: Digest, artifactType: string | null): Promise<ReferrerRecord[]>;
+  /** The indexes of the repository that list `digest` among their manifests, in digest order (at most 100). */
+  parents(repository: string, digest: Digest): Promise<Digest[]>;
   listArtifacts(repository: string): Promise<ArtifactRecord[]>;
   getArtifact(repository: string, reference: string): Promise<ArtifactRecord | undefined>;
 }
@@ -320,17 +322,21 @@ export interface JobStore {
   counts(kind: string): Promise<Record<JobState, number>>;
 }
 
-/** Findings of an image's scan, counted: what listings show without opening the report. */
-export interface ScanSummary {
+/** Findings counted by severity. */
+export interface SeverityCounts {
   readonly critical: number;
   readonly high: number;
   readonly medium: number;
   readonly low: number;
   readonly unknown: number;
-  /** Vulnerabilities with a fixed version. */
-  readonly fixable: number;
-  readonly secrets: number;
-  readonly misconfigurations: number;
+}
+
+/** Findings of an image's scan, counted per class and severity: what listings show without opening the report. */
+export interface ScanSummary {
+  /** Vulnerabilities by severity, and how many of them have a fixed version. */
+  readonly vulnerabilities: SeverityCounts & { readonly fixable: number };
+  readonly secrets: SeverityCounts;
+  readonly misconfigurations: SeverityCounts;
 }
 
 export interface ScanResultRecord {
@@ -401,7 +407,7 @@ export interface ScanEvaluation {
   readonly repository: string;
   readonly digest: Digest;
   readonly dbBuiltAt: string | null;
-  readonly counts: Pick<ScanSummary, 'critical' | 'high' | 'medium' | 'low' | 'unknown' | 'fixable'>;
+  readonly counts: ScanSummary['vulnerabilities'];
   /** Undefined keeps the stored ones. */
   readonly vulnerabilities?: Uint32Array;
   /** Undefined keeps the stored ones. */

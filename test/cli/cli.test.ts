@@ -186,8 +186,8 @@ test('user, project, member, robot and repo commands against a server', async (t
   assert.deepEqual(parsed.map((u) => [u.username, u.admin, u.email]), [['admin', true, null], ['bob', false, 'bob@example.com'], ['carl', false, null]]);
   const table = await run(['user', 'list']);
   assertOk(table);
-  assert.match(table.stdout.split('\n')[0]!, /^USERNAME\s+ADMIN\s+EMAIL\s+CREATED$/);
-  assert.match(table.stdout, /^bob\s+false\s+bob@example\.com\s+\S+$/m);
+  assert.match(table.stdout.split('\n')[0]!, /^USERNAME\s+ADMIN\s+SECURITY TEAM\s+EMAIL\s+CREATED$/);
+  assert.match(table.stdout, /^bob\s+false\s+false\s+bob@example\.com\s+\S+$/m);
 
   // -o writes the result to the file and nothing to stdout
   const outFile = join(sb.home, 'users.json');

@@ -330,3 +330,30 @@ export function reachableBlobs(dir: string, digest: string): Set<string> {
   for (const l of doc.layers ?? []) out.add(l.digest);
   return out;
 }
+
+/**
+ * An OCI layout in `dir` holding one image of these layers, under each of `tags` (added to what
+ * the layout holds already), with the config's Entrypoint/Cmd/User as given. For pushing real
+ * scenarios with skopeo or podman.
+ */
+export async function writeImageLayout(dir: string, tag: string, layers: readonly (readonly LayerEntry[])[], config: { entrypoint?: string[]; cmd?: string[]; user?: string; label?: string } = {}): Promise<BuiltImage> {
+  mkdirSync(dir, { recursive: true });
+  const sink = new BlobSink(dir);
+  const built = await Promise.all(layers.map((entries, i) => buildLayer(entries, `/bin/sh -c #(nop) layer ${i + 1}`)));
+  const image = buildImage(sink, built, { os: 'linux', architecture: 'amd64' }, { env: ['PATH=/usr/bin:/bin'], cmd: config.cmd ?? [], label: config.label ?? tag });
+  // The entrypoint and user go in a config of their own: rebuild the config and manifest with them.
+  const cfg = JSON.parse(readFileSync(join(dir, 'blobs', 'sha256', image.config.digest.slice('sha256:'.length)), 'utf8')) as { config: Record<string, unknown> };
+  if (config.entrypoint !== undefined) cfg.config['Entrypoint'] = config.entrypoint;
+  if (config.user !== undefined) cfg.config['User'] = config.user;
+  if (config.cmd === undefined) delete cfg.config['Cmd'];
+  const configBytes = Buffer.from(JSON.stringify(cfg));
+  const configDesc: Descriptor = { mediaType: OCI_CONFIG, digest: sink.put(configBytes), size: configBytes.byteLength };
+  const manifest = { schemaVersion: 2, mediaType: OCI_MANIFEST, config: configDesc, layers: image.layers };
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  const digest = sink.put(bytes);
+  const indexPath = join(dir, 'index.json');
+  const existing = existsSync(indexPath) ? (JSON.parse(readFileSync(indexPath, 'utf8')) as { manifests: Descriptor[] }).manifests.filter((m) => m.annotations?.[REF_NAME] !== tag) : [];
+  writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  writeFileSync(indexPath, JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [...existing, { mediaType: OCI_MANIFEST, digest, size: bytes.byteLength, annotations: { [REF_NAME]: tag } }] }));
+  return { ...image, digest, size: bytes.byteLength, bytes, config: configDesc };
+}

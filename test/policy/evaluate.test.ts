@@ -83,15 +83,15 @@ describe('promotion gates', () => {
     assert.equal(d.allowed, false);
     assert.deepEqual(
       d.gates.filter((g) => !g.passed).map((g) => g.gate),
-      ['scan-age', 'vulnerabilities', 'misconfigurations', 'signature', 'sbom'],
+      ['scan-age', 'severity', 'misconfigurations', 'signature', 'sbom'],
     );
     assert.deepEqual(d.gates.find((g) => g.gate === 'misconfigurations')?.ids, ['PCL-IMG-001']);
-    assert.match(d.gates.find((g) => g.gate === 'vulnerabilities')!.reason, /^15 critical findings at or above high: CVE-2026-1000, CVE-2026-1001, CVE-2026-1002, CVE-2026-1003, CVE-2026-1004 and 10 more$/);
+    assert.match(d.gates.find((g) => g.gate === 'severity')!.reason, /^15 critical findings at or above high: CVE-2026-1000, CVE-2026-1001, CVE-2026-1002, CVE-2026-1003, CVE-2026-1004 and 10 more$/);
   });
   test('a clean, fresh, signed image with an SBOM passes every gate', () => {
     const d = evaluatePromotion(gates, facts({ verifiedKeys: new Set(['trusted:ci']), findings: [vuln('CVE-1', 'LOW')] }), now);
     assert.equal(d.allowed, true);
-    assert.deepEqual(d.gates.map((g) => g.gate), ['scan-age', 'vulnerabilities', 'misconfigurations', 'secrets', 'signature', 'sbom']);
+    assert.deepEqual(d.gates.map((g) => g.gate), ['scan-age', 'severity', 'misconfigurations', 'secrets', 'signature', 'sbom']);
   });
   test('secrets refuse; a waiver of the secret rule lets it through', () => {
     const leaky = facts({ verifiedKeys: new Set(['trusted:ci']), findings: [{ id: 'aws-access-key-id', severity: 'CRITICAL', class: 'secret', fixable: false }] });
@@ -102,11 +102,17 @@ describe('promotion gates', () => {
     assert.match(evaluatePromotion({ requireScan: { maxAgeMs: 1 } }, facts({ dbBuiltAt: null }), now).gates[0]!.reason, /without an advisory DB/);
     assert.match(evaluatePromotion({ requireScan: { maxAgeMs: 1 } }, { verifiedKeys: new Set(), hasSbom: true, waivers: [] }, now).gates[0]!.reason, /no scan result/);
   });
-  test('a project with gates takes direct pushes only when it says so, and always Cosign tags', () => {
+  test('a project with gates takes from clients only what attaches to its images, unless it allows direct pushes', () => {
     const p = parsePolicy({ promotion: { maxSeverity: 'high' } });
-    assert.equal(directPushAllowed(p, '1.0'), false);
-    assert.equal(directPushAllowed(p, `sha256-${'b'.repeat(64)}.sig`), true);
-    assert.equal(directPushAllowed(parsePolicy({ promotion: { allowDirectPush: true } }), '1.0'), true);
-    assert.equal(directPushAllowed(parsePolicy({}), '1.0'), true);
+    const sig = `sha256-${'b'.repeat(64)}.sig`;
+    assert.equal(directPushAllowed(p, { tag: '1.0', image: true }), false, 'an image under a tag');
+    assert.equal(directPushAllowed(p, { tag: null, image: true }), false, 'an image by digest');
+    assert.equal(directPushAllowed(p, { tag: sig, image: true }), false, 'an image disguised under a Cosign tag');
+    assert.equal(directPushAllowed(p, { tag: '1.0', image: false }), false, 'an artifact under a tag of its own');
+    assert.equal(directPushAllowed(p, { tag: sig, image: false }), true, "Cosign's signature tag");
+    assert.equal(directPushAllowed(p, { tag: `sha256-${'b'.repeat(64)}.att`, image: false }), true, "Cosign's attestation tag");
+    assert.equal(directPushAllowed(p, { tag: null, image: false }), true, 'a referrer by digest');
+    assert.equal(directPushAllowed(parsePolicy({ promotion: { allowDirectPush: true } }), { tag: '1.0', image: true }), true);
+    assert.equal(directPushAllowed(parsePolicy({}), { tag: '1.0', image: true }), true);
   });
 });

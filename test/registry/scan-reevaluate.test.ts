@@ -18,6 +18,7 @@ import { buildAdvisoryDb, packageMatchKey, type AffectedRecord, type Vulnerabili
 import { POSTGRES_URL, tempDir, uniqueSchema } from '../helpers/env.js';
 
 /** npm advisories: id, package, fixed version (every version below it is affected), severity. */
+const NONE = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0 };
 const ADVISORIES: readonly [string, string, string, 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW'][] = [
   ['CVE-2099-0001', 'left-pad', '1.3.1', 'CRITICAL'],
   ['CVE-2099-0002', 'is-even', '1.0.1', 'HIGH'],
@@ -82,7 +83,7 @@ for (const database of ['sqlite', 'postgres'] as const) {
     const sbom = (subject: { mediaType: string; digest: string; size: number }, packages: readonly [string, string][]) => storeSbom(deps, 'team/app', 'cyclonedx-json', cyclonedx(packages), subject);
     const result = async (digest: Digest, subject: { mediaType: string; digest: string; size: number }, ids: string[]) => {
       const reportDigest = await storeReferrer(deps, 'team/app', SCAN_REPORT_ARTIFACT_TYPE, Buffer.from('{"results":[]}'), 'scan-report.json', subject);
-      const summary = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0, secrets: 2, misconfigurations: 1 };
+      const summary = { vulnerabilities: { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0 }, secrets: { ...NONE, high: 2 }, misconfigurations: { ...NONE, low: 1 } };
       const vulnerabilities = Uint32Array.from(await meta.scans.intern(ids)).sort();
       assert.ok(await meta.scans.put({ repository: 'team/app', digest, dbBuiltAt: '2000-01-01T00:00:00.000Z', scannedAt: now(), summary, reportDigest, warnings: [] }, { vulnerabilities }));
     };
@@ -151,13 +152,13 @@ for (const database of ['sqlite', 'postgres'] as const) {
       ],
     );
     const k = await meta.scans.get('team/app', keyless.digest);
-    assert.deepEqual(k?.summary, { critical: 1, high: 0, medium: 0, low: 1, unknown: 0, fixable: 2, secrets: 2, misconfigurations: 1 }, 'secrets and misconfigurations kept');
+    assert.deepEqual(k?.summary, { vulnerabilities: { critical: 1, high: 0, medium: 0, low: 1, unknown: 0, fixable: 2 }, secrets: { ...NONE, high: 2 }, misconfigurations: { ...NONE, low: 1 } }, 'secrets and misconfigurations kept');
     assert.equal(k?.dbBuiltAt, v1);
     assert.deepEqual(await stateOf(keyless.digest), {
       ids: ['CVE-2099-0001', 'CVE-2099-0003'],
       keys: [packageMatchKey('npm', 'is-odd', '3.0.0', 0), 1, packageMatchKey('npm', 'left-pad', '1.3.0', 0), 1],
     }, 'keys stored for the next time');
-    assert.equal((await meta.scans.get('team/app', legacy.digest))?.summary.high, 1, 'keys of version 1 are read');
+    assert.equal((await meta.scans.get('team/app', legacy.digest))?.summary.vulnerabilities.high, 1, 'keys of version 1 are read');
     assert.deepEqual(await stateOf(legacy.digest), { ids: ['CVE-2099-0002'], keys: [packageMatchKey('npm', 'is-even', '1.0.0', 0), 1] }, 'and stored again as numbers');
     assert.equal(await meta.scans.get('team/app', unscanned.digest), undefined, 'the scan job brings the full result');
     for (const d of [bare.digest, unscanned.digest, unknown.digest]) assert.equal((await meta.jobs.get(SCAN_JOB, `team/app@${d}`))?.state, 'queued', `scan of ${d} queued`);
@@ -183,7 +184,7 @@ for (const database of ['sqlite', 'postgres'] as const) {
     );
     const k2 = await meta.scans.get('team/app', keyless.digest);
     assert.deepEqual((await stateOf(keyless.digest)).ids, ['CVE-2099-0004'], 'withdrawn ids go');
-    assert.deepEqual(k2?.summary, { critical: 0, high: 0, medium: 1, low: 0, unknown: 0, fixable: 1, secrets: 2, misconfigurations: 1 });
+    assert.deepEqual(k2?.summary, { vulnerabilities: { critical: 0, high: 0, medium: 1, low: 0, unknown: 0, fixable: 1 }, secrets: { ...NONE, high: 2 }, misconfigurations: { ...NONE, low: 1 } });
     assert.equal(k2?.reportDigest, k?.reportDigest, 'the report is rebuilt only when asked for');
   });
 }

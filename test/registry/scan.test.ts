@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, test } from 'node:test';
-import { buildAdvisoryDb, type AffectedRecord, type FeedRecords, type VulnerabilityRecord } from '../../src/vuln/index.js';
 import type { Logger } from '../../src/shared/index.js';
+import { buildDb, type Advisory } from '../helpers/advisory-db.js';
 import { tempDir } from '../helpers/env.js';
 import { makeTar, type LayerEntry } from '../helpers/images.js';
 import { digestOf, pushBlob, pushManifest, type Target } from '../helpers/push.js';
@@ -59,39 +59,6 @@ const npmOnly = (name: string, version: string): LayerEntry[][] => [[npmPackage(
 
 // ------------------------------------------------------------------ the advisory DB
 
-interface Advisory {
-  readonly id: string;
-  readonly ecosystem: string;
-  readonly name: string;
-  readonly fixed?: string;
-  readonly severity: 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW';
-}
-
-/** Feed records as the feeds produce them: OS advisories from the Debian tracker, npm ones from GHSA. */
-function records(advisories: readonly Advisory[]): FeedRecords {
-  const vulnerabilities: VulnerabilityRecord[] = [];
-  const affected: AffectedRecord[] = [];
-  for (const a of advisories) {
-    const os = a.ecosystem.startsWith('debian:');
-    const source = os ? 'debian-tracker' : 'ghsa';
-    vulnerabilities.push({ id: a.id, aliases: [], summary: `${a.name} flaw`, references: [], cvss: [], ...(os ? {} : { severity: { source: 'ghsa', severity: a.severity } }), source });
-    affected.push(
-      os
-        ? { vulnId: a.id, ecosystem: a.ecosystem, name: a.name, ranges: [], versions: [], status: a.fixed !== undefined ? 'fixed' : 'affected', ...(a.fixed !== undefined ? { fixedVersion: a.fixed } : {}), severity: a.severity, source }
-        : { vulnId: a.id, ecosystem: a.ecosystem, name: a.name, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, ...(a.fixed !== undefined ? [{ fixed: a.fixed }] : [])] }], versions: [], status: 'affected', source },
-    );
-  }
-  return { vulnerabilities, affected, errors: [] };
-}
-
-async function buildDb(path: string, advisories: readonly Advisory[], builtAt: Date): Promise<string> {
-  async function* files() {
-    yield { file: 'advisories.json', records: records(advisories) };
-  }
-  const info = await buildAdvisoryDb(path, [{ feed: 'test', files: files() }], { now: builtAt });
-  return info.builtAt;
-}
-
 const V1: readonly Advisory[] = [
   { id: 'CVE-2099-1001', ecosystem: 'debian:12', name: 'bash', fixed: '5.2.15-2+deb12u1', severity: 'HIGH' },
   { id: 'CVE-2099-1002', ecosystem: 'debian:12', name: 'glibc', severity: 'LOW' },
@@ -106,7 +73,7 @@ const V3: readonly Advisory[] = [...V2, { id: 'CVE-2099-3001', ecosystem: 'npm',
 
 interface ScanStatus {
   status: string;
-  summary: Record<string, number>;
+  summary: Record<string, unknown>;
   vulnerabilitiesEvaluated: boolean;
   dbBuiltAt: string | null;
   scannedAt: string;
@@ -172,7 +139,28 @@ async function pushForgedSbom(target: Target, repo: string, image: string): Prom
   await pushManifest(target, repo, digestOf(manifest), manifest, 'application/vnd.oci.image.manifest.v1+json');
 }
 
-const zeros = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, fixable: 0, secrets: 0, misconfigurations: 3 };
+type Counts = Partial<Record<'critical' | 'high' | 'medium' | 'low' | 'unknown', number>>;
+const SEVERITY_KEYS = ['critical', 'high', 'medium', 'low', 'unknown'] as const;
+
+/** The summary the API must show for findings counted by hand per class: every class by severity, each class's total and breakdown. */
+function expectedSummary(vulnerabilities: Counts, fixable: number, secrets: Counts, misconfigurations: Counts): Record<string, unknown> {
+  const full = (c: Counts) => Object.fromEntries(SEVERITY_KEYS.map((k) => [k, c[k] ?? 0]));
+  const sum = (c: Counts) => SEVERITY_KEYS.reduce((n, k) => n + (c[k] ?? 0), 0);
+  return {
+    ...Object.fromEntries(SEVERITY_KEYS.map((k) => [k, (vulnerabilities[k] ?? 0) + (secrets[k] ?? 0) + (misconfigurations[k] ?? 0)])),
+    fixable,
+    vulnerabilities: sum(vulnerabilities),
+    secrets: sum(secrets),
+    misconfigurations: sum(misconfigurations),
+    byClass: { vulnerabilities: full(vulnerabilities), secrets: full(secrets), misconfigurations: full(misconfigurations) },
+  };
+}
+
+/** The image config checks on an image without Cmd, User or Healthcheck: PCL-IMG-002 (medium), DS002 (high), DS026 (low). */
+const CONFIG_FINDINGS: Counts = { high: 1, medium: 1, low: 1 };
+/** debianApp against V1: bash (high, fixable), glibc (low), left-pad (critical, fixable); the GitHub token (critical). */
+const APP_V1 = expectedSummary({ critical: 1, high: 1, low: 1 }, 2, { critical: 1 }, CONFIG_FINDINGS);
+const zeros = expectedSummary({}, 0, {}, CONFIG_FINDINGS);
 
 /** A logger that keeps every entry (the tests look for the newly-affected lines). */
 function capturingLogger(): { log: Logger; entries: { msg: string; obj: Record<string, unknown> }[] } {
@@ -203,7 +191,9 @@ for (const database of ['sqlite', 'postgres'] as const) {
 
       const a = await scanned(s, 'team/app', '1.0', s.adminAuth);
       assert.equal(a.status, 'done');
-      assert.deepEqual(a.summary, { critical: 1, high: 1, medium: 0, low: 1, unknown: 0, fixable: 2, secrets: 1, misconfigurations: 3 });
+      assert.deepEqual(a.summary, APP_V1);
+      // Every class counts by severity: two critical findings, a CVE and the token.
+      assert.equal(a.summary['critical'], 2);
       assert.equal(a.dbBuiltAt, v1);
       assert.equal(a.vulnerabilitiesEvaluated, true);
       assert.deepEqual(a.warnings, []);
@@ -237,7 +227,7 @@ for (const database of ['sqlite', 'postgres'] as const) {
       assert.equal(first.skipped, 0);
       assert.deepEqual(first.newlyAffected, [{ repository: 'team/app', digest: app, tags: ['1.0'], newVulnerabilities: ['CVE-2099-2001'] }]);
       const after = await scanned(s, 'team/app', '1.0', s.adminAuth);
-      assert.deepEqual(after.summary, { critical: 1, high: 1, medium: 1, low: 1, unknown: 0, fixable: 2, secrets: 1, misconfigurations: 3 }, 'secrets and config findings carry over');
+      assert.deepEqual(after.summary, expectedSummary({ critical: 1, high: 1, medium: 1, low: 1 }, 2, { critical: 1 }, CONFIG_FINDINGS), 'secrets and config findings carry over');
       assert.equal(after.dbBuiltAt, v2);
       assert.ok((await vulnerabilities(s, 'team/app', '1.0')).includes('CVE-2099-2001 left-pad 1.3.0 - MEDIUM'));
       assert.equal(((await (await s.admin(`/v2/team/app/referrers/${app}?artifactType=${encodeURIComponent('application/vnd.portcullis.scan-report.v1+json')}`)).json()) as { manifests: unknown[] }).manifests.length, 1, 'the replaced report is gone');
@@ -255,7 +245,7 @@ for (const database of ['sqlite', 'postgres'] as const) {
       }
       const auto = await scanned(s, 'team/other', '2.0', s.adminAuth);
       assert.equal(auto.dbBuiltAt, v3);
-      assert.deepEqual(auto.summary, { ...zeros, high: 1, fixable: 1 });
+      assert.deepEqual(auto.summary, expectedSummary({ high: 1 }, 1, {}, CONFIG_FINDINGS));
       const logged = entries.filter((e) => e.msg === 'image newly affected').map((e) => [e.obj['repository'], e.obj['digest'], e.obj['newVulnerabilities'], e.obj['dbBuiltAt']]);
       assert.deepEqual(logged, [
         ['team/app', app, ['CVE-2099-2001'], v2],
@@ -272,7 +262,7 @@ test('without an advisory DB the scan still finds secrets and config problems, a
   await createProject(s, 'team');
   const digest = await pushImage({ url: s.url, auth: s.adminAuth }, 'team/app', '1.0', debianApp());
   const r = await scanned(s, 'team/app', digest, s.adminAuth);
-  assert.deepEqual(r.summary, { ...zeros, secrets: 1 });
+  assert.deepEqual(r.summary, expectedSummary({}, 0, { critical: 1 }, CONFIG_FINDINGS));
   assert.equal(r.vulnerabilitiesEvaluated, false);
   assert.equal(r.dbBuiltAt, null);
   assert.match(r.warnings.join('\n'), /vulnerabilities were not evaluated/);
@@ -286,7 +276,7 @@ test('without an advisory DB the scan still finds secrets and config problems, a
   assert.equal(out.dbBuiltAt, builtAt);
   assert.deepEqual(out.newlyAffected, [{ repository: 'team/app', digest, tags: ['1.0'], newVulnerabilities: ['CVE-2099-1001', 'CVE-2099-1002', 'CVE-2099-1003'] }]);
   const now = await scanned(s, 'team/app', '1.0', s.adminAuth);
-  assert.deepEqual(now.summary, { critical: 1, high: 1, medium: 0, low: 1, unknown: 0, fixable: 2, secrets: 1, misconfigurations: 3 });
+  assert.deepEqual(now.summary, APP_V1);
   assert.equal(now.vulnerabilitiesEvaluated, true);
 });
 
@@ -297,7 +287,7 @@ test('an old DB still serves, with a warning', { timeout: 60_000 }, async (t) =>
   await createProject(s, 'team');
   await pushImage({ url: s.url, auth: s.adminAuth }, 'team/app', '1.0', debianApp());
   const r = await scanned(s, 'team/app', '1.0', s.adminAuth);
-  assert.equal(r.summary['critical'], 1);
+  assert.equal(r.summary['critical'], 2);
   assert.match(r.warnings.join('\n'), /longer ago than scan\.maxDbAge/);
 });
 
@@ -349,5 +339,5 @@ test('a scan queued before a restart is done after it', { timeout: 60_000 }, asy
   const second = await startServer({ config, log: silentLogger, adminPassword: 'unused-admin-password' });
   t.after(() => second.close());
   const r = await scanned(second, 'team/app', digest, first.adminAuth);
-  assert.deepEqual(r.summary, { critical: 1, high: 1, medium: 0, low: 1, unknown: 0, fixable: 2, secrets: 1, misconfigurations: 3 });
+  assert.deepEqual(r.summary, APP_V1);
 });

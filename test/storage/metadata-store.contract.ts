@@ -696,6 +696,11 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         await putStored(s, 'team/app', i1, { mediaType: MediaType.OciIndex, children: [c1.digest, c2.digest] });
         await putStored(s, 'team/app', i2, { mediaType: MediaType.OciIndex, children: [c1.digest] });
 
+        assert.deepEqual(await s.artifacts.parents('team/app', c1.digest), sorted([i1.digest, i2.digest]), 'parents: the indexes listing it');
+        assert.deepEqual(await s.artifacts.parents('team/app', c2.digest), [i1.digest]);
+        assert.deepEqual(await s.artifacts.parents('team/app', i1.digest), []);
+        assert.deepEqual(await s.artifacts.parents('team/other', c1.digest), [], 'in its own repository only');
+
         const r = await s.artifacts.deleteManifest('team/app', c1.digest);
         assert.equal(r.kind, 'referenced');
         assert.deepEqual(sorted((r as { by: readonly Digest[] }).by), sorted([i1.digest, i2.digest]));
@@ -1340,7 +1345,11 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
 
     // ------------------------------------------------------------ scan results
     describe('scan results', () => {
-      const summary = { critical: 1, high: 2, medium: 3, low: 4, unknown: 5, fixable: 6, secrets: 7, misconfigurations: 8 };
+      const summary = {
+        vulnerabilities: { critical: 1, high: 2, medium: 3, low: 4, unknown: 5, fixable: 6 },
+        secrets: { critical: 7, high: 0, medium: 0, low: 0, unknown: 1 },
+        misconfigurations: { critical: 0, high: 1, medium: 2, low: 3, unknown: 0 },
+      };
 
       const refs = (...n: number[]): Uint32Array => Uint32Array.from(n);
       const none = { vulnerabilities: refs() };
@@ -1359,7 +1368,7 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         assert.deepEqual(await s.scans.get('team/app', a.digest), first);
         const e = await s.scans.evaluation('team/app', a.digest);
         assert.deepEqual(e, { record: first, vulnerabilities: refs(3, 70000, 2 ** 32 - 1), keys: refs(5, 2, 9, 1) }, 'every uint32 kept');
-        const second = { ...first, dbBuiltAt: '2024-05-01T00:00:00.000Z', scannedAt: 2_000, summary: { ...summary, critical: 0 }, warnings: [] };
+        const second = { ...first, dbBuiltAt: '2024-05-01T00:00:00.000Z', scannedAt: 2_000, summary: { ...summary, vulnerabilities: { ...summary.vulnerabilities, critical: 0 } }, warnings: [] };
         assert.equal(await s.scans.put(second, { vulnerabilities: refs(4) }), true);
         assert.deepEqual(await s.scans.evaluation('team/app', a.digest), { record: second, vulnerabilities: refs(4), keys: refs(5, 2, 9, 1) }, 'replaced; keys kept when none are given');
         await s.scans.put({ ...first, digest: b.digest }, none);
@@ -1450,7 +1459,7 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
           { repository: 'team/none', digest: a.digest, dbBuiltAt: 'b2', counts, vulnerabilities: refs() },
         ]);
         assert.equal(n, 2);
-        const after = { summary: { ...counts, secrets: summary.secrets, misconfigurations: summary.misconfigurations }, dbBuiltAt: 'b2' };
+        const after = { summary: { ...summary, vulnerabilities: counts }, dbBuiltAt: 'b2' };
         assert.deepEqual(await s.scans.evaluation('team/app', a.digest), { record: { ...ra, ...after }, vulnerabilities: refs(2, 3), keys: refs(7, 1) }, 'secrets, misconfigurations, report, scan time and keys kept');
         assert.deepEqual(await s.scans.evaluation('team/app', b.digest), { record: { ...rb, ...after }, vulnerabilities: refs(1), keys: refs(8, 2) }, 'ids kept when none are given');
         assert.equal(await s.scans.evaluation('team/app', gone.digest), undefined);

@@ -3,7 +3,9 @@ import { describe, test, type TestContext } from 'node:test';
 import { openPostgresMetadataStore, PostgresDb, StorageError } from '../../src/storage/index.js';
 import { MIGRATIONS } from '../../src/storage/sql/schema.js';
 import { POSTGRES_URL, uniqueSchema } from '../helpers/env.js';
+import { auditStoreContract } from './audit.contract.js';
 import { metadataStoreContract } from './metadata-store.contract.js';
+import { webhookStoreContract } from './webhooks.contract.js';
 
 async function dropSchema(schema: string): Promise<void> {
   const db = new PostgresDb({ url: POSTGRES_URL, schema });
@@ -34,6 +36,18 @@ metadataStoreContract('PostgreSQL', async () => {
       }
     },
   };
+});
+
+auditStoreContract('PostgreSQL', async () => {
+  const schema = uniqueSchema();
+  const [store, raw] = [await openPostgresMetadataStore({ url: POSTGRES_URL, schema }), new PostgresDb({ url: POSTGRES_URL, schema })];
+  return { store, raw, replica: { kind: 'postgres', url: POSTGRES_URL, schema }, close: async () => (await Promise.all([store.close(), raw.close()]), await dropSchema(schema)) };
+});
+
+webhookStoreContract('PostgreSQL', async () => {
+  const schema = uniqueSchema();
+  const store = await openPostgresMetadataStore({ url: POSTGRES_URL, schema });
+  return { store, close: () => store.close().finally(() => dropSchema(schema)) };
 });
 
 describe('PostgreSQL metadata store: opening and migrations', () => {

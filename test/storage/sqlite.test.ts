@@ -6,7 +6,9 @@ import { describe, test } from 'node:test';
 import { openSqliteMetadataStore, SqliteDb, StorageError } from '../../src/storage/index.js';
 import { MIGRATIONS } from '../../src/storage/sql/schema.js';
 import { tempDir } from '../helpers/env.js';
+import { auditStoreContract } from './audit.contract.js';
 import { metadataStoreContract } from './metadata-store.contract.js';
+import { webhookStoreContract } from './webhooks.contract.js';
 
 metadataStoreContract('SQLite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-sqlite-'));
@@ -18,6 +20,18 @@ metadataStoreContract('SQLite', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+});
+
+auditStoreContract('SQLite', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-sqlite-'));
+  const path = join(dir, 'portcullis.db');
+  const [store, raw] = [await openSqliteMetadataStore(path), new SqliteDb(path)];
+  return { store, raw, replica: { kind: 'sqlite', path }, close: async () => (await Promise.all([store.close(), raw.close()]), rmSync(dir, { recursive: true, force: true })) };
+});
+
+webhookStoreContract('SQLite', async () => {
+  const store = await openSqliteMetadataStore(':memory:');
+  return { store, close: () => store.close() };
 });
 
 describe('SQLite metadata store: opening and migrations', () => {

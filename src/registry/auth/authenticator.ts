@@ -5,6 +5,7 @@ import { ANONYMOUS, ROBOT_PREFIX, allowedActions, type Principal } from './acces
 import { verifyPassword, verifySecret } from './password.js';
 import type { LoginLimiter } from './rate-limit.js';
 import type { TokenClaims, TokenService } from './tokens.js';
+import type { EventBus } from '../events.js';
 
 export type LoginResult =
   | { readonly kind: 'ok'; readonly principal: Principal }
@@ -35,6 +36,8 @@ export class Authenticator {
      */
     private readonly limiters: { readonly pairs: LoginLimiter; readonly addresses: LoginLimiter },
     private readonly now: () => number,
+    /** Where logins (checked credentials, failed or not) are told: the audit log. */
+    private readonly events?: Pick<EventBus, 'emit'>,
   ) {}
 
   /** Forget remembered logins: call after any password, robot or user change. */
@@ -73,8 +76,10 @@ export class Authenticator {
       for (const [limiter, keys] of counted) limiter.release(keys);
       throw err;
     }
+    const who = username.slice(0, 256);
     if (principal === undefined) {
       for (const [limiter, keys] of counted) limiter.failReserved(keys);
+      void this.events?.emit({ action: 'login', actor: who, client, project: null, resource: robot ? who : `user ${who}`, outcome: 'failed' });
       return { kind: 'invalid' };
     }
     for (const [limiter, keys] of counted) limiter.release(keys);
@@ -82,6 +87,9 @@ export class Authenticator {
     if (!robot) this.limiters.pairs.succeed(pair);
     if (this.cache.size >= 10_000) this.cache.clear();
     this.cache.set(key, { principal, expires: this.now() + CACHE_TTL_MS });
+    // Checked credentials only: a remembered login is no new one, and locked attempts are not checked.
+    const name = principal.kind === 'anonymous' ? who : principal.name;
+    void this.events?.emit({ action: 'login', actor: name, client, project: null, resource: principal.kind === 'robot' ? name : `user ${name}`, outcome: 'succeeded' });
     return { kind: 'ok', principal };
   }
 

@@ -1,4 +1,4 @@
-import { MAX_MANIFEST_BYTES, MediaType, OciError, digestOf, isTag, parseDigest, parseManifest, type Digest } from '../../oci/index.js';
+import { MAX_MANIFEST_BYTES, MediaType, OciError, digestOf, isDigest, isTag, parseDigest, parseManifest, parseRepositoryName, type Digest } from '../../oci/index.js';
 import { clientAddress } from '../auth/client-address.js';
 import type { PullRefusal } from '../gates.js';
 import { authorize, challenge, originOf, type RequestContext } from './context.js';
@@ -26,10 +26,9 @@ export async function getManifest(ctx: RequestContext, name: string, reference: 
   const { deps } = ctx;
   const m = await deps.meta.artifacts.getManifest(name, reference, !head);
   if (m === undefined) throw new OciError('MANIFEST_UNKNOWN', `manifest unknown: ${name}${reference.includes(':') ? '@' : ':'}${reference}`, { detail: { name, reference } });
-  const refusal = await deps.gates.checkPull(name, m.digest, async () => {
-    const full = m.content !== undefined ? m : await deps.meta.artifacts.getManifest(name, m.digest, true);
-    return full?.content === undefined ? undefined : { bytes: full.content, mediaType: full.mediaType };
-  });
+  // The gate judges pulls of content; HEAD only names the manifest (as in Harbor), which is what
+  // signing an image that is not yet signed needs.
+  const refusal = head ? undefined : await deps.gates.checkPull(name, m.digest, async () => (m.content === undefined ? undefined : { bytes: m.content, mediaType: m.mediaType }));
   if (refusal !== undefined) await refusePull(ctx, name, reference, m.digest, refusal);
   const headers = {
     'Content-Type': m.mediaType,
@@ -37,6 +36,11 @@ export async function getManifest(ctx: RequestContext, name: string, reference: 
     'Content-Length': m.size,
     ETag: `"${m.digest}"`,
   };
+  if (!head) {
+    // Told, not awaited: a pull never waits for the audit log or webhooks.
+    const origin = originOf(ctx, clientAddress(ctx.req, deps.options.trustProxy));
+    void deps.events.emit({ action: 'artifact.pull', actor: origin.actor ?? null, client: origin.client ?? null, project: parseRepositoryName(name).project, resource: `${name}@${m.digest}`, outcome: 'allowed', detail: { repository: name, digest: m.digest, ...(isDigest(reference) ? {} : { tag: reference }) } });
+  }
   const inm = ctx.req.headers['if-none-match'];
   if (inm !== undefined && inm.split(',').some((t) => t.trim().replace(/^W\//, '') === `"${m.digest}"`)) {
     return { status: 304, headers: { 'Docker-Content-Digest': m.digest, ETag: `"${m.digest}"` } };

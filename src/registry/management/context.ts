@@ -4,11 +4,12 @@ import { parseRepositoryName } from '../../oci/index.js';
 import type { Logger } from '../../shared/index.js';
 import { StorageError, type BlobStore, type MetadataStore, type ProjectRecord, type ProjectRole, type RepositoryAction, type ScanResultRecord, type UploadStore } from '../../storage/index.js';
 import { ANONYMOUS, allowedActions, canAdminProject, type Principal } from '../auth/access.js';
-import { ArtifactWriteError, type ArtifactWriter } from '../artifact-writer.js';
+import { ArtifactWriteError, type ArtifactWriter, type Origin } from '../artifact-writer.js';
 import type { AuditLog } from '../audit.js';
-import type { EventBus } from '../events.js';
+import type { EventBus, RegistryEvent } from '../events.js';
 import type { GateService } from '../gates.js';
 import type { PolicyService } from '../policies.js';
+import type { PromotionService } from '../promotion.js';
 import type { WebhookService } from '../webhooks.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { clientAddress } from '../auth/client-address.js';
@@ -16,7 +17,7 @@ import type { TokenService } from '../auth/tokens.js';
 import type { GcOptions, GcReport } from '../gc.js';
 import type { ReevaluateOutcome } from '../scan.js';
 import type { SigningService } from '../signing.js';
-import type { ReportFormat } from '../../scan/index.js';
+import type { FindingDecision, ReportFormat } from '../../scan/index.js';
 import { ApiError } from './errors.js';
 
 export interface ManagementDeps {
@@ -30,6 +31,7 @@ export interface ManagementDeps {
   readonly webhooks: WebhookService;
   readonly policies: PolicyService;
   readonly gates: GateService;
+  readonly promotions: PromotionService;
   readonly auth: Authenticator;
   readonly tokens: TokenService;
   readonly now: () => number;
@@ -44,7 +46,7 @@ export interface ManagementDeps {
     readonly registryHost?: string;
   };
   /** Runs one garbage collection at a time; rejects with CONFLICT while one runs. */
-  readonly runGc: (options: Pick<GcOptions, 'dryRun' | 'deleteUntagged'>) => Promise<GcReport>;
+  readonly runGc: (options: Pick<GcOptions, 'dryRun' | 'deleteUntagged'>, who?: { actor: string | null; client: string | null }) => Promise<GcReport>;
   /** Queues the SBOM of an image (one pushed before SBOMs existed, or whose job failed for good). */
   readonly sbom: { enqueue(repository: string, digest: string, again?: boolean): Promise<void> };
   /** Queues scans, re-evaluates stored images against the current advisory DB. */
@@ -52,7 +54,7 @@ export interface ManagementDeps {
     enqueue(repository: string, digest: string): Promise<void>;
     reevaluate(): Promise<ReevaluateOutcome>;
     /** The full report of a result, rebuilt against the current DB when a re-evaluation made it stale. */
-    formattedReport(repository: string, result: ScanResultRecord, format: ReportFormat): Promise<Uint8Array | undefined>;
+    formattedReport(repository: string, result: ScanResultRecord, format: ReportFormat, decisions?: readonly FindingDecision[]): Promise<Uint8Array | undefined>;
     readonly maxDbAgeMs: number;
   };
   /** Projects' server-side signing keys, signing with them, and what is stored for an image. */
@@ -69,6 +71,22 @@ export const BASIC_CHALLENGE = { 'WWW-Authenticate': 'Basic realm="portcullis", 
 
 export function clientOf(req: FastifyRequest, trustProxy: number): string {
   return clientAddress(req.raw, trustProxy);
+}
+
+/**
+ * The registry host signatures name: `externalUrl`'s when configured (a caller cannot make a
+ * project key name another registry), else the one the client reached, as it pulls from it.
+ */
+export function hostOf(deps: ManagementDeps, req: FastifyRequest): string {
+  if (deps.options.registryHost !== undefined) return deps.options.registryHost;
+  const forwarded = deps.options.trustProxy ? req.headers['x-forwarded-host'] : undefined;
+  const host = (Array.isArray(forwarded) ? forwarded[0] : forwarded) ?? req.headers.host;
+  const first = host?.split(',')[0]?.trim() ?? '';
+  // It goes into what the project key signs: a host[:port], nothing else (no path, no user info).
+  if (!/^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(first)) {
+    throw new ApiError('BAD_REQUEST', 'the Host header is not a host[:port]: the signature must name the registry host (or set externalUrl)');
+  }
+  return first;
 }
 
 /** Basic credentials from an Authorization header, or undefined. */
@@ -180,7 +198,21 @@ export function repositoryName(project: string, repo: string): string {
   return name;
 }
 
-/** Maps storage failures to API errors; rethrows anything else. */
+/**
+ * Tells the event bus (the audit log, the webhooks) what a management request did, as its caller
+ * from its client address. Resolves once every sink has taken it; never rejects (a sink's failure
+ * is logged), so a route may await it: the change is then in the audit log before the answer.
+ */
+export function emitEvent(deps: Pick<ManagementDeps, 'events' | 'options'>, req: FastifyRequest, event: Omit<RegistryEvent, 'actor' | 'client'>): Promise<void> {
+  const p = req.principal;
+  return deps.events.emit({ ...event, actor: p.kind === 'anonymous' ? null : p.name, client: clientOf(req, deps.options.trustProxy) });
+}
+
+/** A write a caller of the management API makes, as the writer records it. */
+export function clientOrigin(req: FastifyRequest, deps: Pick<ManagementDeps, 'options'>): Origin {
+  return { kind: 'client', actor: req.principal.kind === 'anonymous' ? 'anonymous' : req.principal.name, client: clientOf(req, deps.options.trustProxy) };
+}
+
 /** A refused or failed write (ArtifactWriteError) in the management API's terms; anything else is rethrown. */
 export function writeToApi(err: unknown): never {
   if (err instanceof ArtifactWriteError) {

@@ -7,6 +7,7 @@ export const API_ERROR_STATUS = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  POLICY_REFUSED: 422,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   TOO_MANY_REQUESTS: 429,
@@ -20,8 +21,9 @@ export class ApiError extends AppError<ApiErrorCode> {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
 
-  constructor(code: ApiErrorCode, message: string, options: { headers?: Record<string, string>; cause?: unknown } = {}) {
-    super(code, message, options.cause === undefined ? {} : { cause: options.cause });
+  /** `detail` is sent with the error (`{code, message, detail}`): facts a program acts on, never secrets. */
+  constructor(code: ApiErrorCode, message: string, options: { headers?: Record<string, string>; cause?: unknown; detail?: Record<string, unknown> } = {}) {
+    super(code, message, { ...(options.cause === undefined ? {} : { cause: options.cause }), ...(options.detail === undefined ? {} : { detail: options.detail }) });
     this.name = 'ApiError';
     this.status = API_ERROR_STATUS[code];
     this.headers = options.headers ?? {};

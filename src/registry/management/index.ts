@@ -5,12 +5,14 @@ import { identify, type ManagementDeps } from './context.js';
 import { ApiError } from './errors.js';
 import { registerPolicyRoutes } from './policies.js';
 import { registerProjectRoutes } from './projects.js';
+import { registerPromotionRoutes } from './promotions.js';
 import { registerRobotRoutes } from './robots.js';
 import { registerScanRoutes } from './scans.js';
 import { registerSigningRoutes } from './signing.js';
 import { registerSystemRoutes } from './system.js';
 import { registerTokenRoutes } from './token.js';
 import { registerUserRoutes } from './users.js';
+import { registerWaiverRoutes } from './waivers.js';
 import { registerWebhookRoutes } from './webhooks.js';
 
 export { ApiError, API_ERROR_STATUS, type ApiErrorCode } from './errors.js';
@@ -50,7 +52,7 @@ export function registerManagementApi(app: FastifyInstance, deps: ManagementDeps
     void reply
       .code(api.status)
       .headers(api.headers)
-      .send({ errors: [{ code: api.code, message: api.message }] });
+      .send({ errors: [{ code: api.code, message: api.message, ...(api.detail !== undefined ? { detail: api.detail } : {}) }] });
   });
 
   app.setNotFoundHandler((req, reply) => {
@@ -71,6 +73,8 @@ export function registerManagementApi(app: FastifyInstance, deps: ManagementDeps
   registerScanRoutes(app, deps);
   registerSigningRoutes(app, deps);
   registerPolicyRoutes(app, deps);
+  registerWaiverRoutes(app, deps);
+  registerPromotionRoutes(app, deps);
   registerAuditRoutes(app, deps);
   registerWebhookRoutes(app, deps);
   registerRobotRoutes(app, deps);

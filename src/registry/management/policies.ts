@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PolicyError } from '../../policy/index.js';
 import { loadPublicKey, publicKeyPem } from '../../sign/index.js';
-import { clientOf, demand, parse, projectAccess, type ManagementDeps } from './context.js';
+import { demand, emitEvent, parse, projectAccess, type ManagementDeps } from './context.js';
 import { ApiError } from './errors.js';
 
 type ProjectParams = { Params: { project: string } };
@@ -41,7 +41,7 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: ManagementDeps)
       if (err instanceof PolicyError) throw new ApiError('BAD_REQUEST', `the policy does not validate: ${err.message}`);
       throw err;
     }
-    await deps.events.emit({ action: 'policy.update', actor: actorOf(req), client: clientOf(req, deps.options.trustProxy), project, resource: `project ${project}`, outcome: 'succeeded', detail: { policy: req.body ?? {} } });
+    await emitEvent(deps, req, { action: 'policy.update', project, resource: `project ${project}`, outcome: 'succeeded', detail: { policy: req.body ?? {} } });
     deps.log.info({ actor: actorOf(req), project }, 'project policy replaced');
     const stored = await policies.documentOf(project);
     return { policy: stored?.document ?? {}, updatedAt: stored === undefined ? null : new Date(stored.updatedAt).toISOString(), updatedBy: stored?.updatedBy ?? null };
@@ -68,8 +68,8 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: ManagementDeps)
     const added = await meta.trustedKeys.add({ project, name: body.name, publicKey: pem, createdAt: deps.now(), createdBy: actorOf(req) });
     if (added === 'exists') throw new ApiError('CONFLICT', `project ${project} already trusts a key named "${body.name}": delete it first to replace it`);
     if (added === 'no-project') throw new ApiError('NOT_FOUND', `project "${project}" not found`);
-    deps.gates.invalidate(project);
-    await deps.events.emit({ action: 'trusted-key.add', actor: actorOf(req), client: clientOf(req, deps.options.trustProxy), project, resource: `trusted key ${project}/${body.name}`, outcome: 'succeeded' });
+    deps.gates.invalidate();
+    await emitEvent(deps, req, { action: 'trusted-key.add', project, resource: `trusted key ${project}/${body.name}`, outcome: 'succeeded' });
     return reply.code(201).send({ name: body.name, publicKey: pem });
   });
 
@@ -78,8 +78,8 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: ManagementDeps)
     demand(req, access, 'admin');
     const project = access.project.name;
     if (!(await meta.trustedKeys.delete(project, req.params.name))) throw new ApiError('NOT_FOUND', `project ${project} trusts no key named "${req.params.name}"`);
-    deps.gates.invalidate(project);
-    await deps.events.emit({ action: 'trusted-key.delete', actor: actorOf(req), client: clientOf(req, deps.options.trustProxy), project, resource: `trusted key ${project}/${req.params.name}`, outcome: 'succeeded' });
+    deps.gates.invalidate();
+    await emitEvent(deps, req, { action: 'trusted-key.delete', project, resource: `trusted key ${project}/${req.params.name}`, outcome: 'succeeded' });
     return reply.code(204).send();
   });
 }

@@ -1,11 +1,11 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { MediaType, isProjectName } from '../../oci/index.js';
 import { PROJECT_ROLES, type ArtifactRecord, type ProjectRecord, type RepositoryRecord } from '../../storage/index.js';
 import { RepositoryContent } from '../repository-content.js';
 import { SBOM_ARTIFACT_TYPES, SBOM_JOB } from '../sbom.js';
 import { ApiError } from './errors.js';
-import { clientOf, demand, isAdmin, parse, projectAccess, repositoryName, requireSignedIn, storageToApi, writeToApi, type ManagementDeps } from './context.js';
+import { clientOrigin, demand, emitEvent, isAdmin, parse, projectAccess, repositoryName, requireSignedIn, storageToApi, writeToApi, type ManagementDeps } from './context.js';
 
 const PROJECT_NAME = z.string().refine(isProjectName, 'lower-case letters, digits and . _ -, at most 64, starting with a letter or digit');
 const ROLE = z.enum(PROJECT_ROLES);
@@ -47,6 +47,7 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
     const project = await meta.projects.create({ name: body.name, public: body.public, now: deps.now() }).catch(storageToApi);
     if (!p.admin) await meta.projects.setMember(project.name, p.name, 'project-admin');
     deps.log.info({ actor: p.name, project: project.name, public: project.public }, 'project created');
+    await emitEvent(deps, req, { action: 'project.create', project: project.name, resource: `project ${project.name}`, outcome: 'succeeded', detail: { public: project.public } });
     return reply.code(201).send(toProjectJson(project));
   });
 
@@ -61,6 +62,7 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
     const body = parse(z.object({ public: z.boolean().optional() }).strict(), req.body);
     const project = await meta.projects.update(access.project.name, body.public === undefined ? {} : { public: body.public }).catch(storageToApi);
     deps.log.info({ project: project.name, public: project.public }, 'project updated');
+    await emitEvent(deps, req, { action: 'project.update', project: project.name, resource: `project ${project.name}`, outcome: 'succeeded', detail: { public: project.public } });
     return toProjectJson(project);
   });
 
@@ -70,6 +72,7 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
     if (access.project.repositoryCount > 0) throw new ApiError('CONFLICT', `project "${access.project.name}" still has ${access.project.repositoryCount} repositories: delete them first`);
     await meta.projects.delete(access.project.name);
     deps.log.info({ project: access.project.name }, 'project deleted');
+    await emitEvent(deps, req, { action: 'project.delete', project: access.project.name, resource: `project ${access.project.name}`, outcome: 'succeeded' });
     return reply.code(204).send();
   });
 
@@ -83,16 +86,17 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
     return meta.projects.members(access.project.name);
   });
 
-  const putMember = async (project: string, username: string, role: z.infer<typeof ROLE>) => {
+  const putMember = async (req: FastifyRequest, project: string, username: string, role: z.infer<typeof ROLE>) => {
     await meta.projects.setMember(project, username, role).catch(storageToApi);
     deps.log.info({ project, user: username, role }, 'member set');
+    await emitEvent(deps, req, { action: 'member.set', project, resource: `member ${username} of ${project}`, outcome: 'succeeded', detail: { username, role } });
   };
 
   app.post<{ Params: { project: string } }>('/api/v1/projects/:project/members', async (req, reply) => {
     const access = await projectAccess(deps, req, req.params.project);
     demand(req, access, 'admin');
     const body = parse(z.object({ username: z.string().min(1), role: ROLE }).strict(), req.body);
-    await putMember(access.project.name, body.username, body.role);
+    await putMember(req, access.project.name, body.username, body.role);
     return reply.code(201).send({ username: body.username, role: body.role });
   });
 
@@ -100,7 +104,7 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
     const access = await projectAccess(deps, req, req.params.project);
     demand(req, access, 'admin');
     const body = parse(z.object({ role: ROLE }).strict(), req.body);
-    await putMember(access.project.name, req.params.username, body.role);
+    await putMember(req, access.project.name, req.params.username, body.role);
     return { username: req.params.username, role: body.role };
   });
 
@@ -109,6 +113,7 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
     demand(req, access, 'admin');
     if (!(await meta.projects.removeMember(access.project.name, req.params.username).catch(storageToApi))) throw new ApiError('NOT_FOUND', `"${req.params.username}" is not a member of "${access.project.name}"`);
     deps.log.info({ project: access.project.name, user: req.params.username }, 'member removed');
+    await emitEvent(deps, req, { action: 'member.remove', project: access.project.name, resource: `member ${req.params.username} of ${access.project.name}`, outcome: 'succeeded', detail: { username: req.params.username } });
     return reply.code(204).send();
   });
 
@@ -132,7 +137,7 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
     const access = await projectAccess(deps, req, req.params.project);
     demand(req, access, 'delete');
     const name = repositoryName(access.project.name, req.params.repo);
-    if (!(await meta.artifacts.deleteRepository(name))) throw new ApiError('NOT_FOUND', `repository ${name} not found`);
+    await deps.writer.deleteRepository(name, clientOrigin(req, deps)).catch(writeToApi);
     deps.log.info({ repository: name }, 'repository deleted');
     return reply.code(204).send();
   });
@@ -191,7 +196,7 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
     const name = repositoryName(access.project.name, req.params.repo);
     const artifact = await meta.artifacts.getArtifact(name, req.params.reference);
     if (artifact === undefined) throw new ApiError('NOT_FOUND', `artifact ${name}:${req.params.reference} not found`);
-    await deps.writer.deleteManifest(name, artifact.digest, { kind: 'client', actor: req.principal.kind === 'anonymous' ? 'anonymous' : req.principal.name, client: clientOf(req, deps.options.trustProxy) }).catch(writeToApi);
+    await deps.writer.deleteManifest(name, artifact.digest, clientOrigin(req, deps)).catch(writeToApi);
     deps.log.info({ repository: name, digest: artifact.digest }, 'artifact deleted');
     return reply.code(204).send();
   });

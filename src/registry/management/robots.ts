@@ -5,7 +5,10 @@ import { REPOSITORY_ACTIONS, type RobotPermission, type RobotRecord } from '../.
 import { ROBOT_PREFIX } from '../auth/access.js';
 import { generateSecret, hashSecret } from '../auth/password.js';
 import { ApiError } from './errors.js';
-import { isAdmin, parse, requireUser, storageToApi, type ManagementDeps } from './context.js';
+import { emitEvent, isAdmin, parse, requireUser, storageToApi, type ManagementDeps } from './context.js';
+
+/** A robot's project, for the audit log: its only one, or none when it has several. */
+const projectOf = (r: RobotRecord): string | null => (r.permissions.length === 1 ? r.permissions[0]!.project : null);
 
 const NAME = z.string().regex(/^[a-z0-9][a-z0-9._+-]{0,63}$/, 'lower-case letters, digits and . _ + -, at most 64');
 const PERMISSION = z
@@ -91,6 +94,7 @@ export function registerRobotRoutes(app: FastifyInstance, deps: ManagementDeps):
       })
       .catch(storageToApi);
     deps.log.info({ actor: p.name, robot: robot.name, permissions: robot.permissions }, 'robot account created');
+    await emitEvent(deps, req, { action: 'robot.create', project: projectOf(robot), resource: robot.name, outcome: 'succeeded', detail: { permissions: robot.permissions, expiresAt: robot.expiresAt } });
     // The secret is shown here once and never again; only its hash is kept.
     return reply.code(201).send({ ...toRobotJson(robot, now), secret });
   });
@@ -104,6 +108,7 @@ export function registerRobotRoutes(app: FastifyInstance, deps: ManagementDeps):
       .update(robot.name, { ...(body.disabled !== undefined ? { disabled: body.disabled } : {}), ...(body.description !== undefined ? { description: body.description } : {}) })
       .catch(storageToApi);
     deps.auth.invalidate();
+    await emitEvent(deps, req, { action: 'robot.update', project: projectOf(updated), resource: updated.name, outcome: 'succeeded', detail: body });
     return toRobotJson(updated, deps.now());
   });
 
@@ -113,6 +118,7 @@ export function registerRobotRoutes(app: FastifyInstance, deps: ManagementDeps):
     await meta.robots.update(robot.name, { secretHash: hashSecret(secret) }).catch(storageToApi);
     deps.auth.invalidate();
     deps.log.info({ robot: robot.name }, 'robot secret rotated');
+    await emitEvent(deps, req, { action: 'robot.update', project: projectOf(robot), resource: robot.name, outcome: 'succeeded', detail: { secret: 'rotated' } });
     return { name: robot.name, secret };
   });
 
@@ -121,6 +127,7 @@ export function registerRobotRoutes(app: FastifyInstance, deps: ManagementDeps):
     await meta.robots.delete(robot.name);
     deps.auth.invalidate();
     deps.log.info({ actor: isAdmin(req.principal) ? 'admin' : undefined, robot: robot.name }, 'robot account deleted');
+    await emitEvent(deps, req, { action: 'robot.delete', project: projectOf(robot), resource: robot.name, outcome: 'succeeded' });
     return reply.code(204).send();
   });
 }

@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { Digest } from '../../oci/index.js';
 import type { ArtifactRecord, ScanResultRecord } from '../../storage/index.js';
 import { SCAN_JOB } from '../scan.js';
-import { isImageArtifact } from '../scan-summary.js';
+import { isImageArtifact, summaryJson } from '../scan-summary.js';
 import { demand, parse, projectAccess, repositoryName, requireAdmin, type ManagementDeps } from './context.js';
 import { ApiError } from './errors.js';
 
@@ -59,7 +60,7 @@ export function registerScanRoutes(app: FastifyInstance, deps: ManagementDeps): 
     else if (deps.now() - Date.parse(result.dbBuiltAt) > deps.scan.maxDbAgeMs) warnings.push(`the advisory DB these results come from was built at ${result.dbBuiltAt}, longer ago than scan.maxDbAge: recent vulnerabilities are missing`);
     return {
       status: 'done',
-      summary: result.summary,
+      summary: summaryJson(result.summary),
       vulnerabilitiesEvaluated: result.dbBuiltAt !== null,
       dbBuiltAt: result.dbBuiltAt,
       scannedAt: new Date(result.scannedAt).toISOString(),
@@ -73,7 +74,8 @@ export function registerScanRoutes(app: FastifyInstance, deps: ManagementDeps): 
     const { name, artifact, result } = await lookUp(req);
     if (result === undefined) return pending(name, artifact, reply, 'report');
     const f = format as keyof typeof REPORT_FORMATS;
-    const body = await deps.scan.formattedReport(name, result, f);
+    // Findings an approved waiver covers are shown as waived, with the waiver.
+    const body = await deps.scan.formattedReport(name, result, f, await deps.gates.decisionsFor(name, artifact.digest as Digest));
     if (body === undefined) throw new ApiError('NOT_FOUND', `the scan report of ${name}@${artifact.digest} is listed but its content is gone`);
     return reply.header('Content-Type', REPORT_FORMATS[f]).send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
   });

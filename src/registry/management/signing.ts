@@ -1,8 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { MediaType, parseManifest, type Digest } from '../../oci/index.js';
+import { evaluatePromotion } from '../../policy/index.js';
 import { isContainerImage } from '../sbom.js';
-import { demand, parse, projectAccess, repositoryName, type ManagementDeps } from './context.js';
+import { refused } from './promotions.js';
+import { demand, emitEvent, hostOf as registryHostOf, parse, projectAccess, repositoryName, type ManagementDeps } from './context.js';
 import { ApiError } from './errors.js';
 
 type ProjectParams = { Params: { project: string } };
@@ -24,21 +26,7 @@ const signBody = z
  */
 export function registerSigningRoutes(app: FastifyInstance, deps: ManagementDeps): void {
   const { meta, signing } = deps;
-  /**
-   * The registry host the signatures name: `externalUrl`'s when configured (a caller cannot make
-   * the project key name another registry), else the one the client reached, as it pulls from it.
-   */
-  const hostOf = (req: FastifyRequest): string => {
-    if (deps.options.registryHost !== undefined) return deps.options.registryHost;
-    const forwarded = deps.options.trustProxy ? req.headers['x-forwarded-host'] : undefined;
-    const host = (Array.isArray(forwarded) ? forwarded[0] : forwarded) ?? req.headers.host;
-    const first = host?.split(',')[0]?.trim() ?? '';
-    // It goes into what the project key signs: a host[:port], nothing else (no path, no user info).
-    if (!/^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(first)) {
-      throw new ApiError('BAD_REQUEST', 'the Host header is not a host[:port]: the signature must name the registry host (or set externalUrl)');
-    }
-    return first;
-  };
+  const hostOf = (req: FastifyRequest): string => registryHostOf(deps, req);
 
   app.post<ProjectParams>('/api/v1/projects/:project/signing-key', async (req, reply) => {
     const access = await projectAccess(deps, req, req.params.project);
@@ -47,6 +35,7 @@ export function registerSigningRoutes(app: FastifyInstance, deps: ManagementDeps
     const created = await signing.createKey(access.project.name);
     if (created === undefined) throw new ApiError('NOT_FOUND', `project ${access.project.name} not found`);
     deps.log.info({ actor: actorOf(req), project: access.project.name }, 'project signing key replaced or created');
+    await emitEvent(deps, req, { action: 'signing-key.create', project: access.project.name, resource: `signing key of ${access.project.name}`, outcome: 'succeeded' });
     return reply.code(201).send({ publicKey: created.publicKey, createdAt: new Date(created.createdAt).toISOString() });
   });
 
@@ -63,6 +52,7 @@ export function registerSigningRoutes(app: FastifyInstance, deps: ManagementDeps
     demand(req, access, 'admin');
     if (!(await signing.deleteKey(access.project.name))) throw new ApiError('NOT_FOUND', `project ${access.project.name} has no signing key`);
     deps.log.info({ actor: actorOf(req), project: access.project.name }, 'project signing key deleted');
+    await emitEvent(deps, req, { action: 'signing-key.delete', project: access.project.name, resource: `signing key of ${access.project.name}`, outcome: 'succeeded' });
     return reply.code(204).send();
   });
 
@@ -78,10 +68,22 @@ export function registerSigningRoutes(app: FastifyInstance, deps: ManagementDeps
     if (manifest.kind === 'image' && (manifest.config.mediaType === MediaType.OciConfig || manifest.config.mediaType === MediaType.DockerConfig) && !isContainerImage(manifest)) {
       throw new ApiError('BAD_REQUEST', `${name}@${m.digest} is a signature or attestation, not an artifact to sign`);
     }
+    // Signing is what a promotion does: in a project with promotion gates, the image passes them first.
+    const policy = await deps.policies.policyOf(access.project.name);
+    if (policy.promotion !== undefined) {
+      const facts = await deps.gates.factsOf(name, m.digest as Digest, policy.promotion.requireSignature?.keys ?? []);
+      const decision = evaluatePromotion(policy.promotion, facts, deps.now());
+      if (!decision.allowed) {
+        const failed = decision.gates.filter((g) => !g.passed).map((g) => ({ gate: g.gate, reason: g.reason, ids: g.ids }));
+        await emitEvent(deps, req, { action: 'artifact.sign', project: access.project.name, resource: `${name}@${m.digest}`, outcome: 'refused', detail: { repository: name, digest: m.digest, gates: failed } });
+        throw refused(`signing ${name}@${m.digest} with the key of ${access.project.name}`, decision.gates);
+      }
+    }
     const host = hostOf(req);
     const signed = await signing.sign(access.project.name, host, name, { mediaType: m.mediaType, digest: m.digest as Digest, size: m.size }, body.annotations ?? {});
     if (signed === undefined) throw new ApiError('CONFLICT', `project ${access.project.name} has no signing key: a project administrator creates one with POST /api/v1/projects/${access.project.name}/signing-key`);
     deps.log.info({ actor: actorOf(req), repository: name, digest: m.digest, signature: signed.signature }, 'image signed with the project key');
+    await emitEvent(deps, req, { action: 'artifact.sign', project: access.project.name, resource: `${name}@${m.digest}`, outcome: 'succeeded', detail: { repository: name, digest: m.digest, tag: signed.tag, signature: signed.signature } });
     return reply.code(201).send({ digest: m.digest, dockerReference: `${host}/${name}`, tag: signed.tag, signature: signed.signature });
   });
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { parse, requireAdmin, requireSignedIn, type ManagementDeps } from './context.js';
+import { clientOf, parse, requireAdmin, requireSignedIn, type ManagementDeps } from './context.js';
 import { ApiError } from './errors.js';
 
 const LAST_GC = 'gc.last-report';
@@ -27,7 +27,7 @@ export function registerSystemRoutes(app: FastifyInstance, deps: ManagementDeps)
     const p = requireAdmin(req);
     const body = parse(z.object({ dryRun: z.boolean().default(false), deleteUntagged: z.boolean().default(false) }).strict(), req.body);
     deps.log.info({ actor: p.name, ...body }, 'garbage collection requested');
-    const report = await deps.runGc(body);
+    const report = await deps.runGc(body, { actor: p.name, client: clientOf(req, deps.options.trustProxy) });
     if (!report.dryRun) await deps.meta.settings.put(LAST_GC, JSON.stringify(report));
     return report;
   });

@@ -4,7 +4,7 @@ import type { UserRecord } from '../../storage/index.js';
 import { ROBOT_PREFIX } from '../auth/access.js';
 import { hashPassword } from '../auth/password.js';
 import { ApiError } from './errors.js';
-import { clientOf, parse, requireAdmin, requireSignedIn, requireUser, storageToApi, tooManyFailedLogins, type ManagementDeps } from './context.js';
+import { clientOf, emitEvent, parse, requireAdmin, requireSignedIn, requireUser, storageToApi, tooManyFailedLogins, type ManagementDeps } from './context.js';
 
 const USERNAME = z
   .string()
@@ -14,7 +14,7 @@ const PASSWORD = z.string().min(8, 'at least 8 characters').max(256, 'at most 25
 const EMAIL = z.email().max(254).nullable();
 
 export function toUserJson(u: UserRecord): Record<string, unknown> {
-  return { username: u.username, email: u.email, admin: u.admin, createdAt: new Date(u.createdAt).toISOString(), updatedAt: new Date(u.updatedAt).toISOString() };
+  return { username: u.username, email: u.email, admin: u.admin, securityTeam: u.securityTeam, createdAt: new Date(u.createdAt).toISOString(), updatedAt: new Date(u.updatedAt).toISOString() };
 }
 
 export function registerUserRoutes(app: FastifyInstance, deps: ManagementDeps): void {
@@ -35,11 +35,12 @@ export function registerUserRoutes(app: FastifyInstance, deps: ManagementDeps): 
 
   app.post('/api/v1/users', async (req, reply) => {
     requireAdmin(req);
-    const body = parse(z.object({ username: USERNAME, password: PASSWORD, email: EMAIL.optional(), admin: z.boolean().optional() }).strict(), req.body);
+    const body = parse(z.object({ username: USERNAME, password: PASSWORD, email: EMAIL.optional(), admin: z.boolean().optional(), securityTeam: z.boolean().optional() }).strict(), req.body);
     const user = await meta.users
-      .create({ username: body.username, email: body.email ?? null, admin: body.admin ?? false, passwordHash: await hashPassword(body.password), now: deps.now() })
+      .create({ username: body.username, email: body.email ?? null, admin: body.admin ?? false, securityTeam: body.securityTeam ?? false, passwordHash: await hashPassword(body.password), now: deps.now() })
       .catch(storageToApi);
     deps.log.info({ actor: req.principal.kind === 'user' ? req.principal.name : undefined, user: user.username, admin: user.admin }, 'user created');
+    await emitEvent(deps, req, { action: 'user.create', project: null, resource: `user ${user.username}`, outcome: 'succeeded', detail: { admin: user.admin, securityTeam: user.securityTeam } });
     return reply.code(201).send(toUserJson(user));
   });
 
@@ -55,12 +56,14 @@ export function registerUserRoutes(app: FastifyInstance, deps: ManagementDeps): 
     const p = requireUser(req);
     const self = p.name === req.params.username;
     if (!p.admin && !self) throw new ApiError('FORBIDDEN', 'only administrators may change other users');
-    const body = parse(z.object({ email: EMAIL.optional(), admin: z.boolean().optional() }).strict(), req.body);
+    const body = parse(z.object({ email: EMAIL.optional(), admin: z.boolean().optional(), securityTeam: z.boolean().optional() }).strict(), req.body);
     if (body.admin !== undefined && !p.admin) throw new ApiError('FORBIDDEN', 'only administrators may grant or revoke admin');
+    if (body.securityTeam !== undefined && !p.admin) throw new ApiError('FORBIDDEN', 'only administrators may add to or remove from the security team');
     const user = await meta.users
-      .update(req.params.username, { ...(body.email !== undefined ? { email: body.email } : {}), ...(body.admin !== undefined ? { admin: body.admin } : {}), now: deps.now() })
+      .update(req.params.username, { ...(body.email !== undefined ? { email: body.email } : {}), ...(body.admin !== undefined ? { admin: body.admin } : {}), ...(body.securityTeam !== undefined ? { securityTeam: body.securityTeam } : {}), now: deps.now() })
       .catch(storageToApi);
     deps.auth.invalidate();
+    await emitEvent(deps, req, { action: 'user.update', project: null, resource: `user ${user.username}`, outcome: 'succeeded', detail: body });
     return toUserJson(user);
   });
 
@@ -79,6 +82,7 @@ export function registerUserRoutes(app: FastifyInstance, deps: ManagementDeps): 
     await meta.users.update(req.params.username, { passwordHash: await hashPassword(body.newPassword), now: deps.now() }).catch(storageToApi);
     deps.auth.invalidate();
     deps.log.info({ actor: p.name, user: req.params.username }, 'password changed');
+    await emitEvent(deps, req, { action: 'user.update', project: null, resource: `user ${req.params.username}`, outcome: 'succeeded', detail: { password: 'changed' } });
     return reply.code(204).send();
   });
 
@@ -88,6 +92,7 @@ export function registerUserRoutes(app: FastifyInstance, deps: ManagementDeps): 
     if (!(await meta.users.delete(req.params.username).catch(storageToApi))) throw new ApiError('NOT_FOUND', `user "${req.params.username}" not found`);
     deps.auth.invalidate();
     deps.log.info({ actor: p.name, user: req.params.username }, 'user deleted');
+    await emitEvent(deps, req, { action: 'user.delete', project: null, resource: `user ${req.params.username}`, outcome: 'succeeded' });
     return reply.code(204).send();
   });
 }

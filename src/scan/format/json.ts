@@ -95,6 +95,16 @@ export interface TrivyResult {
   readonly Vulnerabilities?: readonly TrivyVulnerability[];
   readonly Misconfigurations?: readonly TrivyMisconfiguration[];
   readonly Secrets?: readonly TrivySecret[];
+  readonly ModifiedFindings?: readonly TrivyModifiedFinding[];
+}
+
+/** A finding someone decided about (Trivy's `--show-suppressed`). */
+export interface TrivyModifiedFinding {
+  readonly Type: 'vulnerability' | 'secret' | 'misconfiguration';
+  readonly Status: string;
+  readonly Statement: string;
+  readonly Source: string;
+  readonly Finding: TrivyVulnerability | TrivySecret | TrivyMisconfiguration;
 }
 
 export interface TrivyReport {
@@ -254,6 +264,16 @@ export function toTrivyResult(r: ScanResult): TrivyResult {
     ...opt('Vulnerabilities', sortedVulnerabilities(r).map(toTrivyVulnerability)),
     ...opt('Misconfigurations', (r.misconfigurations ?? []).map((m) => toTrivyMisconfiguration(m, r.type))),
     ...opt('Secrets', (r.secrets ?? []).map(toTrivySecret)),
+    ...opt(
+      'ModifiedFindings',
+      r.modifiedFindings?.map((m) => ({
+        Type: m.type,
+        Status: m.status,
+        Statement: m.statement,
+        Source: m.source,
+        Finding: m.type === 'vulnerability' ? toTrivyVulnerability(m.finding) : m.type === 'secret' ? toTrivySecret(m.finding) : toTrivyMisconfiguration(m.finding, r.type),
+      })),
+    ),
   };
 }
 

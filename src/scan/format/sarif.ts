@@ -54,6 +54,12 @@ export interface SarifResult {
     };
     readonly message: SarifMessage;
   }[];
+  /**
+   * A finding someone decided about (a registry waiver): reported, suppressed externally. No
+   * `status`: absent, the suppression is in effect (the OASIS schema and the spec's text name that
+   * property differently; readers such as GitHub and GitLab take a suppression without it as accepted).
+   */
+  readonly suppressions?: readonly { readonly kind: 'external'; readonly justification: string }[];
 }
 
 export interface SarifLog {
@@ -259,8 +265,14 @@ export function toSarif(report: ScanReport, options: SarifOptions = {}): SarifLo
   const rules: SarifRule[] = [];
   const ruleIndex = new Map<string, number>();
   const results: SarifResult[] = [];
+  // A decided finding is reported as what it is, with the decision as an external suppression.
+  const decided = (r: ScanResult): { f: Finding; justification: string }[] =>
+    (r.modifiedFindings ?? []).flatMap((m) => {
+      const one: ScanResult = { target: r.target, class: r.class, type: r.type, ...(m.type === 'vulnerability' ? { vulnerabilities: [m.finding] } : m.type === 'secret' ? { secrets: [m.finding] } : { misconfigurations: [m.finding] }) };
+      return findingsOf(report, one).map((f) => ({ f, justification: `${m.source}: ${m.statement}` }));
+    });
   for (const r of report.results) {
-    for (const f of findingsOf(report, r)) {
+    for (const { f, justification } of [...findingsOf(report, r).map((f) => ({ f, justification: undefined as string | undefined })), ...decided(r)]) {
       let index = ruleIndex.get(f.ruleId);
       if (index === undefined) {
         index = rules.length;
@@ -293,6 +305,7 @@ export function toSarif(report: ScanReport, options: SarifOptions = {}): SarifLo
             message: { text: f.locationMessage },
           },
         ],
+        ...(justification !== undefined ? { suppressions: [{ kind: 'external' as const, justification }] } : {}),
       });
     }
   }

@@ -146,7 +146,8 @@ export function formatTable(report: ScanReport, options: TableOptions = {}): str
 
   if (!anything) {
     if (sections.length === 0) return `${report.artifactName}: no targets to scan were found, nothing to report\n`;
-    return `${sections.map(({ r, kind }) => `${heading(r, kind)}: no ${kind === 'misconfigurations' ? 'misconfigurations' : kind} found`).join('\n')}\n`;
+    const waived = waivedBlock(report);
+    return `${sections.map(({ r, kind }) => `${heading(r, kind)}: no ${kind === 'misconfigurations' ? 'misconfigurations' : kind} found`).join('\n')}\n${waived !== undefined ? `\n${waived}\n` : ''}`;
   }
 
   const blocks: string[] = [];
@@ -168,7 +169,17 @@ export function formatTable(report: ScanReport, options: TableOptions = {}): str
     }
     blocks.push(lines.join('\n'));
   }
+  const waived = waivedBlock(report);
+  if (waived !== undefined) blocks.push(waived);
   return `${blocks.join('\n\n')}\n`;
+}
+
+/** Findings a decision took out (registry waivers), one line each; undefined when there are none. */
+function waivedBlock(report: ScanReport): string | undefined {
+  const decided = report.results.flatMap((r) => r.modifiedFindings ?? []);
+  if (decided.length === 0) return undefined;
+  const idOf = (m: (typeof decided)[number]): string => (m.type === 'secret' ? m.finding.ruleId : m.finding.id);
+  return ['Waived (not counted above)', '==========================', ...decided.map((m) => `${idOf(m)} (${m.finding.severity}, ${m.type}): ${m.source}: ${m.statement}`)].join('\n');
 }
 
 function vulnerabilityTable(vulns: readonly VulnerabilityFinding[], paint: (s: Severity) => string, width: number | undefined): string {

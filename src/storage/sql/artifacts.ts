@@ -172,6 +172,14 @@ export class SqlArtifacts implements ArtifactStore {
     return rows.map((r) => r.name);
   }
 
+  async parents(repository: string, digest: Digest): Promise<Digest[]> {
+    const rows = await this.db.all<{ parent_digest: Digest }>(
+      'SELECT c.parent_digest FROM manifest_children c JOIN repositories r ON r.id = c.repo_id WHERE r.name = ? AND c.child_digest = ? ORDER BY c.parent_digest LIMIT 100',
+      [repository, digest],
+    );
+    return rows.map((r) => r.parent_digest);
+  }
+
   async referrers(repository: string, subject: Digest, artifactType: string | null): Promise<ReferrerRecord[]> {
     const params: SqlValue[] = [repository, subject];
     let filter = '';
@@ -261,7 +269,8 @@ export class SqlBlobs implements BlobIndex {
       );
       if (row === undefined) return undefined;
       await tx.run('UPDATE blobs SET touched_at = ? WHERE digest = ?', [now, digest]);
-      await tx.run('INSERT INTO repo_blobs (repo_id, digest, created_at) SELECT id, ?, ? FROM repositories WHERE name = ? ON CONFLICT (repo_id, digest) DO NOTHING', [digest, now, to]);
+      const n = await tx.run('INSERT INTO repo_blobs (repo_id, digest, created_at) SELECT id, ?, ? FROM repositories WHERE name = ? ON CONFLICT (repo_id, digest) DO NOTHING', [digest, now, to]);
+      if (n === 0 && (await repoId(tx, to)) === undefined) throw new StorageError('NOT_FOUND', `no repository "${to}"`);
       return row.size;
     });
   }

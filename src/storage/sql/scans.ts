@@ -1,6 +1,6 @@
 /** Scan results and the term dictionary of re-evaluations. */
 import type { Digest } from '../../oci/index.js';
-import type { ScanEvaluation, ScanEvaluationState, ScanResultRecord, ScanResultStore, StoredEvaluation } from '../metadata-store.js';
+import type { ScanEvaluation, ScanEvaluationState, ScanResultRecord, ScanResultStore, ScanSummary, SeverityCounts, StoredEvaluation } from '../metadata-store.js';
 import { isForeignKeyViolation, type SqlDb } from './db.js';
 import { placeholders, repoId } from './common.js';
 
@@ -19,6 +19,7 @@ interface ScanRow {
   fixable: number;
   secrets: number;
   misconfigurations: number;
+  class_counts: string | null;
   report_digest: string;
   warnings: string | null;
 }
@@ -29,7 +30,7 @@ interface EvaluationRow extends ScanRow {
   match_keys: string | null;
   key_refs: Uint8Array | null;
 }
-const SCAN_COLUMNS = 'r.name AS repository, s.digest, s.db_built_at, s.scanned_at, s.critical, s.high, s.medium, s.low, s.unknown, s.fixable, s.secrets, s.misconfigurations, s.report_digest, s.warnings';
+const SCAN_COLUMNS = 'r.name AS repository, s.digest, s.db_built_at, s.scanned_at, s.critical, s.high, s.medium, s.low, s.unknown, s.fixable, s.secrets, s.misconfigurations, s.class_counts, s.report_digest, s.warnings';
 const EVALUATION_SELECT = `SELECT s.repo_id, ${SCAN_COLUMNS}, s.vuln_ids, s.vuln_refs, k.match_keys, k.key_refs FROM scan_results s JOIN repositories r ON r.id = s.repo_id
   LEFT JOIN scan_match_keys k ON k.repo_id = s.repo_id AND k.digest = s.digest`;
 const toScan = (r: ScanRow): ScanResultRecord => ({
@@ -37,19 +38,28 @@ const toScan = (r: ScanRow): ScanResultRecord => ({
   digest: r.digest as Digest,
   dbBuiltAt: r.db_built_at,
   scannedAt: Number(r.scanned_at),
-  summary: {
-    critical: Number(r.critical),
-    high: Number(r.high),
-    medium: Number(r.medium),
-    low: Number(r.low),
-    unknown: Number(r.unknown),
-    fixable: Number(r.fixable),
-    secrets: Number(r.secrets),
-    misconfigurations: Number(r.misconfigurations),
-  },
+  summary: summaryOf(r),
   reportDigest: r.report_digest as Digest,
   warnings: r.warnings === null ? [] : stringArray(r.warnings),
 });
+
+const NO_FINDINGS: SeverityCounts = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0 };
+
+/**
+ * The columns hold the vulnerabilities by severity (what a re-evaluation updates) and the totals of
+ * secrets and misconfigurations; `class_counts` those two by severity. A result stored before
+ * `class_counts` existed knows their totals only: they read as of unknown severity.
+ */
+function summaryOf(r: ScanRow): ScanSummary {
+  const vulnerabilities = { critical: Number(r.critical), high: Number(r.high), medium: Number(r.medium), low: Number(r.low), unknown: Number(r.unknown), fixable: Number(r.fixable) };
+  if (r.class_counts !== null) {
+    const c = JSON.parse(r.class_counts) as { secrets?: SeverityCounts; misconfigurations?: SeverityCounts };
+    return { vulnerabilities, secrets: { ...NO_FINDINGS, ...c.secrets }, misconfigurations: { ...NO_FINDINGS, ...c.misconfigurations } };
+  }
+  return { vulnerabilities, secrets: { ...NO_FINDINGS, unknown: Number(r.secrets) }, misconfigurations: { ...NO_FINDINGS, unknown: Number(r.misconfigurations) } };
+}
+
+const total = (c: SeverityCounts): number => c.critical + c.high + c.medium + c.low + c.unknown;
 
 /** Most warnings a result keeps: the first ones tell what kind of thing was not read. */
 const MAX_WARNINGS = 50;
@@ -101,15 +111,33 @@ export class SqlScans implements ScanResultStore {
     const id = await repoId(this.db, record.repository);
     if (id === undefined) return false;
     const s = record.summary;
+    const v = s.vulnerabilities;
     try {
       await this.db.transaction(async (tx) => {
         await tx.run(
-          `INSERT INTO scan_results (repo_id, digest, db_built_at, scanned_at, critical, high, medium, low, unknown, fixable, secrets, misconfigurations, report_digest, vuln_ids, vuln_refs, warnings)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?)
+          `INSERT INTO scan_results (repo_id, digest, db_built_at, scanned_at, critical, high, medium, low, unknown, fixable, secrets, misconfigurations, class_counts, report_digest, vuln_ids, vuln_refs, warnings)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?)
            ON CONFLICT (repo_id, digest) DO UPDATE SET db_built_at = excluded.db_built_at, scanned_at = excluded.scanned_at, critical = excluded.critical,
              high = excluded.high, medium = excluded.medium, low = excluded.low, unknown = excluded.unknown, fixable = excluded.fixable,
-             secrets = excluded.secrets, misconfigurations = excluded.misconfigurations, report_digest = excluded.report_digest, vuln_ids = excluded.vuln_ids, vuln_refs = excluded.vuln_refs, warnings = excluded.warnings`,
-          [id, record.digest, record.dbBuiltAt, record.scannedAt, s.critical, s.high, s.medium, s.low, s.unknown, s.fixable, s.secrets, s.misconfigurations, record.reportDigest, encodeRefs(state.vulnerabilities), JSON.stringify(record.warnings.slice(0, MAX_WARNINGS))],
+             secrets = excluded.secrets, misconfigurations = excluded.misconfigurations, class_counts = excluded.class_counts, report_digest = excluded.report_digest, vuln_ids = excluded.vuln_ids, vuln_refs = excluded.vuln_refs, warnings = excluded.warnings`,
+          [
+            id,
+            record.digest,
+            record.dbBuiltAt,
+            record.scannedAt,
+            v.critical,
+            v.high,
+            v.medium,
+            v.low,
+            v.unknown,
+            v.fixable,
+            total(s.secrets),
+            total(s.misconfigurations),
+            JSON.stringify({ secrets: s.secrets, misconfigurations: s.misconfigurations }),
+            record.reportDigest,
+            encodeRefs(state.vulnerabilities),
+            JSON.stringify(record.warnings.slice(0, MAX_WARNINGS)),
+          ],
         );
         if (state.keys !== undefined) await putKeys(tx, id, record.digest, state.keys);
       });

@@ -266,15 +266,17 @@ CREATE TABLE promotions (
 );
 CREATE INDEX promotions_target ON promotions(target_project, id);
 `,
-  // The audit log: append-only, each entry carrying the SHA-256 of the one before (a hash chain);
-  // a checkpoint records where retention cut the chain and the hash the next entry carries.
+  // The audit log: append-only, each entry carrying the SHA-256 of the one before (a hash chain;
+  // docs/audit.md). `seq` is the link's number, set by the appender (never by the identity);
+  // `detail` is canonical JSON, kept byte for byte as hashed. A checkpoint records where retention
+  // cut the chain and the hash the next entry carries. The indexes serve the listing's filters.
   (t) => `
 CREATE TABLE audit_log (
   seq ${t.id},
   at BIGINT NOT NULL,
-  actor TEXT,
+  actor ${t.name},
   client TEXT,
-  action TEXT NOT NULL,
+  action ${t.name} NOT NULL,
   project ${t.name},
   resource TEXT NOT NULL,
   outcome TEXT NOT NULL,
@@ -283,6 +285,8 @@ CREATE TABLE audit_log (
   hash TEXT NOT NULL
 );
 CREATE INDEX audit_log_project ON audit_log(project, seq);
+CREATE INDEX audit_log_actor ON audit_log(actor, seq);
+CREATE INDEX audit_log_action ON audit_log(action, seq);
 CREATE INDEX audit_log_at ON audit_log(at);
 CREATE TABLE audit_checkpoints (
   seq BIGINT PRIMARY KEY,
@@ -290,7 +294,9 @@ CREATE TABLE audit_checkpoints (
   created_at BIGINT NOT NULL
 );
 `,
-  // Webhooks of a project and the log of their deliveries (the deliveries themselves go through the job queue).
+  // Webhooks of a project and the log of their deliveries (the attempts themselves are jobs of the
+  // queue, recorded in the same transaction as the delivery's row). `seq` orders the log; `id` is
+  // the delivery's UUID that receivers see.
   (t) => `
 CREATE TABLE webhooks (
   id ${t.id},
@@ -303,8 +309,10 @@ CREATE TABLE webhooks (
   created_at BIGINT NOT NULL,
   created_by TEXT
 );
+CREATE INDEX webhooks_project ON webhooks(project_id, id);
 CREATE TABLE webhook_deliveries (
-  id ${t.id},
+  seq ${t.id},
+  id ${t.name} NOT NULL UNIQUE,
   webhook_id BIGINT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
   event TEXT NOT NULL,
   payload TEXT NOT NULL,
@@ -312,10 +320,14 @@ CREATE TABLE webhook_deliveries (
   attempts INTEGER NOT NULL DEFAULT 0,
   status_code INTEGER,
   error TEXT,
+  response TEXT,
+  next_attempt_at BIGINT,
+  history TEXT NOT NULL,
   created_at BIGINT NOT NULL,
   updated_at BIGINT NOT NULL
 );
-CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(webhook_id, id);
+CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(webhook_id, seq);
+CREATE INDEX webhook_deliveries_state ON webhook_deliveries(state, updated_at);
 `,
 ];
 

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatReport } from '../../../src/scan/format/index.js';
+import { applyDecisions } from '../../../src/scan/index.js';
 import type { ScanReport } from '../../../src/scan/model.js';
 import { aptKeyring, CLEAN, gccStackProtector, IMAGE, IMAGE_DIGEST, IMAGE_ID, LAYER_APP, LAYER_OS, libc6, OS_TARGET, REPORT } from './fixture.js';
 
@@ -165,4 +166,20 @@ test('json: the output is deterministic and ends with a newline', () => {
   const a = formatReport(REPORT, 'json');
   assert.equal(a, formatReport(REPORT, 'json'));
   assert.ok(a.endsWith('}\n'));
+});
+
+test('json: findings a waiver decided about leave their list for ModifiedFindings, as Trivy reports suppressed ones', () => {
+  const waived = JSON.parse(formatReport(applyDecisions(REPORT, [{ ids: ['CVE-2024-2961', 'aws-access-key-id'], source: 'portcullis waiver 7', statement: 'no fix upstream' }]), 'json')) as {
+    Results: { Target: string; Vulnerabilities?: { VulnerabilityID: string }[]; Secrets?: { RuleID: string }[]; ModifiedFindings?: { Type: string; Status: string; Statement: string; Source: string; Finding: { VulnerabilityID?: string; RuleID?: string } }[] }[];
+  };
+  const all = JSON.parse(formatReport(REPORT, 'json')) as typeof waived;
+  const ids = (d: typeof waived) => d.Results.flatMap((r) => [...(r.Vulnerabilities ?? []).map((v) => v.VulnerabilityID), ...(r.Secrets ?? []).map((x) => x.RuleID)]);
+  assert.deepEqual(ids(waived).sort(), ids(all).filter((id) => id !== 'CVE-2024-2961' && id !== 'aws-access-key-id').sort());
+  const modified = waived.Results.flatMap((r) => r.ModifiedFindings ?? []);
+  const expectedWaived = all.Results.flatMap((r) => [...(r.Vulnerabilities ?? []).map((v) => v.VulnerabilityID), ...(r.Secrets ?? []).map((x) => x.RuleID)]).filter((id) => id === 'CVE-2024-2961' || id === 'aws-access-key-id');
+  assert.ok(expectedWaived.length >= 2);
+  assert.deepEqual(
+    modified.map((m) => [m.Type, m.Status, m.Source, m.Statement, m.Finding.VulnerabilityID ?? m.Finding.RuleID]).sort(),
+    expectedWaived.map((id) => [id.startsWith('CVE') ? 'vulnerability' : 'secret', 'ignored', 'portcullis waiver 7', 'no fix upstream', id]).sort(),
+  );
 });

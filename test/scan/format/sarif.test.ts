@@ -12,6 +12,7 @@ import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Log, ReportingDescriptor, Result } from 'sarif';
 import { formatReport, imagePathUri } from '../../../src/scan/format/index.js';
+import { applyDecisions } from '../../../src/scan/index.js';
 import type { ScanReport } from '../../../src/scan/model.js';
 import { CLEAN, IMAGE, IMAGE_ID, REPORT } from './fixture.js';
 
@@ -47,7 +48,18 @@ const EDGE: ScanReport = {
   ],
 };
 
-for (const [label, report] of Object.entries({ full: REPORT, edge: EDGE, clean: CLEAN })) {
+// Findings a registry waiver decided about: reported, with the decision as an accepted suppression.
+const WAIVED: ScanReport = applyDecisions(REPORT, [{ ids: ['CVE-2024-2961', 'aws-access-key-id'], source: 'portcullis waiver 7', statement: 'no fix upstream' }]);
+
+test('sarif: waived findings are results with an external suppression naming the waiver', () => {
+  const { results } = run(WAIVED);
+  const suppressed = results.filter((r) => r.suppressions !== undefined);
+  assert.deepEqual([...new Set(suppressed.map((r) => r.ruleId))].sort(), ['CVE-2024-2961', 'aws-access-key-id']);
+  for (const r of suppressed) assert.deepEqual(r.suppressions, [{ kind: 'external', justification: 'portcullis waiver 7: no fix upstream' }]);
+  assert.equal(results.length, run(REPORT).results.length, 'every finding is still reported');
+});
+
+for (const [label, report] of Object.entries({ full: REPORT, edge: EDGE, clean: CLEAN, waived: WAIVED })) {
   test(`sarif (${label}): valid against the SARIF 2.1.0 schema`, () => {
     const doc = sarif(report);
     const v = schemaValidator();
