@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EVENT_ACTIONS, type EventAction, type EventOutcome, type TimedEvent } from '../../src/registry/index.js';
-import { addressKind, deliveryBody, webhookEventOf, type AddressKind, type PayloadContext, type WebhookEventType } from '../../src/registry/webhooks.js';
+import { addressKind, type AddressKind } from '../../src/registry/webhook-addresses.js';
+import { deliveryBody, webhookEventOf, type PayloadContext, type WebhookEventType } from '../../src/registry/webhook-payloads.js';
 
 describe('webhookEventOf: the mapping table of docs/webhooks.md', () => {
   const OUTCOMES: readonly EventOutcome[] = ['succeeded', 'failed', 'allowed', 'refused'];
