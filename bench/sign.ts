@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { RegistrySource } from '../src/image/index.js';
 import { digestOf, type Descriptor, type Digest } from '../src/oci/index.js';
-import { attachedLayers, checkSignature, encryptPrivateKey, generateKeyPair, publicKeyPem, signImage, type AttachmentRegistry } from '../src/sign/index.js';
+import { attachedLayers, encryptPrivateKey, fetchAndVerifySignature, generateKeyPair, publicKeyPem, signImage, type AttachmentRegistry } from '../src/sign/index.js';
 import { ensureImageFixture } from './lib/image-fixture.js';
 import { median } from './lib/measure.js';
 import { freePort, startProcess } from './lib/proc.js';
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
         const found = await attachedLayers(port, target.digest, 'sig');
         const last = found.find((l) => l.annotations !== undefined);
         let ok = 0;
-        for (const l of found) if ((await checkSignature(port, l, target.digest, publicKey, new Set([dockerReference]), {})).kind === 'ok') ok += 1;
+        for (const l of found) if ((await fetchAndVerifySignature(port, l, publicKey, { digest: target.digest, allowedReferences: new Set([dockerReference]) })).ok) ok += 1;
         const t2 = performance.now();
         if (last === undefined || ok === 0) throw new Error(`${name}: no signature verified`);
         verified = ok;

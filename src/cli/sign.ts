@@ -12,9 +12,9 @@ import { digestOf, type Descriptor, type Digest } from '../oci/index.js';
 import {
   attachedLayers,
   attestImage,
-  checkAttestation,
-  checkSignature,
   encryptPrivateKey,
+  fetchAndVerifyAttestation,
+  fetchAndVerifySignature,
   generateKeyPair,
   loadPrivateKey,
   loadPublicKey,
@@ -24,8 +24,8 @@ import {
   SignError,
   signImage,
   type AttachmentRegistry,
-  type Check,
   type SimpleSigning,
+  type VerifyResult,
 } from '../sign/index.js';
 import { CliError } from './errors.js';
 import type { CliIo, CliState } from './program.js';
@@ -100,7 +100,7 @@ export function registerSign(program: Command, io: CliIo, _state: CliState): voi
         const target = await resolveImage(source, ref, image);
         const layers = await attachedLayers(port, target.digest, 'sig');
         const allowed = new Set([dockerReference(ref), ...o.allowedReference.map(normalizeReference)]);
-        const verified = await checkEach(layers, (layer) => checkSignature(port, layer, target.digest, publicKey, allowed, o.annotations, normalizeReference), 'signature', `${dockerReference(ref)}@${target.digest}`, o.key);
+        const verified = await checkEach(layers, (layer) => fetchAndVerifySignature(port, layer, publicKey, { digest: target.digest, allowedReferences: allowed, claims: o.annotations, normalize: normalizeReference }), 'signature', `${dockerReference(ref)}@${target.digest}`, o.key);
         process.stderr.write(
           `Verification for ${dockerReference(ref)}@${target.digest} --\nThe following checks were performed on each of these signatures:\n  - The cosign claims were validated\n  - The signatures were verified against the specified public key\n`,
         );
@@ -152,7 +152,7 @@ export function registerSign(program: Command, io: CliIo, _state: CliState): voi
         const target = await resolveImage(source, ref, image);
         const layers = await attachedLayers(port, target.digest, 'att');
         const allowed = new Set([dockerReference(ref), ...o.allowedReference.map(normalizeReference)]);
-        const verified = await checkEach(layers, (layer) => checkAttestation(port, layer, target.digest, publicKey, wanted, { allowed, normalize: normalizeReference }), wanted === undefined ? 'attestation' : `${wanted} attestation`, `${dockerReference(ref)}@${target.digest}`, o.key);
+        const verified = await checkEach(layers, (layer) => fetchAndVerifyAttestation(port, layer, publicKey, { digest: target.digest, allowedReferences: allowed, normalize: normalizeReference, ...(wanted !== undefined ? { predicateType: wanted } : {}) }), wanted === undefined ? 'attestation' : `${wanted} attestation`, `${dockerReference(ref)}@${target.digest}`, o.key);
         process.stderr.write(`Verification for ${dockerReference(ref)}@${target.digest} --\nThe following checks were performed on each of these attestations:\n  - The DSSE signature was verified against the specified public key\n  - The in-toto statement names this image's digest\n`);
         writeResult(io, o.output, verified.map((v) => `${JSON.stringify(v.envelope)}\n`).join(''));
       });
@@ -191,13 +191,13 @@ function predicateOf(raw: string, type: string, file: string, now: string): unkn
 }
 
 /** Checks every layer; the values of those that pass, or a failure listing why each was refused. */
-async function checkEach<T>(layers: readonly Descriptor[], check: (layer: Descriptor) => Promise<Check<T>>, what: string, subject: string, keyFile: string): Promise<T[]> {
+async function checkEach<T>(layers: readonly Descriptor[], check: (layer: Descriptor) => Promise<VerifyResult<T>>, what: string, subject: string, keyFile: string): Promise<T[]> {
   const passed: T[] = [];
   const reasons: string[] = [];
   for (const layer of layers) {
     const outcome = await check(layer);
-    if (outcome.kind === 'ok') passed.push(outcome.value);
-    else reasons.push(`${layer.digest.slice(0, 19)}…: ${outcome.reason}`);
+    if (outcome.ok) passed.push(outcome.value);
+    else reasons.push(`${layer.digest.slice(0, 19)}…: ${outcome.message}`);
   }
   if (passed.length === 0) {
     for (const r of reasons) process.stderr.write(`  ${r}\n`);

@@ -9,7 +9,22 @@ import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { dirname, join } from 'node:path';
 import { digestOf, isDigest, type Descriptor, type Digest } from '../oci/index.js';
 import type { Logger } from '../shared/index.js';
-import { attachedLayers, checkAttestation, checkSignature, encryptPrivateKey, generateKeyPair, loadPrivateKey, loadPublicKey, parseSimpleSigning, PREDICATE_TYPE_ANNOTATION, publicKeyPem, signImage, type AttachmentRegistry } from '../sign/index.js';
+import {
+  attachedLayers,
+  encryptPrivateKey,
+  fetchAndVerifyAttestation,
+  fetchSignaturePayload,
+  generateKeyPair,
+  loadPrivateKey,
+  loadPublicKey,
+  parseSimpleSigning,
+  PREDICATE_TYPE_ANNOTATION,
+  publicKeyPem,
+  signImage,
+  verifySignature,
+  type AttachmentRegistry,
+  type SimpleSigning,
+} from '../sign/index.js';
 import type { BlobStore, MetadataStore } from '../storage/index.js';
 import { SYSTEM, type ArtifactWriter } from './artifact-writer.js';
 import { RepositoryContent } from './repository-content.js';
@@ -78,24 +93,21 @@ export class SigningService {
     const port = this.registryPort(repository);
     const stored = await this.deps.meta.signingKeys.get(project);
     const key = stored === undefined ? undefined : loadPublicKey(stored.publicKey, `the signing key of ${project}`);
-    const reference = `${host}/${repository}`;
+    const allowedReferences = new Set([`${host}/${repository}`]);
     const signatures = [];
     for (const layer of await attachedLayers(port, digest, 'sig')) {
-      let payload: ReturnType<typeof parseSimpleSigning> | undefined;
-      try {
-        payload = parseSimpleSigning(await port.blobBytes(layer.digest, 1024 * 1024));
-      } catch {
-        payload = undefined;
-      }
-      const verified = key !== undefined && (await checkSignature(port, layer, digest, key, new Set([reference]), {})).kind === 'ok';
-      signatures.push({ layer: layer.digest, dockerReference: payload?.dockerReference ?? null, annotations: payload?.optional ?? null, verifiedBy: verified ? ['project'] : [] });
+      const payload = await fetchSignaturePayload(port, layer);
+      const verified = key !== undefined && payload.ok ? verifySignature(payload.value, layer, key, { digest, allowedReferences }) : undefined;
+      // What a verified payload says; else what the (unverified) payload claims, when it parses.
+      const claims = verified?.ok === true ? verified.value : payload.ok ? claimsOf(payload.value) : undefined;
+      signatures.push({ layer: layer.digest, dockerReference: claims?.dockerReference ?? null, annotations: claims?.optional ?? null, verifiedBy: verified?.ok === true ? ['project'] : [] });
     }
     const attestations = [];
     for (const layer of await attachedLayers(port, digest, 'att')) {
-      const outcome = key === undefined ? undefined : await checkAttestation(port, layer, digest, key, undefined, { allowed: new Set([reference]), maxBytes: SERVER_MAX_ENVELOPE });
+      const outcome = key === undefined ? undefined : await fetchAndVerifyAttestation(port, layer, key, { digest, allowedReferences, maxBytes: SERVER_MAX_ENVELOPE });
       // The predicate type a verified statement gives; else the layer's (unsigned) annotation.
-      const predicateType = outcome?.kind === 'ok' ? outcome.value.predicateType : (layer.annotations?.[PREDICATE_TYPE_ANNOTATION] ?? null);
-      attestations.push({ layer: layer.digest, predicateType, verifiedBy: outcome?.kind === 'ok' ? ['project'] : [] });
+      const predicateType = outcome?.ok === true ? outcome.value.statement.predicateType : (layer.annotations?.[PREDICATE_TYPE_ANNOTATION] ?? null);
+      attestations.push({ layer: layer.digest, predicateType, verifiedBy: outcome?.ok === true ? ['project'] : [] });
     }
     return { signatures, attestations };
   }
@@ -114,10 +126,14 @@ export class SigningService {
     if (keys.length === 0) return out;
     const port = this.registryPort(repository);
     for (const layer of await attachedLayers(port, digest, 'sig')) {
+      if (out.size === keys.length) break;
+      // Each payload read once, whatever the number of keys.
+      const payload = await fetchSignaturePayload(port, layer);
+      if (!payload.ok) continue;
       for (const [spec, key] of keys) {
         // Any docker-reference: the signature binds the digest (as Cosign verifies by default), and
         // a promoted image keeps the signatures made where it came from.
-        if (!out.has(spec) && (await checkSignature(port, layer, digest, key, 'any', {})).kind === 'ok') out.add(spec);
+        if (!out.has(spec) && verifySignature(payload.value, layer, key, { digest, allowedReferences: 'any' }).ok) out.add(spec);
       }
     }
     return out;
@@ -210,5 +226,14 @@ export class SigningService {
         return bytes;
       },
     };
+  }
+}
+
+/** A payload's claims for display, when it parses; undefined when not. */
+function claimsOf(payload: Uint8Array): SimpleSigning | undefined {
+  try {
+    return parseSimpleSigning(payload);
+  } catch {
+    return undefined;
   }
 }

@@ -47,4 +47,27 @@ export {
   type AttachmentKind,
   type BuiltManifest,
 } from './layout.js';
-export { attach, attachedLayers, attestImage, checkAttestation, checkSignature, signImage, MAX_ENVELOPE, MAX_PAYLOAD, type AttachmentRegistry, type Check } from './remote.js';
+export {
+  attach,
+  attachedLayers,
+  attestImage,
+  fetchAndVerifyAttestation,
+  fetchAndVerifySignature,
+  fetchAttestationEnvelope,
+  fetchSignaturePayload,
+  signImage,
+  type AttachmentRegistry,
+} from './remote.js';
+export {
+  MAX_ENVELOPE,
+  MAX_PAYLOAD,
+  VERIFY_CODES,
+  verifyAttestation,
+  verifySignature,
+  type AttestationPolicy,
+  type SignaturePolicy,
+  type VerifiedAttestation,
+  type VerifyCode,
+  type VerifyFailure,
+  type VerifyResult,
+} from './verify.js';

@@ -1,15 +1,30 @@
 /**
  * Signatures and attestations in a registry, through a small port (what a registry client
  * offers): attach one both ways Cosign and OCI 1.1 know (the `.sig`/`.att` tag, a referrer), find
- * them again, and check each against a key. No I/O of its own: the caller brings the client.
+ * them again, and fetch each layer's bytes for the verifier (verify.ts, which judges). No I/O of
+ * its own: the caller brings the client.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { digestOf, isDigest, type Descriptor, type Digest } from '../oci/index.js';
-import { DSSE_MEDIA_TYPE, envelopePayload, IN_TOTO_PAYLOAD_TYPE, inTotoStatement, parseEnvelope, parseStatement, signEnvelope, verifyEnvelope, type DsseEnvelope } from './dsse.js';
+import { DSSE_MEDIA_TYPE, IN_TOTO_PAYLOAD_TYPE, inTotoStatement, signEnvelope } from './dsse.js';
 import { SignError } from './errors.js';
 import { ATTESTATION_ARTIFACT_TYPE, attachmentLayers, attachmentTag, layerKey, MAX_ATTACHMENT_LAYERS, PREDICATE_TYPE_ANNOTATION, referrerManifest, SIGNATURE_ANNOTATION, SIGNATURE_ARTIFACT_TYPE, tagManifest, type AttachmentKind } from './layout.js';
-import { signBytes, verifyBytes } from './signature.js';
-import { COSIGN_SIGNATURE_TYPE, parseSimpleSigning, SIMPLE_SIGNING_MEDIA_TYPE, simpleSigningPayload, type SimpleSigning } from './simple-signing.js';
+import { signBytes } from './signature.js';
+import { SIMPLE_SIGNING_MEDIA_TYPE, simpleSigningPayload, type SimpleSigning } from './simple-signing.js';
+import {
+  MAX_ENVELOPE,
+  MAX_PAYLOAD,
+  printable,
+  refuse,
+  screenAttestationLayer,
+  screenSignatureLayer,
+  verifyAttestation,
+  verifySignature,
+  type AttestationPolicy,
+  type SignaturePolicy,
+  type VerifiedAttestation,
+  type VerifyResult,
+} from './verify.js';
 
 /** What signing and verifying need of a registry client, for one repository. */
 export interface AttachmentRegistry {
@@ -22,11 +37,6 @@ export interface AttachmentRegistry {
   /** A small blob, whole; refused past `limit` bytes. */
   blobBytes(digest: string, limit: number): Promise<Uint8Array>;
 }
-
-export type Check<T> = { readonly kind: 'ok'; readonly value: T } | { readonly kind: 'failed'; readonly reason: string };
-
-/** A signature payload is a few hundred bytes; anything past this is not one. */
-export const MAX_PAYLOAD = 1024 * 1024;
 
 /** Stores a signature or attestation both ways: appended to Cosign's tag, and as an OCI 1.1 referrer. Returns the tag. */
 export async function attach(source: AttachmentRegistry, kind: AttachmentKind, blob: Buffer, layer: Descriptor, target: Descriptor, existing?: readonly Descriptor[]): Promise<string> {
@@ -41,96 +51,40 @@ export async function attach(source: AttachmentRegistry, kind: AttachmentKind, b
   return tag;
 }
 
-/** An attestation envelope (an SBOM inside can be large, not unbounded). */
-export const MAX_ENVELOPE = 64 * 1024 * 1024;
-
 /**
- * An attestation layer against `key`: a DSSE envelope of an in-toto statement whose subject names
- * this image's digest and an allowed repository (`allowed`, normalized by `normalize`), of the
- * wanted predicate type. Failures of any kind are values with a reason, never exceptions.
+ * The fetch step for a signature layer: its payload blob, read whole up to MAX_PAYLOAD. A layer
+ * the verifier would refuse on its descriptor alone is not read; a blob the registry cannot give
+ * is PAYLOAD_UNREADABLE, a value like every other refusal. The bytes are not checked here:
+ * verifySignature checks them against the layer's digest.
  */
-export async function checkAttestation(
-  source: AttachmentRegistry,
-  layer: Descriptor,
-  digest: Digest,
-  key: KeyObject,
-  wanted: string | undefined,
-  options: { allowed?: ReadonlySet<string>; normalize?: (reference: string) => string; maxBytes?: number } = {},
-): Promise<Check<{ envelope: DsseEnvelope; predicateType: string }>> {
-  if (layer.mediaType !== DSSE_MEDIA_TYPE) return { kind: 'failed', reason: `a ${printable(layer.mediaType)} layer, not a DSSE envelope` };
-  const limit = options.maxBytes ?? MAX_ENVELOPE;
-  if (layer.size > limit) return { kind: 'failed', reason: `an envelope of ${layer.size} bytes is over the limit of ${limit}` };
-  const bytes = await fetchBlob(source, layer.digest, limit);
-  if (typeof bytes === 'string') return { kind: 'failed', reason: bytes };
-  try {
-    const envelope = parseEnvelope(bytes);
-    if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) return { kind: 'failed', reason: `payload type ${printable(envelope.payloadType)}, not ${IN_TOTO_PAYLOAD_TYPE}` };
-    if (!verifyEnvelope(envelope, key)) return { kind: 'failed', reason: 'the envelope signature does not verify with this key (another key, or the statement was altered)' };
-    const statement = parseStatement(envelopePayload(envelope));
-    const normalize = options.normalize ?? ((r: string) => r);
-    const about = statement.subject.filter((x) => x.digest === digest);
-    if (about.length === 0) return { kind: 'failed', reason: `the statement is about ${printable(statement.subject.map((x) => x.digest).join(', ')) || 'nothing'}, not this image (${digest})` };
-    if (options.allowed !== undefined && !about.some((x) => options.allowed!.has(normalize(x.name)))) {
-      const names = about.map((x) => printable(x.name)).join(', ');
-      return { kind: 'failed', reason: `the statement names ${names}, not ${[...options.allowed].join(' or ')} (--allowed-reference ${about[0]!.name === '' ? 'REPO' : printable(about[0]!.name)} accepts it)` };
-    }
-    if (wanted !== undefined && statement.predicateType !== wanted) return { kind: 'failed', reason: `predicate type ${printable(statement.predicateType)}, not ${wanted}` };
-    return { kind: 'ok', value: { envelope, predicateType: statement.predicateType } };
-  } catch (err) {
-    if (err instanceof SignError) return { kind: 'failed', reason: err.message };
-    throw err;
-  }
+export async function fetchSignaturePayload(source: Pick<AttachmentRegistry, 'blobBytes'>, layer: Descriptor): Promise<VerifyResult<Buffer>> {
+  return screenSignatureLayer(layer) ?? fetchBlob(source, layer.digest, MAX_PAYLOAD, 'the payload blob');
 }
 
-/** A blob's bytes checked against its digest; a reason (a string) when it cannot be read or does not match. */
-async function fetchBlob(source: AttachmentRegistry, digest: string, limit: number): Promise<Buffer | string> {
-  let bytes: Buffer;
-  try {
-    bytes = Buffer.from(await source.blobBytes(digest, limit));
-  } catch (err) {
-    return `the blob cannot be read: ${printable((err as Error).message)}`;
-  }
-  return digestOf(bytes) === digest ? bytes : 'the blob does not match its digest';
+/** The fetch step for an attestation layer: its DSSE envelope, read whole up to `maxBytes`. */
+export async function fetchAttestationEnvelope(source: Pick<AttachmentRegistry, 'blobBytes'>, layer: Descriptor, maxBytes: number = MAX_ENVELOPE): Promise<VerifyResult<Buffer>> {
+  return screenAttestationLayer(layer, maxBytes) ?? fetchBlob(source, layer.digest, maxBytes, 'the blob');
 }
 
-/** Text from a registry, made safe to print: no control characters (terminal escapes), bounded. */
-export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-  return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
+/** Fetches one signature layer and verifies it: fetchSignaturePayload, then verifySignature. */
+export async function fetchAndVerifySignature(source: Pick<AttachmentRegistry, 'blobBytes'>, layer: Descriptor, key: KeyObject, policy: SignaturePolicy): Promise<VerifyResult<SimpleSigning>> {
+  const payload = await fetchSignaturePayload(source, layer);
+  return payload.ok ? verifySignature(payload.value, layer, key, policy) : payload;
 }
 
-/**
- * Checks one signature layer of the image `digest` with `key`: the payload's signature, its type,
- * the digest it signs, the docker reference it names (one of `allowed`, already normalized by
- * `normalize`; `any` accepts every one, as Cosign's own verification does by default) and the
- * claims asked for.
- */
-export async function checkSignature(source: AttachmentRegistry, layer: Descriptor, digest: Digest, key: KeyObject, allowed: ReadonlySet<string> | 'any', claims: Readonly<Record<string, string>>, normalize: (reference: string) => string = (r) => r): Promise<Check<SimpleSigning>> {
-  if (layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) return { kind: 'failed', reason: `a ${printable(layer.mediaType)} layer, not a simple-signing payload` };
-  const signature = layer.annotations?.[SIGNATURE_ANNOTATION];
-  if (signature === undefined || !/^[A-Za-z0-9+/]+={0,2}$/.test(signature)) return { kind: 'failed', reason: `no base64 ${SIGNATURE_ANNOTATION} annotation` };
-  if (layer.size > MAX_PAYLOAD) return { kind: 'failed', reason: `a payload of ${layer.size} bytes is not a signature payload` };
-  const payload = await fetchBlob(source, layer.digest, MAX_PAYLOAD);
-  if (typeof payload === 'string') return { kind: 'failed', reason: payload.replace('the blob', 'the payload blob') };
-  if (!verifyBytes(key, payload, Buffer.from(signature, 'base64'))) return { kind: 'failed', reason: 'the signature does not verify with this key (another key, or the payload or signature was altered)' };
-  let parsed: SimpleSigning;
+/** Fetches one attestation layer and verifies it: fetchAttestationEnvelope, then verifyAttestation. */
+export async function fetchAndVerifyAttestation(source: Pick<AttachmentRegistry, 'blobBytes'>, layer: Descriptor, key: KeyObject, policy: AttestationPolicy): Promise<VerifyResult<VerifiedAttestation>> {
+  const envelope = await fetchAttestationEnvelope(source, layer, policy.maxBytes);
+  return envelope.ok ? verifyAttestation(envelope.value, layer, key, policy) : envelope;
+}
+
+/** A blob's bytes, at most `limit`; any failure of the registry is a PAYLOAD_UNREADABLE value. */
+async function fetchBlob(source: Pick<AttachmentRegistry, 'blobBytes'>, digest: string, limit: number, what: string): Promise<VerifyResult<Buffer>> {
   try {
-    parsed = parseSimpleSigning(payload);
+    return { ok: true, value: Buffer.from(await source.blobBytes(digest, limit)) };
   } catch (err) {
-    return { kind: 'failed', reason: (err as Error).message };
+    return refuse('PAYLOAD_UNREADABLE', `${what} cannot be read: ${printable(err instanceof Error ? err.message : String(err))}`);
   }
-  if (parsed.type !== COSIGN_SIGNATURE_TYPE) return { kind: 'failed', reason: `critical.type is "${printable(parsed.type)}", not "${COSIGN_SIGNATURE_TYPE}"` };
-  if (parsed.digest !== digest) return { kind: 'failed', reason: `it signs ${parsed.digest}, not this image (${digest})` };
-  if (allowed !== 'any' && !allowed.has(normalize(parsed.dockerReference))) return { kind: 'failed', reason: `it names ${printable(parsed.dockerReference)}, not ${[...allowed].join(' or ')} (--allowed-reference ${printable(parsed.dockerReference)} accepts it)` };
-  for (const [k, v] of Object.entries(claims)) {
-    const optional = parsed.optional ?? {};
-    if (!Object.hasOwn(optional, k)) return { kind: 'failed', reason: `no annotation ${k}` };
-    const got = optional[k];
-    // As Cosign: claims are strings, compared as strings.
-    if (typeof got !== 'string' || got !== v) return { kind: 'failed', reason: `annotation ${k} is ${printable(JSON.stringify(got) ?? 'null')}, not "${v}"` };
-  }
-  return { kind: 'ok', value: parsed };
 }
 
 /**
@@ -149,19 +103,33 @@ export async function attachedLayers(source: AttachmentRegistry, digest: Digest,
       out.push(l);
     }
   };
-  try {
-    add(await tagLayers(source, attachmentTag(digest, kind)));
-  } catch (err) {
-    if (!(err instanceof SignError)) throw err;
-  }
-  const referrers = (await source.referrers(digest, kind === 'sig' ? SIGNATURE_ARTIFACT_TYPE : ATTESTATION_ARTIFACT_TYPE)).filter((r) => isDigest(r.digest)).slice(0, MAX_ATTACHMENT_LAYERS);
-  for (const r of referrers) {
+  // The tag and the referrers are asked for at once, and the referrers' manifests eight at a time:
+  // a round trip each, not one per attachment (admission pays this on every uncached review).
+  const unlessBad = async (read: () => Promise<readonly Descriptor[]>): Promise<readonly Descriptor[]> => {
     try {
-      const m = await source.findManifest(r.digest);
-      if (m !== undefined) add(attachmentLayers(m.bytes, m.mediaType));
+      return await read();
     } catch (err) {
       if (!(err instanceof SignError)) throw err;
+      return [];
     }
+  };
+  const [tagged, listed] = await Promise.all([
+    unlessBad(() => tagLayers(source, attachmentTag(digest, kind))),
+    source.referrers(digest, kind === 'sig' ? SIGNATURE_ARTIFACT_TYPE : ATTESTATION_ARTIFACT_TYPE),
+  ]);
+  add(tagged);
+  const referrers = listed.filter((r) => isDigest(r.digest)).slice(0, MAX_ATTACHMENT_LAYERS);
+  // At most 8 in flight: an image may carry up to MAX_ATTACHMENT_LAYERS referrers.
+  for (let i = 0; i < referrers.length; i += 8) {
+    const manifests = await Promise.all(
+      referrers.slice(i, i + 8).map((r) =>
+        unlessBad(async () => {
+          const m = await source.findManifest(r.digest);
+          return m === undefined ? [] : attachmentLayers(m.bytes, m.mediaType);
+        }),
+      ),
+    );
+    for (const layers of manifests) add(layers);
   }
   return out;
 }
@@ -184,13 +152,10 @@ export async function signImage(registry: AttachmentRegistry, key: KeyObject, in
   const tag = attachmentTag(input.target.digest, 'sig');
   const publicKey = createPublicKey(key);
   const existing = await tagLayers(registry, tag);
-  const payloadDigest = digestOf(payload);
-  for (const l of existing) {
-    if (l.digest !== payloadDigest || l.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) continue;
-    const sig = l.annotations?.[SIGNATURE_ANNOTATION];
-    if (sig !== undefined && verifyBytes(publicKey, payload, Buffer.from(sig, 'base64'))) return { tag, layer: l };
-  }
-  const layer: Descriptor = { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest: payloadDigest, size: payload.length, annotations: { [SIGNATURE_ANNOTATION]: signBytes(key, payload).toString('base64') } };
+  // A layer these very bytes pass is one: its digest is theirs, and the key signed them.
+  const same = existing.find((l) => verifySignature(payload, l, publicKey, { digest: input.target.digest, allowedReferences: 'any' }).ok);
+  if (same !== undefined) return { tag, layer: same };
+  const layer: Descriptor = { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest: digestOf(payload), size: payload.length, annotations: { [SIGNATURE_ANNOTATION]: signBytes(key, payload).toString('base64') } };
   return { tag: await attach(registry, 'sig', payload, layer, input.target, existing), layer };
 }
 

@@ -1,7 +1,9 @@
 /**
- * Signing and verifying through the registry port, on an in-memory registry: signing twice adds
- * nothing, one unreadable attachment hides no good one, claims are own string members, an
- * attestation names an allowed repository, and hostile manifests stay cheap to read.
+ * Signing, fetching and verifying through the registry port, on an in-memory registry: signing
+ * twice adds nothing, one unreadable attachment hides no good one (and is a typed refusal, not an
+ * exception), a layer the verifier refuses on its descriptor is never read, an attestation names
+ * an allowed repository, and hostile manifests stay cheap to read. What the verifier decides
+ * about the bytes is test/sign/verify.test.ts.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -11,14 +13,14 @@ import {
   attachmentLayers,
   attachmentTag,
   attestImage,
-  checkAttestation,
-  checkSignature,
+  fetchAndVerifyAttestation,
+  fetchAndVerifySignature,
+  fetchSignaturePayload,
   generateKeyPair,
   SIGNATURE_ANNOTATION,
   SIGNATURE_ARTIFACT_TYPE,
   signImage,
   SIMPLE_SIGNING_MEDIA_TYPE,
-  signBytes,
   type AttachmentRegistry,
 } from '../../src/sign/index.js';
 
@@ -66,7 +68,7 @@ test('signing the same claims with the same key twice adds nothing; another clai
   assert.equal(attachmentLayers(r.manifests.get(tag)!).length, 3);
 });
 
-test('an unreadable referrer or a missing payload blob is one failed check, not a failed verification', async () => {
+test('an unreadable referrer or a missing payload blob is one refused signature, not a failed verification', async () => {
   const r = memoryRegistry();
   const { privateKey, publicKey } = generateKeyPair();
   await signImage(r, privateKey, { dockerReference: REF, target: TARGET });
@@ -77,24 +79,30 @@ test('an unreadable referrer or a missing payload blob is one failed check, not 
   r.referrerList.push({ mediaType: MediaType.OciManifest, digest: 'not-a-digest' as Digest, size: 1, artifactType: SIGNATURE_ARTIFACT_TYPE });
   const gone = { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest: digestOf(Buffer.from('gone')) as Digest, size: 4, annotations: { [SIGNATURE_ANNOTATION]: 'MEUCIQ==' } };
   const layers = [...(await attachedLayers(r, TARGET.digest, 'sig')), gone];
-  const outcomes = await Promise.all(layers.map((l) => checkSignature(r, l, TARGET.digest, publicKey, new Set([REF]), {})));
-  assert.deepEqual(outcomes.map((o) => o.kind), ['ok', 'failed']);
-  assert.match((outcomes[1] as { reason: string }).reason, /the payload blob cannot be read: blob .* is missing/);
+  const outcomes = await Promise.all(layers.map((l) => fetchAndVerifySignature(r, l, publicKey, { digest: TARGET.digest, allowedReferences: new Set([REF]) })));
+  assert.deepEqual(outcomes.map((o) => o.ok), [true, false]);
+  const refused = outcomes[1]!;
+  assert.equal(!refused.ok && refused.code, 'PAYLOAD_UNREADABLE');
+  assert.match(!refused.ok ? refused.message : '', /^the payload blob cannot be read: blob sha256:[0-9a-f]{64} is missing$/);
 });
 
-test('claims are own string members of optional, compared as strings', async () => {
+test('the fetch step reads nothing the verifier refuses on the descriptor alone, and never past the limit', async () => {
   const r = memoryRegistry();
-  const { privateKey, publicKey } = generateKeyPair();
-  // A payload whose optional holds a number and an array (Cosign writes strings; others may not).
-  const payload = Buffer.from(JSON.stringify({ critical: { identity: { 'docker-reference': REF }, image: { 'docker-manifest-digest': TARGET.digest }, type: 'cosign container image signature' }, optional: { n: 42, list: ['a'], s: 'x' } }));
-  await r.pushBlob(digestOf(payload), new Blob([payload]));
-  const layer: Descriptor = { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest: digestOf(payload) as Digest, size: payload.length, annotations: { [SIGNATURE_ANNOTATION]: signBytes(privateKey, payload).toString('base64') } };
-  const check = (claims: Record<string, string>) => checkSignature(r, layer, TARGET.digest, publicKey, new Set([REF]), claims);
-  assert.equal((await check({ s: 'x' })).kind, 'ok');
-  assert.match(((await check({ n: '42' })) as { reason: string }).reason, /annotation n is 42, not "42"/);
-  assert.equal((await check({ list: 'a' })).kind, 'failed');
-  assert.match(((await check({ ['__proto__']: '[object Object]' })) as { reason: string }).reason, /no annotation __proto__/);
-  assert.match(((await check({ toString: 'x' })) as { reason: string }).reason, /no annotation toString/);
+  const asked: [string, number][] = [];
+  const counting: AttachmentRegistry = { ...r, blobBytes: (digest, limit) => (asked.push([digest, limit]), r.blobBytes(digest, limit)) };
+  const blob = Buffer.from('{}');
+  await r.pushBlob(digestOf(blob), new Blob([blob]));
+  const base: Descriptor = { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest: digestOf(blob) as Digest, size: blob.length, annotations: { [SIGNATURE_ANNOTATION]: 'MEUCIQ==' } };
+  const codes = [];
+  for (const layer of [{ ...base, mediaType: 'text/plain' }, { ...base, annotations: {} }, { ...base, size: 1024 * 1024 + 1 }]) {
+    const fetched = await fetchSignaturePayload(counting, layer);
+    codes.push(fetched.ok ? 'ok' : fetched.code);
+  }
+  assert.deepEqual(codes, ['NOT_A_SIGNATURE', 'SIGNATURE_MISSING', 'PAYLOAD_TOO_LARGE']);
+  assert.deepEqual(asked, [], 'no blob was read');
+  const fetched = await fetchSignaturePayload(counting, base);
+  assert.equal(fetched.ok && fetched.value.toString(), '{}');
+  assert.deepEqual(asked, [[base.digest, 1024 * 1024]]);
 });
 
 test('an attestation must name an allowed repository as well as the digest', async () => {
@@ -102,12 +110,14 @@ test('an attestation must name an allowed repository as well as the digest', asy
   const { privateKey, publicKey } = generateKeyPair();
   await attestImage(r, privateKey, { dockerReference: 'registry.example.com/other/app', target: TARGET, predicateType: 'https://cyclonedx.org/bom', predicate: {} });
   const [layer] = await attachedLayers(r, TARGET.digest, 'att');
-  const refused = await checkAttestation(r, layer!, TARGET.digest, publicKey, undefined, { allowed: new Set([REF]) });
-  assert.equal(refused.kind, 'failed');
-  assert.match((refused as { reason: string }).reason, /names registry\.example\.com\/other\/app, not registry\.example\.com\/team\/app/);
-  const allowed = await checkAttestation(r, layer!, TARGET.digest, publicKey, 'https://cyclonedx.org/bom', { allowed: new Set([REF, 'registry.example.com/other/app']) });
-  assert.equal(allowed.kind, 'ok');
-  assert.equal(allowed.kind === 'ok' && allowed.value.predicateType, 'https://cyclonedx.org/bom');
+  const refused = await fetchAndVerifyAttestation(r, layer!, publicKey, { digest: TARGET.digest, allowedReferences: new Set([REF]) });
+  assert.equal(!refused.ok && refused.code, 'REFERENCE_NOT_ALLOWED');
+  assert.match(!refused.ok ? refused.message : '', /names registry\.example\.com\/other\/app, not registry\.example\.com\/team\/app/);
+  const allowed = await fetchAndVerifyAttestation(r, layer!, publicKey, { digest: TARGET.digest, allowedReferences: new Set([REF, 'registry.example.com/other/app']), predicateType: 'https://cyclonedx.org/bom' });
+  assert.equal(allowed.ok && allowed.value.statement.predicateType, 'https://cyclonedx.org/bom');
+  // Over the caller's limit: refused on the descriptor, before a byte is read.
+  const small = await fetchAndVerifyAttestation(r, layer!, publicKey, { digest: TARGET.digest, allowedReferences: 'any', maxBytes: layer!.size - 1 });
+  assert.equal(!small.ok && small.code, 'ENVELOPE_TOO_LARGE');
 });
 
 test('hostile .sig manifests: repeated layers are read once each, more than a thousand layers are refused', () => {
