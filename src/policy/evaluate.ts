@@ -184,6 +184,20 @@ export function evaluatePromotion(gates: PromotionGates, facts: ImageFacts, now:
   return decision(out, waived);
 }
 
+/**
+ * The findings of an image that no approved waiver covers, counted by severity (each id once, at
+ * its strongest), and their ids strongest first: what admission judges a scan by.
+ */
+export function openFindings(facts: ImageFacts): { counts: Record<Lowercase<Severity>, number>; ids: string[] } {
+  const { left } = unwaived(facts, facts.scan?.findings ?? []);
+  const ids = distinctIds(left);
+  const best = new Map<string, Severity>();
+  for (const f of left) if (!best.has(f.id) || RANK[f.severity] > RANK[best.get(f.id)!]) best.set(f.id, f.severity);
+  const counts = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0 };
+  for (const s of best.values()) counts[s.toLowerCase() as Lowercase<Severity>] += 1;
+  return { counts, ids };
+}
+
 /** Whether the project's policy has anything to judge on a pull. */
 export function gatesPulls(policy: ProjectPolicy): boolean {
   return policy.preventVulnerable !== undefined || policy.requireSignature !== undefined;

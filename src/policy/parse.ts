@@ -8,18 +8,22 @@ import { parseDuration } from '../shared/index.js';
 import { PolicyError } from './errors.js';
 import { THRESHOLDS, type ProjectPolicy, type Selector, type SignatureRequirement } from './model.js';
 
-const glob = z
-  .string()
-  .min(1)
-  .max(256)
-  .refine((g) => {
-    try {
-      picomatch.makeRe(g);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'not a valid glob');
+/** A picomatch glob of at most `max` characters (an image's glob names a registry too). */
+export const globOf = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((g) => {
+      try {
+        picomatch.makeRe(g);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'not a valid glob');
+
+const glob = globOf(256);
 
 /** A glob is `matching` when written bare. */
 const selector = z.union([glob.transform((g): Selector => ({ matching: g })), z.object({ matching: glob }).strict(), z.object({ excluding: glob }).strict()]);
