@@ -94,6 +94,6 @@ export interface PromotionRecord {
 
 export interface PromotionStore {
   record(p: Omit<PromotionRecord, 'id'>): Promise<PromotionRecord>;
-  /** Newest first; of promotions into `project` when given. */
-  list(filter: { readonly project?: string; readonly limit: number }): Promise<PromotionRecord[]>;
+  /** Newest first; of promotions into `project`, of the image `digest`, when given. */
+  list(filter: { readonly project?: string; readonly digest?: Digest; readonly limit: number }): Promise<PromotionRecord[]>;
 }

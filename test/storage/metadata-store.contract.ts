@@ -1586,7 +1586,7 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
 
       test('promotions are recorded with their gates and listed newest first, per target project', async (t) => {
         const s = await fresh(t);
-        const gates = [{ gate: 'vulnerabilities', passed: false, reason: '1 critical', ids: ['CVE-1'] }];
+        const gates = [{ gate: 'severity', passed: false, reason: '1 critical', ids: ['CVE-1'] }];
         const d = freshDigest();
         const a = await s.promotions.record({ source: 'staging/app', sourceDigest: d, target: 'prod/app', targetTag: '1.0', targetProject: 'prod', actor: 'ci', outcome: 'refused', gates, signature: null, createdAt: 1 });
         const b = await s.promotions.record({ source: 'staging/app', sourceDigest: d, target: 'prod/app', targetTag: '1.0', targetProject: 'prod', actor: 'ci', outcome: 'promoted', gates: [], signature: freshDigest(), createdAt: 2 });
@@ -1597,6 +1597,10 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
           [a.id, 'refused'],
         ]);
         assert.equal((await s.promotions.list({ limit: 10 })).length, 3);
+        const other = await s.promotions.record({ source: 'staging/other', sourceDigest: freshDigest(), target: 'prod/other', targetTag: '2.0', targetProject: 'prod', actor: 'ci', outcome: 'promoted', gates: [], signature: null, createdAt: 4 });
+        assert.deepEqual((await s.promotions.list({ digest: d, limit: 10 })).map((p) => p.targetProject), ['qa', 'prod', 'prod'], 'of one digest, newest first');
+        assert.deepEqual((await s.promotions.list({ project: 'prod', digest: other.sourceDigest, limit: 10 })).map((p) => p.id), [other.id]);
+        assert.deepEqual(await s.promotions.list({ project: 'qa', digest: other.sourceDigest, limit: 10 }), []);
       });
     });
 

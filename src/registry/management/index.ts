@@ -5,6 +5,7 @@ import { identify, type ManagementDeps } from './context.js';
 import { ApiError } from './errors.js';
 import { registerPolicyRoutes } from './policies.js';
 import { registerProjectRoutes } from './projects.js';
+import { registerFactRoutes } from './facts.js';
 import { registerPromotionRoutes } from './promotions.js';
 import { registerRobotRoutes } from './robots.js';
 import { registerScanRoutes } from './scans.js';
@@ -71,6 +72,7 @@ export function registerManagementApi(app: FastifyInstance, deps: ManagementDeps
   registerUserRoutes(app, deps);
   registerProjectRoutes(app, deps);
   registerScanRoutes(app, deps);
+  registerFactRoutes(app, deps);
   registerSigningRoutes(app, deps);
   registerPolicyRoutes(app, deps);
   registerWaiverRoutes(app, deps);

@@ -182,11 +182,12 @@ export class SqlPromotions implements PromotionStore {
     return toPromotion(row!);
   }
 
-  async list(filter: { readonly project?: string; readonly limit: number }): Promise<PromotionRecord[]> {
-    const rows =
-      filter.project === undefined
-        ? await this.db.all<PromotionRow>(`SELECT ${PROMOTION_COLUMNS} FROM promotions ORDER BY id DESC LIMIT ?`, [filter.limit])
-        : await this.db.all<PromotionRow>(`SELECT ${PROMOTION_COLUMNS} FROM promotions WHERE target_project = ? ORDER BY id DESC LIMIT ?`, [filter.project, filter.limit]);
+  async list(filter: { readonly project?: string; readonly digest?: Digest; readonly limit: number }): Promise<PromotionRecord[]> {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (filter.project !== undefined) (where.push('target_project = ?'), params.push(filter.project));
+    if (filter.digest !== undefined) (where.push('source_digest = ?'), params.push(filter.digest));
+    const rows = await this.db.all<PromotionRow>(`SELECT ${PROMOTION_COLUMNS} FROM promotions${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`, [...params, filter.limit]);
     return rows.map(toPromotion);
   }
 }

@@ -329,6 +329,10 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(webhook_id, seq);
 CREATE INDEX webhook_deliveries_state ON webhook_deliveries(state, updated_at);
 `,
+  // Admission asks which projects a digest was promoted into.
+  () => `
+CREATE INDEX promotions_digest ON promotions(source_digest, id);
+`,
 ];
 
 export function migrationSql(dialect: SqlDialect, index: number): string {

@@ -44,6 +44,8 @@ export function gateRows(ctx: RowContext): Row[] {
     row('GET', '/api/v1/waivers/:id', '', async () => ({ path: `/api/v1/waivers/${await freshWaiver()}` }), seeWaivers),
     row('POST', '/api/v1/waivers/:id/approve', 'not by the security team', async () => ({ path: `/api/v1/waivers/${await freshWaiver()}/approve`, body: {} }), decide),
     row('POST', '/api/v1/waivers/:id/reject', 'not by the security team', async () => ({ path: `/api/v1/waivers/${await freshWaiver()}/reject`, body: {} }), decide),
+    // What admission reads of an image: as the image itself (pull right).
+    row('GET', '/api/v1/projects/:project/repositories/:repo/artifacts/:reference/facts', '', () => ({ path: `${P}/repositories/app/artifacts/latest/facts` }), read),
     row('GET', '/api/v1/projects/:project/policy', '', () => ({ path: `${P}/policy` }), read),
     row('PUT', '/api/v1/projects/:project/policy', 'immutable v* tags', () => ({ path: `${P}/policy`, body: { immutableTags: [{ repositories: '**', tags: 'v*' }] } }), admin(200)),
     row('GET', '/api/v1/projects/:project/trusted-keys', '', () => ({ path: `${P}/trusted-keys` }), read),
