@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import { httpExchange, networkReason, readReply, replyOk, type HttpReply } from '../shared/index.js';
 import { lookupCredentials, type Credentials } from './docker-config.js';
 import { CliError } from './errors.js';
 
@@ -15,6 +17,9 @@ export interface ClientSettings {
   readonly password?: string | undefined;
   readonly insecure?: boolean | undefined;
 }
+
+/** The largest management API answer read (the API pages its lists: a page is far smaller). */
+const API_ANSWER_LIMIT = 64 * 1024 * 1024;
 
 /** A client of the management API, signed in with Basic credentials. */
 export class ApiClient {
@@ -41,24 +46,24 @@ export class ApiClient {
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (this.credentials !== undefined) headers['Authorization'] = `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    let res: Response;
+    let res: HttpReply;
+    let text: string;
     try {
-      res = await fetch(`${this.baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      res = await httpExchange(`${this.baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      text = (await readReply(res, API_ANSWER_LIMIT, () => new Error(`an answer larger than ${API_ANSWER_LIMIT} bytes`))).toString('utf8');
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new CliError('FAILED', `cannot reach ${this.baseUrl}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+      throw new CliError('FAILED', `cannot reach ${this.baseUrl}: ${networkReason(err)}`);
     }
-    const text = await res.text();
     let json: unknown;
     try {
       json = text === '' ? undefined : JSON.parse(text);
     } catch {
       json = undefined;
     }
-    if (!res.ok) {
+    if (!replyOk(res)) {
       const first = (json as { errors?: { message?: string; detail?: Record<string, unknown> }[] } | undefined)?.errors?.[0];
-      const message = first?.message ?? `${res.status} ${res.statusText}`;
-      const hint = res.status === 401 && this.credentials === undefined ? ' (no credentials: run portcullis login first)' : '';
+      const message = first?.message ?? `${res.statusCode} ${STATUS_CODES[res.statusCode] ?? ''}`.trimEnd();
+      const hint = res.statusCode === 401 && this.credentials === undefined ? ' (no credentials: run portcullis login first)' : '';
       throw new CliError('FAILED', `${message}${hint}`, first?.detail !== undefined ? { detail: first.detail } : {});
     }
     return json as T;

@@ -2,7 +2,9 @@
  * Reading images from any OCI / Docker v2 registry: reference parsing with Docker's defaults, the
  * token flow (401 challenge → Basic credentials at the realm → Bearer token, per repository
  * scope), Basic auth where a registry asks for it, and streamed blobs with redirects followed.
- */
+
+ * The wire is the code base's one HTTP client (src/shared/http.ts), pooled and kept alive. */
+import { httpExchange, networkReason, readReply, replyHeader as header, replyOk, type HttpReply as Reply } from '../shared/index.js';
 import { MediaType, isDigest, type Descriptor } from '../oci/index.js';
 import { ImageError } from './errors.js';
 import type { ContentSource, FetchedManifest } from './image.js';
@@ -76,6 +78,11 @@ export interface RegistryOptions {
   readonly signal?: AbortSignal;
 }
 
+/** One exchange, no redirect followed; a Blob body is sent again on each call. */
+function exchange(url: string, method: string, headers: Record<string, string>, body: Blob | undefined, signal: AbortSignal | undefined): Promise<Reply> {
+  return httpExchange(url, { method, headers, ...(body !== undefined ? { body } : {}), ...(signal !== undefined ? { signal } : {}) });
+}
+
 const MANIFEST_ACCEPT = [MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifestList, MediaType.DockerManifest].join(', ');
 
 interface Challenge {
@@ -94,9 +101,8 @@ export function parseChallenge(header: string): Challenge | undefined {
 
 /** A content source over one repository of a registry. */
 export class RegistrySource implements ContentSource {
-  private authorization: string | undefined;
-  /** No credentials were found for the registry: a refusal then means "log in", not "wrong password". */
-  private anonymous = false;
+  /** The Authorization header that worked last (a bearer token, or Basic), shared by the clients made with withSignal. */
+  private session: { authorization: string | undefined; anonymous: boolean } = { authorization: undefined, anonymous: false };
   private readonly base: string;
   private readonly host: string;
 
@@ -108,10 +114,20 @@ export class RegistrySource implements ContentSource {
     this.base = `${options.insecure === true ? 'http' : 'https'}://${this.host}/v2/${ref.repository}`;
   }
 
+  /**
+   * A client of the same repository that shares this one's session (its token: no new challenge)
+   * and is bounded by another signal: one client per repository, one deadline per request.
+   */
+  withSignal(signal: AbortSignal): RegistrySource {
+    const s = new RegistrySource(this.ref, { ...this.options, signal });
+    s.session = this.session;
+    return s;
+  }
+
   async manifest(reference: string): Promise<FetchedManifest> {
     const res = await this.request(`${this.base}/manifests/${reference}`, { Accept: MANIFEST_ACCEPT });
     const bytes = await readLimited(res, 4 * 1024 * 1024, `manifest ${reference}`);
-    const type = res.headers.get('content-type')?.split(';')[0]?.trim();
+    const type = header(res, 'content-type')?.split(';')[0]?.trim();
     return type !== undefined && type !== '' ? { bytes, mediaType: type } : { bytes };
   }
 
@@ -122,17 +138,16 @@ export class RegistrySource implements ContentSource {
    */
   async resolve(reference: string): Promise<{ digest: string; mediaType: string | undefined; size: number }> {
     const res = await this.request(`${this.base}/manifests/${reference}`, { Accept: MANIFEST_ACCEPT }, false, { method: 'HEAD' });
-    await res.body?.cancel();
-    const digest = res.headers.get('docker-content-digest');
-    const size = Number(res.headers.get('content-length'));
-    if (digest === null || !Number.isSafeInteger(size) || size <= 0) throw new ImageError('MANIFEST_INVALID', `${this.host} answered HEAD ${reference} without a digest or size`);
-    return { digest, mediaType: res.headers.get('content-type')?.split(';')[0]?.trim() || undefined, size };
+    await res.body.dump();
+    const digest = header(res, 'docker-content-digest');
+    const size = Number(header(res, 'content-length'));
+    if (digest === undefined || !Number.isSafeInteger(size) || size <= 0) throw new ImageError('MANIFEST_INVALID', `${this.host} answered HEAD ${reference} without a digest or size`);
+    return { digest, mediaType: header(res, 'content-type')?.split(';')[0]?.trim() || undefined, size };
   }
 
   async blob(d: { readonly digest: string }): Promise<AsyncIterable<Uint8Array>> {
     const res = await this.request(`${this.base}/blobs/${d.digest}`, {});
-    if (res.body === null) return (async function* () {})();
-    return res.body as unknown as AsyncIterable<Uint8Array>;
+    return res.body;
   }
 
   /** The manifest at a tag or digest; undefined when the registry has none (404). */
@@ -157,7 +172,7 @@ export class RegistrySource implements ContentSource {
    */
   async referrers(digest: string, artifactType?: string): Promise<Descriptor[]> {
     const query = artifactType !== undefined ? `?artifactType=${encodeURIComponent(artifactType)}` : '';
-    let res: Response;
+    let res: Reply;
     try {
       res = await this.request(`${this.base}/referrers/${digest}${query}`, { Accept: MediaType.OciIndex });
     } catch (err) {
@@ -186,63 +201,60 @@ export class RegistrySource implements ContentSource {
   async pushBlob(digest: string, body: Blob): Promise<void> {
     try {
       const head = await this.request(`${this.base}/blobs/${digest}`, {}, false, { method: 'HEAD' });
-      await head.body?.cancel();
+      await head.body.dump();
       return;
     } catch (err) {
       if (!(err instanceof ImageError && err.code === 'NOT_FOUND')) throw err;
     }
     const start = await this.request(`${this.base}/blobs/uploads/`, { 'Content-Length': '0' }, false, { method: 'POST' });
-    await start.body?.cancel();
-    const location = start.headers.get('location');
-    if (location === null) throw new ImageError('NETWORK', `${this.host} started an upload without a Location header`);
+    await start.body.dump();
+    const location = header(start, 'location');
+    if (location === undefined) throw new ImageError('NETWORK', `${this.host} started an upload without a Location header`);
     const url = new URL(location, this.base);
     url.searchParams.set('digest', digest);
     const done = await this.request(url.toString(), { 'Content-Type': 'application/octet-stream' }, false, { method: 'PUT', body });
-    await done.body?.cancel();
+    await done.body.dump();
   }
 
   /** Stores a manifest under a tag (or its digest); resolves to the digest the registry reports. */
   async putManifest(reference: string, bytes: Uint8Array, mediaType: string): Promise<string | undefined> {
     const res = await this.request(`${this.base}/manifests/${reference}`, { 'Content-Type': mediaType }, false, { method: 'PUT', body: new Blob([bytes]) });
-    await res.body?.cancel();
-    return res.headers.get('docker-content-digest') ?? undefined;
+    await res.body.dump();
+    return header(res, 'docker-content-digest');
   }
 
-  private async request(url: string, headers: Record<string, string>, retried = false, init: { method?: string; body?: Blob } = {}): Promise<Response> {
+  private async request(url: string, headers: Record<string, string>, retried = false, init: { method?: string; body?: Blob } = {}): Promise<Reply> {
     const all: Record<string, string> = { ...headers, 'User-Agent': this.options.userAgent ?? 'portcullis' };
-    if (this.authorization !== undefined) all['Authorization'] = this.authorization;
-    let res: Response;
+    if (this.session.authorization !== undefined) all['Authorization'] = this.session.authorization;
+    const method = init.method ?? 'GET';
+    let res: Reply;
     try {
-      res = await fetch(url, {
-        headers: all,
-        redirect: 'manual',
-        ...(init.method !== undefined ? { method: init.method } : {}),
-        ...(init.body !== undefined ? { body: init.body } : {}),
-        ...(this.options.signal !== undefined ? { signal: this.options.signal } : {}),
-      });
+      res = await exchange(url, method, all, init.body, this.options.signal);
       // Blob redirects (to S3, a CDN) are followed without our Authorization header.
       let hops = 0;
-      while (res.status >= 300 && res.status < 400 && res.headers.get('location') !== null && hops++ < 5) {
-        await res.body?.cancel();
-        const next = new URL(res.headers.get('location')!, url).toString();
-        res = await fetch(next, { headers: { 'User-Agent': all['User-Agent']! }, redirect: 'manual', ...(this.options.signal !== undefined ? { signal: this.options.signal } : {}) });
+      let at = url;
+      while (res.statusCode >= 300 && res.statusCode < 400 && header(res, 'location') !== undefined && hops++ < 5) {
+        await res.body.dump();
+        at = new URL(header(res, 'location')!, at).toString();
+        res = await exchange(at, method === 'HEAD' ? 'HEAD' : 'GET', { 'User-Agent': all['User-Agent']! }, undefined, this.options.signal);
       }
     } catch (err) {
+      if (this.options.signal?.aborted === true) throw new ImageError('NETWORK', `cannot reach ${this.host}: ${networkReason(this.options.signal.reason)}`, { cause: err });
       throw new ImageError('NETWORK', `cannot reach ${this.host}: ${networkReason(err)}${this.options.insecure === true ? '' : ' (for a plain-HTTP registry add --insecure)'}`, { cause: err });
     }
-    if (res.status === 401 && !retried) {
-      const challenge = parseChallenge(res.headers.get('www-authenticate') ?? '');
-      await res.body?.cancel();
+    if (res.statusCode === 401 && !retried) {
+      const challenge = parseChallenge(header(res, 'www-authenticate') ?? '');
+      await res.body.dump();
       if (challenge !== undefined && (await this.authenticate(challenge))) return this.request(url, headers, true, init);
       throw new ImageError('UNAUTHORIZED', `${this.host} wants credentials for ${this.ref.repository}: run \`portcullis login ${this.ref.registry}\` or \`docker login\``);
     }
-    if (res.ok) return res;
-    const body = init.method === 'HEAD' ? '' : await res.text().catch(() => '');
+    if (replyOk(res)) return res;
+    const body = init.method === 'HEAD' ? '' : await textLimited(res);
     const detail = registryErrorText(body);
-    if ((res.status === 401 || res.status === 403) && this.anonymous) {
+    if ((res.statusCode === 401 || res.statusCode === 403) && this.session.anonymous) {
       throw new ImageError('UNAUTHORIZED', `${this.host} wants credentials for ${this.ref.repository}: run \`portcullis login ${this.ref.registry}\` or \`docker login\`${detail}`);
     }
-    switch (res.status) {
+    switch (res.statusCode) {
       case 401:
         throw new ImageError('UNAUTHORIZED', `${this.host} refused the credentials for ${this.ref.repository}${detail}`);
       case 403:
@@ -252,16 +264,16 @@ export class RegistrySource implements ContentSource {
       case 404:
         throw new ImageError('NOT_FOUND', `${formatRegistryReference(this.ref)}: ${url.includes('/manifests/') ? 'no such image' : url.includes('/blobs/uploads/') ? 'no such repository or upload' : 'a blob is missing'}${detail}`);
       default:
-        throw new ImageError('NETWORK', `${this.host} answered ${res.status} for ${new URL(url).pathname}${detail}`);
+        throw new ImageError('NETWORK', `${this.host} answered ${res.statusCode} for ${new URL(url).pathname}${detail}`);
     }
   }
 
   private async authenticate(challenge: Challenge): Promise<boolean> {
     const creds = await this.options.credentials?.(this.ref.registry);
-    this.anonymous = creds === undefined;
+    this.session.anonymous = creds === undefined;
     if (challenge.scheme === 'basic') {
       if (creds === undefined) return false;
-      this.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+      this.session.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
       return true;
     }
     if (challenge.scheme !== 'bearer' || challenge.params['realm'] === undefined) return false;
@@ -270,38 +282,45 @@ export class RegistrySource implements ContentSource {
     realm.searchParams.set('scope', challenge.params['scope'] ?? `repository:${this.ref.repository}:pull`);
     const headers: Record<string, string> = { 'User-Agent': this.options.userAgent ?? 'portcullis' };
     if (creds !== undefined) headers['Authorization'] = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
-    let res: Response;
+    let res: Reply;
     try {
-      res = await fetch(realm, { headers, ...(this.options.signal !== undefined ? { signal: this.options.signal } : {}) });
+      res = await exchange(realm.toString(), 'GET', headers, undefined, this.options.signal);
     } catch (err) {
       throw new ImageError('NETWORK', `cannot reach the token service ${realm.origin}: ${networkReason(err)}`, { cause: err });
     }
-    if (!res.ok) {
-      await res.body?.cancel();
-      if (res.status === 401 || res.status === 403) {
+    if (!replyOk(res)) {
+      await res.body.dump();
+      if (res.statusCode === 401 || res.statusCode === 403) {
         throw new ImageError('UNAUTHORIZED', `${realm.host} refused ${creds === undefined ? 'anonymous access' : `the credentials of ${creds.username}`} to ${this.ref.repository}`);
       }
-      throw new ImageError('NETWORK', `the token service ${realm.origin} answered ${res.status}`);
+      throw new ImageError('NETWORK', `the token service ${realm.origin} answered ${res.statusCode}`);
     }
-    const body = (await res.json().catch(() => ({}))) as { token?: string; access_token?: string };
+    let body: { token?: string; access_token?: string } = {};
+    try {
+      body = JSON.parse(Buffer.from(await readLimited(res, 1024 * 1024, 'token')).toString('utf8')) as typeof body;
+    } catch (err) {
+      if (err instanceof ImageError) throw err;
+    }
     const token = body.token ?? body.access_token;
     if (typeof token !== 'string' || token === '') throw new ImageError('UNAUTHORIZED', `the token service ${realm.origin} returned no token`);
-    this.authorization = `Bearer ${token}`;
+    this.session.authorization = `Bearer ${token}`;
     return true;
   }
 }
 
-async function readLimited(res: Response, limit: number, what: string): Promise<Uint8Array> {
-  const declared = Number(res.headers.get('content-length') ?? '0');
-  if (declared > limit) throw new ImageError('MANIFEST_INVALID', `the ${what} is ${declared} bytes; the limit is ${limit}`);
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    n += chunk.length;
-    if (n > limit) throw new ImageError('MANIFEST_INVALID', `the ${what} is larger than ${limit} bytes`);
-    parts.push(chunk);
+function readLimited(res: Reply, limit: number, what: string): Promise<Uint8Array> {
+  return readReply(res, limit, (declared) =>
+    new ImageError('MANIFEST_INVALID', declared !== undefined ? `the ${what} is ${declared} bytes; the limit is ${limit}` : `the ${what} is larger than ${limit} bytes`),
+  );
+}
+
+/** An error body as text, at most 64 KiB of it (a registry's error is a line of JSON). */
+async function textLimited(res: Reply): Promise<string> {
+  try {
+    return Buffer.from(await readLimited(res, 64 * 1024, 'error')).toString('utf8');
+  } catch {
+    return '';
   }
-  return Buffer.concat(parts);
 }
 
 function registryErrorText(body: string): string {
@@ -313,9 +332,4 @@ function registryErrorText(body: string): string {
     // not a registry error body
   }
   return '';
-}
-
-function networkReason(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (err as Error).message;
 }
