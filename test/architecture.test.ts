@@ -24,7 +24,9 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   policy: ['shared', 'oci'],
   registry: ['shared', 'oci', 'storage', 'config', 'image', 'sbom', 'vuln', 'scan', 'sign', 'policy'],
   server: ['shared', 'oci', 'storage', 'registry', 'config', 'image', 'sbom', 'vuln', 'scan', 'sign', 'policy'],
-  cli: ['shared', 'oci', 'storage', 'registry', 'config', 'server', 'image', 'sbom', 'vuln', 'scan', 'sign', 'policy'],
+  // The admission webhook talks to registries (Portcullis's included) over HTTP only.
+  admission: ['shared', 'oci', 'image', 'sign', 'policy'],
+  cli: ['shared', 'oci', 'storage', 'registry', 'config', 'server', 'image', 'sbom', 'vuln', 'scan', 'sign', 'policy', 'admission'],
 };
 
 /** Modules that must stay free of I/O: no file system, network, process environment. */

@@ -57,9 +57,21 @@ export function rssOf(pid: number): number {
   return m === null ? 0 : Number(m[1]) * 1024;
 }
 
-/** Samples a process's RSS every `ms` while `work` runs; resolves to the peak. */
-export async function peakRss<T>(pid: number, work: () => Promise<T>, ms = 20): Promise<{ result: T; peak: number }> {
+/** CPU time (user + system) a process has used so far, in ms, from /proc (Linux). */
+export function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) in parentheses: utime is the 14th field, stime the 15th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
+/** USER_HZ: 100 on every Linux that Node runs on. */
+const CLOCK_TICKS = 100;
+
+/** The peak RSS of a process while `work` runs (sampled every `ms`), and the CPU time it used. */
+export async function peakRss<T>(pid: number, work: () => Promise<T>, ms = 20): Promise<{ result: T; peak: number; cpuMs: number }> {
   let peak = rssOf(pid);
+  const cpuBefore = cpuMsOf(pid);
   const timer = setInterval(() => {
     try {
       peak = Math.max(peak, rssOf(pid));
@@ -70,7 +82,7 @@ export async function peakRss<T>(pid: number, work: () => Promise<T>, ms = 20): 
   try {
     const result = await work();
     peak = Math.max(peak, rssOf(pid));
-    return { result, peak };
+    return { result, peak, cpuMs: cpuMsOf(pid) - cpuBefore };
   } finally {
     clearInterval(timer);
   }

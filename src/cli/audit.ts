@@ -7,7 +7,8 @@ import { closeSync, createReadStream, fsyncSync, openSync, renameSync, rmSync, w
 import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Option, type Command } from 'commander';
-import { ExportVerifier, type AuditEntryJson, type ChainVerification } from '../registry/index.js';
+// The registry (fastify, pg, …) is imported only by `verify --file`: the CLI does not pay for it at start-up.
+import type { AuditEntryJson, ChainVerification } from '../registry/index.js';
 import { ApiClient } from './client.js';
 import { CliError } from './errors.js';
 import { fileOutput, stdoutOutput, table, type Output, type OutputFormat } from './output.js';
@@ -81,6 +82,7 @@ function verificationText(r: ChainVerification, source: string): string {
 /** Reads an export line by line into the verifier: flat memory for a file of any size. */
 async function verifyFile(io: CliIo, file: string): Promise<ChainVerification> {
   const path = resolve(io.cwd, file);
+  const { ExportVerifier } = await import('../registry/index.js');
   const verifier = new ExportVerifier();
   const stream = createReadStream(path, { encoding: 'utf8' });
   try {

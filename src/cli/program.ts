@@ -5,7 +5,7 @@ import { Command, CommanderError } from 'commander';
 // command like `portcullis sbom` should not pay for fastify, pg and zod at start-up.
 import type { Config } from '../config/index.js';
 import type { GcReport } from '../registry/index.js';
-import { isAppError } from '../shared/index.js';
+import { httpExchange, isAppError, networkReason, replyHeader, replyOk, type HttpReply } from '../shared/index.js';
 import { client, formatOption, outputOf, outputOption } from './api-command.js';
 import { serverUrl } from './client.js';
 import { eraseCredentials, registryKey, storeCredentials } from './docker-config.js';
@@ -13,6 +13,7 @@ import { CliError } from './errors.js';
 import { humanBytes, stdoutOutput, type OutputFormat } from './output.js';
 import { promptSecret, readStdin } from './prompt.js';
 import { registerAccountCommands } from './accounts.js';
+import { registerAdmission } from './admission.js';
 import { registerAudit } from './audit.js';
 import { registerGateCommands } from './gates.js';
 import { registerSbom } from './sbom.js';
@@ -161,6 +162,7 @@ export function buildProgram(io: CliIo, state: CliState = { exitCode: 0 }): Comm
   registerScan(program, io, state);
   registerSign(program, io, state);
   registerAudit(program, io, state);
+  registerAdmission(program, io, state);
   addHelpCommands(program);
   return program;
 }
@@ -228,33 +230,34 @@ function shownPath(io: CliIo, path: string): string {
 /** Checks credentials the way docker login does: GET /v2/, follow a Bearer challenge to the token service. */
 async function checkLogin(base: string, username: string, password: string): Promise<void> {
   const basic = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
-  let res: Response;
-  try {
-    res = await fetch(`${base}/v2/`);
-  } catch (err) {
-    throw new CliError('FAILED', `cannot reach ${base}: ${((err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message)}`);
-  }
-  await res.body?.cancel();
-  if (res.status === 200) return;
-  const challenge = res.headers.get('www-authenticate') ?? '';
-  if (res.status === 401 && /^bearer /i.test(challenge)) {
+  const ask = async (url: string | URL, headers: Record<string, string> = {}): Promise<HttpReply> => {
+    try {
+      const res = await httpExchange(url, { headers });
+      await res.body.dump();
+      return res;
+    } catch (err) {
+      throw new CliError('FAILED', `cannot reach ${new URL(url).origin}: ${networkReason(err)}`);
+    }
+  };
+  const res = await ask(`${base}/v2/`);
+  if (res.statusCode === 200) return;
+  const challenge = replyHeader(res, 'www-authenticate') ?? '';
+  if (res.statusCode === 401 && /^bearer /i.test(challenge)) {
     const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!.toLowerCase(), m[2]!]));
     if (params['realm'] === undefined) throw new CliError('FAILED', `${base} sent a Bearer challenge without a realm`);
     const url = new URL(params['realm']);
     if (params['service'] !== undefined) url.searchParams.set('service', params['service']);
     url.searchParams.set('account', username);
-    const t = await fetch(url, { headers: { Authorization: basic } });
-    await t.body?.cancel();
-    if (t.ok) return;
-    throw new CliError('FAILED', t.status === 401 ? 'login failed: wrong username or password' : `login failed: the token service answered ${t.status}`);
+    const t = await ask(url, { Authorization: basic });
+    if (replyOk(t)) return;
+    throw new CliError('FAILED', t.statusCode === 401 ? 'login failed: wrong username or password' : `login failed: the token service answered ${t.statusCode}`);
   }
-  if (res.status === 401) {
-    const again = await fetch(`${base}/v2/`, { headers: { Authorization: basic } });
-    await again.body?.cancel();
-    if (again.ok) return;
+  if (res.statusCode === 401) {
+    const again = await ask(`${base}/v2/`, { Authorization: basic });
+    if (replyOk(again)) return;
     throw new CliError('FAILED', 'login failed: wrong username or password');
   }
-  throw new CliError('FAILED', `${base}/v2/ answered ${res.status}: is it a registry?`);
+  throw new CliError('FAILED', `${base}/v2/ answered ${res.statusCode}: is it a registry?`);
 }
 
 /** Runs the CLI; resolves to the process exit code. */

@@ -5,7 +5,7 @@
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { Descriptor } from '../../src/oci/index.js';
-import { signImage, type AttachmentRegistry } from '../../src/sign/index.js';
+import { attestImage, signImage, type AttachmentRegistry } from '../../src/sign/index.js';
 import { bytesOf, expectStatus, request, type Target } from './push.js';
 
 export interface KeyPair {
@@ -51,10 +51,18 @@ export function registryPort(target: Target, repository: string): AttachmentRegi
   };
 }
 
-/** Signs `repository@digest` with `key` as `cosign sign --key` would, naming `host/repository`. */
-export async function cosignSign(target: Target, repository: string, digest: string, key: KeyObject): Promise<void> {
+async function descriptorOf(target: Target, repository: string, digest: string): Promise<Descriptor> {
   const head = await request(target, 'HEAD', `/v2/${repository}/manifests/${digest}`, { headers: { Accept: MANIFEST_TYPES } });
   await expectStatus(head, 200, `HEAD ${repository}@${digest}`);
-  const descriptor: Descriptor = { mediaType: head.headers.get('content-type') ?? '', digest: digest as Descriptor['digest'], size: Number(head.headers.get('content-length')) };
-  await signImage(registryPort(target, repository), key, { dockerReference: `${new URL(target.url).host}/${repository}`, target: descriptor });
+  return { mediaType: head.headers.get('content-type') ?? '', digest: digest as Descriptor['digest'], size: Number(head.headers.get('content-length')) };
+}
+
+/** Attests `repository@digest` with `key` as `cosign attest --key --type` would: an in-toto statement in a DSSE envelope. */
+export async function cosignAttest(target: Target, repository: string, digest: string, key: KeyObject, predicateType: string, predicate: unknown): Promise<void> {
+  await attestImage(registryPort(target, repository), key, { dockerReference: `${new URL(target.url).host}/${repository}`, target: await descriptorOf(target, repository, digest), predicateType, predicate });
+}
+
+/** Signs `repository@digest` with `key` as `cosign sign --key` would, naming `host/repository`. */
+export async function cosignSign(target: Target, repository: string, digest: string, key: KeyObject): Promise<void> {
+  await signImage(registryPort(target, repository), key, { dockerReference: `${new URL(target.url).host}/${repository}`, target: await descriptorOf(target, repository, digest) });
 }
