@@ -8,8 +8,8 @@ import { basename, dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { VulnError } from './errors.js';
-import type { AdvisoryLookup, MergedVulnerability } from './match.js';
-import type { AffectedRecord, CvssScore, FeedRecords, Severity, VulnerabilityRecord } from './model.js';
+import type { AdvisoryLookup } from './match.js';
+import type { AffectedRecord, CvssScore, FeedRecords, MergedVulnerability, Severity, VulnerabilityRecord } from './model.js';
 
 /** Bump on any change of the tables or of what their JSON holds; a scanner refuses other versions. */
 export const DB_SCHEMA_VERSION = 1;

@@ -37,6 +37,7 @@ export {
   type CvssScore,
   type Ecosystem,
   type FeedRecords,
+  type MergedVulnerability,
   type RangeEvent,
   type Severity,
   type VulnerabilityRecord,
@@ -44,24 +45,9 @@ export {
 } from './model.js';
 export { VulnError, type VulnErrorCode } from './errors.js';
 export { cvssScore, severityOfScore, severityOfWord, severityRank } from './severity.js';
-export {
-  chooseSeverity,
-  comparatorOf,
-  distroEcosystem,
-  inRange,
-  lookupKey,
-  matchInventory,
-  matchKeys,
-  Matcher,
-  MATCH_KEYS_VERSION,
-  packageMatchKey,
-  parseMatchKeys,
-  recordAffects,
-  type AdvisoryLookup,
-  type MatchKeys,
-  type MergedVulnerability,
-  type VulnerabilityCounts,
-  type VulnerabilityMatch,
-} from './match.js';
+export { comparatorOf, distroEcosystem, lookupKey, type Compare } from './ecosystems.js';
+export { chooseSeverity, inRange, recordAffects } from './rules.js';
+export { matchKeys, MATCH_KEYS_VERSION, packageMatchKey, parseMatchKeys, type MatchKeys } from './match-keys.js';
+export { matchInventory, Matcher, type AdvisoryLookup, type VulnerabilityCounts, type VulnerabilityMatch } from './match.js';
 export { AdvisoryDb, buildAdvisoryDb, DB_SCHEMA_VERSION, type BuildOptions, type DbInfo, type DbSourceInfo, type FeedInput } from './db.js';
 export { classifyFeedDocument, detectFeedFormat, readFeeds, type FeedFile, type FeedFormat, type ReadFeedsOptions } from './feed-files.js';

@@ -89,3 +89,13 @@ export interface FeedRecords {
   /** One line per record that was skipped or partly read, naming the file and the record. */
   readonly errors: readonly string[];
 }
+
+/** A vulnerability as the DB keeps it once the records of every feed about it are merged. */
+export interface MergedVulnerability extends Omit<VulnerabilityRecord, 'severity' | 'source'> {
+  /** The canonical id: the CVE when the flaw has one. Aliases are every other id of the merged records. */
+  readonly id: string;
+  /** Ratings stated without a vector, per source (ghsa: HIGH, debian: LOW …). */
+  readonly severities: Readonly<Record<string, Severity>>;
+  /** The feeds it came from. */
+  readonly sources: readonly string[];
+}
