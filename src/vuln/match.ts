@@ -29,7 +29,7 @@ export interface VulnerabilityMatch {
   /** The name looked up: the source package for OS packages. */
   readonly matchedName: string;
   readonly status: VulnStatus;
-  /** Versions that fix it above the installed one, comma-separated (Trivy's form). */
+  /** Every version the advisories name as fixing it, in version order, comma-separated (Trivy's form: `2.1.3, 3.1.0` when two release lines are fixed). */
   readonly fixedVersion?: string;
   readonly severity: Severity;
   readonly severitySource: string;
@@ -287,7 +287,7 @@ export class Matcher {
         const a = recordAffects(r, key.version, compare);
         if (!a.affected) continue;
         hit ??= r;
-        if (a.fixed !== undefined) fixes.add(a.fixed);
+        for (const f of a.fixes ?? []) fixes.add(f);
       }
       if (hit === undefined) continue;
       // A fixed record proves a fix exists even where an open record says otherwise.

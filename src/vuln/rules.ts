@@ -35,26 +35,33 @@ export function inRange(range: AffectedRange, version: string, compare: Compare)
   return next !== undefined && next.kind === 1 ? { affected, fixed: next.v } : { affected };
 }
 
-/** Whether one record says this version is affected; the fixed version when known. */
-export function recordAffects(record: AffectedRecord, version: string, compare: Compare): { affected: boolean; fixed?: string } {
+/**
+ * Whether one record says this version is affected, and when it is, every fixed version the record
+ * names (each range's `fixed` events, or the one a distribution states), as Trivy lists them: a
+ * version matched through the record's explicit `versions` list has the same fixes as one matched
+ * through its ranges.
+ */
+export function recordAffects(record: AffectedRecord, version: string, compare: Compare): { affected: boolean; fixes?: readonly string[] } {
   if (record.status === 'not_affected') return { affected: false };
-  if (record.versions.includes(version)) return { affected: true };
-  if (record.ranges.length > 0) {
-    let hit: { affected: boolean; fixed?: string } = { affected: false };
-    for (const r of record.ranges) {
-      const x = inRange(r, version, compare);
-      if (x.affected) {
-        if (x.fixed === undefined) return x;
-        if (!hit.affected || (hit.fixed !== undefined && compare(x.fixed, hit.fixed) < 0)) hit = x;
-      }
-    }
-    return hit;
-  }
-  if (record.fixedVersion !== undefined) {
-    return compare(version, record.fixedVersion) < 0 ? { affected: true, fixed: record.fixedVersion } : { affected: false };
-  }
+  const affected = record.versions.includes(version) || affectedByRanges(record, version, compare);
+  if (!affected) return { affected: false };
+  const fixes = fixesOf(record);
+  return fixes.length > 0 ? { affected, fixes } : { affected };
+}
+
+function affectedByRanges(record: AffectedRecord, version: string, compare: Compare): boolean {
+  if (record.ranges.length > 0) return record.ranges.some((r) => inRange(r, version, compare).affected);
+  if (record.fixedVersion !== undefined) return compare(version, record.fixedVersion) < 0;
   // An open issue with no version stated: every version of this release is affected.
-  return { affected: record.status !== 'fixed' && record.versions.length === 0 };
+  return record.status !== 'fixed' && record.versions.length === 0;
+}
+
+/** Every fixed version a record names. */
+function fixesOf(record: AffectedRecord): string[] {
+  const out = new Set<string>();
+  for (const r of record.ranges) for (const e of r.events) if ('fixed' in e) out.add(e.fixed);
+  if (out.size === 0 && record.fixedVersion !== undefined) out.add(record.fixedVersion);
+  return [...out];
 }
 
 /** Rating sources in order of trust for a language package; the distribution comes first for OS packages. */

@@ -214,6 +214,36 @@ test('Debian: source packages, this release only, fixed / postponed / will-not-f
   assert.deepEqual(matchInventory({ distro: { id: 'debian', versionId: '13' }, packages: inv.packages }, db), []);
 });
 
+test('a version matched through the explicit `versions` list keeps the fixes its ranges name, in every ecosystem', async (t) => {
+  // As OSV publishes them: ranges and the enumerated versions they cover (PyPI's, from its release
+  // history). A version in the list and one only inside a range must get the same fixes.
+  const cases = [
+    // Django 2.2 and CVE-2019-12308 (PYSEC-2019-79), pip and CVE-2023-5752: the two cases found by hand.
+    { ecosystem: 'PyPI', name: 'django', type: 'pypi', id: 'CVE-2019-12308', events: [{ introduced: '0' }, { fixed: '1.11.21' }, { introduced: '2.0' }, { fixed: '2.1.9' }, { introduced: '2.2' }, { fixed: '2.2.2' }], listed: '2.2', inRange: '2.2.1', fixes: '1.11.21, 2.1.9, 2.2.2' },
+    { ecosystem: 'PyPI', name: 'pip', type: 'pypi', id: 'CVE-2023-5752', events: [{ introduced: '0' }, { fixed: '23.3' }], listed: '23.2.1', inRange: '22.0', fixes: '23.3' },
+    { ecosystem: 'npm', name: 'lodash', type: 'npm', id: 'CVE-2021-23337', events: [{ introduced: '0' }, { fixed: '4.17.21' }], listed: '4.17.20', inRange: '4.17.19', fixes: '4.17.21' },
+    { ecosystem: 'Maven', name: 'com.example:lib', type: 'maven', id: 'CVE-2099-0001', events: [{ introduced: '1.0' }, { fixed: '1.5.1' }, { introduced: '2.0' }, { fixed: '2.0.3' }], listed: '2.0.1', inRange: '1.2', fixes: '1.5.1, 2.0.3' },
+    { ecosystem: 'RubyGems', name: 'rack', type: 'gem', id: 'CVE-2099-0002', events: [{ introduced: '0' }, { fixed: '2.2.6.3' }], listed: '2.2.6.2', inRange: '2.0.0', fixes: '2.2.6.3' },
+    { ecosystem: 'crates.io', name: 'time', type: 'cargo', id: 'CVE-2099-0003', events: [{ introduced: '0.2.7' }, { fixed: '0.2.23' }], listed: '0.2.22', inRange: '0.2.8', fixes: '0.2.23' },
+    { ecosystem: 'NuGet', name: 'Newtonsoft.Json', type: 'nuget', id: 'CVE-2099-0004', events: [{ introduced: '0' }, { fixed: '13.0.1' }], listed: '12.0.3', inRange: '11.0.1', fixes: '13.0.1' },
+    { ecosystem: 'Packagist', name: 'guzzlehttp/guzzle', type: 'composer', id: 'CVE-2099-0005', events: [{ introduced: '7.0.0' }, { fixed: '7.4.5' }], listed: '7.4.4', inRange: '7.1.0', fixes: '7.4.5' },
+  ];
+  const out = join(tempDir(t), 'advisory.db');
+  const records = cases.map((c) =>
+    parseOsv({ id: c.id, modified: '2024-01-01T00:00:00Z', affected: [{ package: { ecosystem: c.ecosystem, name: c.name }, ranges: [{ type: 'ECOSYSTEM', events: c.events }], versions: [c.listed] }] }, 'osv.json'),
+  );
+  await buildAdvisoryDb(out, [{ feed: 'osv', files: (async function* () { for (const r of records) yield { file: 'osv.json', records: r }; })() }]);
+  const db = AdvisoryDb.open(out);
+  t.after(() => db.close());
+  for (const c of cases) {
+    const [namespace, name] = c.type === 'maven' ? c.name.split(':') : c.type === 'composer' ? c.name.split('/') : [undefined, c.name];
+    for (const version of [c.listed, c.inRange]) {
+      const matches = matchInventory({ packages: [pkg({ type: c.type as Package['type'], ...(namespace !== undefined ? { namespace } : {}), name: name!, version })] }, db);
+      assert.deepEqual(matches.map((m) => [m.vulnerability.id, m.status, m.fixedVersion]), [[c.id, 'fixed', c.fixes]], `${c.ecosystem} ${c.name} ${version}`);
+    }
+  }
+});
+
 test('Alpine: origin package and release; "0" means never affected', async (t) => {
   const db = await buildDb(tempDir(t));
   t.after(() => db.close());
@@ -244,8 +274,9 @@ test('language packages: PyPI names normalized, Maven group:artifact, Go without
   };
   const matches = matchInventory(inv, db);
   assert.deepEqual(facts(matches), [
-    'DJANGO CVE-2023-23969 fixed 4.1.6 HIGH/ghsa',
-    'log4j-core CVE-2021-44228 fixed 2.15.0 CRITICAL/ghsa',
+    // Every fixed version the advisories name, in version order, as Trivy lists them.
+    'DJANGO CVE-2023-23969 fixed 3.2.17, 4.0.9, 4.1.6 HIGH/ghsa',
+    'log4j-core CVE-2021-44228 fixed 2.3.1, 2.12.2, 2.15.0 CRITICAL/ghsa',
     'net CVE-2022-27664 fixed 0.0.0-20220906165146-f3363e06e74c UNKNOWN/',
     'traverse GHSA-xxxx-npm0-0001 fixed 7.23.2 CRITICAL/ghsa',
   ]);
