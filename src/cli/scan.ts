@@ -131,6 +131,7 @@ export function registerScan(program: Command, io: CliIo, state: CliState): void
         ...(db !== undefined ? { db } : {}),
         ...(gathered.image !== undefined ? { image: gathered.image } : {}),
       });
+      for (const w of report.metadata.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
       const { report: shown } = filterReport(report, { ...filter, ...(ignore !== undefined ? { ignore } : {}), ...(vex !== undefined ? { vex } : {}) });
       const color = o.output === undefined && process.stdout.isTTY === true && io.env['NO_COLOR'] === undefined;
       const text = formatReport(shown, o.format, { inventory: gathered.facts.inventory, toolVersion: packageVersion(), color, ...(process.stdout.columns !== undefined ? { width: process.stdout.columns } : {}) });

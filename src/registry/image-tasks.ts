@@ -280,7 +280,7 @@ async function scanOf(image: Image, task: ScanTask, state: TaskState): Promise<S
       keys: matchKeys(facts.inventory),
       db: lease.db !== undefined ? { builtAt: lease.db.info.builtAt } : { missing: lease.reason },
       ...(task.withSbom ? { sbom: document(facts.inventory, 'cyclonedx-json', task) } : {}),
-      warnings: [...facts.inventory.warnings],
+      warnings: [...facts.inventory.warnings, ...(report.metadata.warnings ?? [])],
     };
   } finally {
     if (lease.db !== undefined) lease.release();

@@ -119,6 +119,8 @@ export interface ScanReport {
     readonly repoDigests?: readonly string[];
     /** The image config as the image states it (config.json), for the JSON report. */
     readonly imageConfig?: unknown;
+    /** What the vulnerability scan could not check, and why: an unsupported OS, an ecosystem the DB holds no data for. */
+    readonly warnings?: readonly string[];
   };
   readonly results: readonly ScanResult[];
   /** The advisory DB the vulnerabilities come from. */

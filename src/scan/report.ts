@@ -18,6 +18,8 @@ export interface ReportInput {
   readonly imageConfig?: unknown;
   readonly imageId?: string;
   readonly db?: { readonly builtAt: string; readonly schemaVersion: number };
+  /** What the vulnerability scan could not check (coverageWarnings). */
+  readonly warnings?: readonly string[];
   readonly now?: Date;
 }
 
@@ -189,6 +191,7 @@ export function buildReport(input: ReportInput): ScanReport {
       ...(repoTags !== undefined ? { repoTags } : {}),
       ...(repoDigests !== undefined ? { repoDigests } : {}),
       ...(input.imageConfig !== undefined ? { imageConfig: input.imageConfig } : {}),
+      ...(input.warnings !== undefined && input.warnings.length > 0 ? { warnings: input.warnings } : {}),
     },
     results,
     ...(input.db !== undefined ? { db: input.db } : {}),

@@ -6,7 +6,7 @@
  */
 import { imageContentKey, type Image, type LayerCache } from '../image/index.js';
 import { ALL_CATALOGERS, analyzeDirectory, analyzeImage, catalogersKey, imageSubject, type AnalyzerResults, type CatalogProgress, type FileAnalyzer, type ImageAnalysis, type Inventory } from '../sbom/index.js';
-import { matchInventory, type AdvisoryLookup } from '../vuln/index.js';
+import { coverageWarnings, matchInventory, type AdvisoryLookup } from '../vuln/index.js';
 import { checkDockerfile, checkImageConfig, MISCONFIG_VERSION } from './misconfig.js';
 import type { ArtifactType, ConfigFinding, ScanReport, SecretFinding } from './model.js';
 import { buildReport } from './report.js';
@@ -152,7 +152,7 @@ export async function evaluateCached(cache: LayerCache, key: string | undefined,
 }
 
 /** Bump when the report built from the same facts and DB changes. */
-const REPORT_VERSION = 1;
+const REPORT_VERSION = 2;
 
 /** The report of gathered facts: the vulnerability match runs here, on the DB given. */
 export function evaluate(facts: ScanFacts, options: EvaluateOptions): ScanReport {
@@ -161,7 +161,7 @@ export function evaluate(facts: ScanFacts, options: EvaluateOptions): ScanReport
     artifactName: options.artifactName,
     artifactType: options.artifactType,
     inventory: facts.inventory,
-    ...(vuln ? { matches: matchInventory(facts.inventory, options.db!) } : {}),
+    ...(vuln ? { matches: matchInventory(facts.inventory, options.db!), warnings: coverageWarnings(facts.inventory, options.db!) } : {}),
     ...(options.scanners.has('secret') ? { secrets: facts.secrets } : {}),
     ...(options.scanners.has('config') ? { misconfigurations: facts.misconfigurations } : {}),
     ...(options.image !== undefined ? { imageConfig: options.image.config, imageId: options.image.manifest.config.digest } : {}),

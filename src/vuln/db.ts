@@ -355,6 +355,10 @@ export class AdvisoryDb implements AdvisoryLookup {
     return v;
   }
 
+  holds(ecosystem: string): boolean {
+    return (this.info.counts.ecosystems?.[ecosystem] ?? 0) > 0;
+  }
+
   /** The DB's age at `now`, in milliseconds. */
   ageMs(now: Date = new Date()): number {
     const built = Date.parse(this.info.builtAt);

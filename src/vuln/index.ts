@@ -47,6 +47,7 @@ export { VulnError, type VulnErrorCode } from './errors.js';
 export { cvssScore, severityOfScore, severityOfWord, severityRank } from './severity.js';
 export { comparatorOf, distroEcosystem, lookupKey, type Compare } from './ecosystems.js';
 export { chooseSeverity, inRange, recordAffects } from './rules.js';
+export { coverageWarnings, type EcosystemCoverage } from './coverage.js';
 export { matchKeys, MATCH_KEYS_VERSION, packageMatchKey, parseMatchKeys, type MatchKeys } from './match-keys.js';
 export { matchInventory, Matcher, type AdvisoryLookup, type VulnerabilityCounts, type VulnerabilityMatch } from './match.js';
 export { AdvisoryDb, buildAdvisoryDb, DB_SCHEMA_VERSION, type BuildOptions, type DbInfo, type DbSourceInfo, type FeedInput } from './db.js';

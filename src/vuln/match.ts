@@ -20,6 +20,8 @@ export interface AdvisoryLookup {
   /** Affected records of one package in one ecosystem, ids already canonical. */
   affected(ecosystem: string, name: string): readonly AffectedRecord[];
   vulnerability(id: string): MergedVulnerability | undefined;
+  /** Whether the DB holds any record of an ecosystem: what it cannot speak about is said (coverage.ts). */
+  holds(ecosystem: string): boolean;
 }
 
 export interface VulnerabilityMatch {

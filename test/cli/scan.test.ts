@@ -149,7 +149,7 @@ interface TrivyJson {
   SchemaVersion: number;
   ArtifactName: string;
   ArtifactType: string;
-  Metadata: { OS?: { Family: string; Name: string } };
+  Metadata: { OS?: { Family: string; Name: string }; Warnings?: string[] };
   Results?: {
     Target: string;
     Class: string;
@@ -168,6 +168,9 @@ test('scan finds the vulnerable openssl, Django, the deleted credentials and the
   assert.equal(report.SchemaVersion, 2);
   assert.equal(report.ArtifactType, 'container_image');
   assert.deepEqual(report.Metadata.OS, { Family: 'debian', Name: '12' });
+  // The DB speaks for Debian 12 and PyPI: everything was checked, and nothing says otherwise.
+  assert.equal(report.Metadata.Warnings, undefined);
+  assert.doesNotMatch(r.stderr, /not checked/);
   const vulns = (report.Results ?? []).flatMap((x) => (x.Vulnerabilities ?? []).map((v) => ({ target: x.Class, ...v })));
   assert.deepEqual(
     vulns.map((v) => [v.target, v.VulnerabilityID, v.PkgName, v.InstalledVersion, v.FixedVersion ?? '', v.Status]).sort(),
@@ -257,12 +260,17 @@ test('scan sbom:FILE matches through the source packages an SBOM records; fs:DIR
   const src = join(f.home, 'checkout');
   mkdirSync(src);
   writeFileSync(join(src, 'requirements.txt'), 'Django==4.1.5\nrequests==2.31.0\n');
+  writeFileSync(join(src, 'Cargo.lock'), 'version = 3\n\n[[package]]\nname = "smallvec"\nversion = "1.6.0"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n');
   writeFileSync(join(src, 'Dockerfile'), 'FROM python:latest\nCOPY . /app\nCMD ["python", "/app/main.py"]\n');
   writeFileSync(join(src, 'settings.py'), `GITHUB_TOKEN = "${['ghp', '_', 'R8fK2mQ7xLp4Wn9Tz3Vb6Yc1Hd5Js0AeGu2'].join('')}"\n`);
   const fs = await run(f.home, ['scan', 'fs:checkout', '--db', f.db, '-f', 'json']);
   assert.equal(fs.code, 0, fs.stderr);
   const frep = JSON.parse(fs.stdout) as TrivyJson;
   assert.equal(frep.ArtifactType, 'filesystem');
+  // The DB holds nothing for Rust crates: said on stderr and in the report, never a silent "no vulnerabilities".
+  const cargoWarning = 'the advisory DB holds no data for crates.io: 1 crates.io package was not checked for vulnerabilities';
+  assert.deepEqual(frep.Metadata.Warnings, [cargoWarning]);
+  assert.ok(fs.stderr.includes(`warning: ${cargoWarning}`), fs.stderr);
   const pip = frep.Results!.find((x) => x.Target === 'requirements.txt')!;
   assert.equal(pip.Type, 'pip');
   assert.deepEqual(pip.Vulnerabilities!.map((v) => v.VulnerabilityID), ['CVE-2023-23969']);

@@ -252,6 +252,10 @@ for (const database of ['sqlite', 'postgres'] as const) {
         ['team/other', other, ['CVE-2099-3001'], v3],
       ]);
       assert.deepEqual((await reevaluate(s)).newlyAffected, []);
+
+      // Crates the DB holds nothing for: not "no vulnerabilities" but a warning that says so.
+      const rust = await pushImage(admin, 'team/rust', '1.0', [[{ type: 'file', path: 'app/Cargo.lock', data: 'version = 3\n\n[[package]]\nname = "smallvec"\nversion = "1.6.0"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n' }]]);
+      assert.deepEqual((await scanned(s, 'team/rust', rust, s.adminAuth)).warnings, ['the advisory DB holds no data for crates.io: 1 crates.io package was not checked for vulnerabilities']);
     });
   });
 }

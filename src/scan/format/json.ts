@@ -118,6 +118,8 @@ export interface TrivyReport {
     readonly DiffIDs?: readonly string[];
     readonly RepoTags?: readonly string[];
     readonly RepoDigests?: readonly string[];
+    /** What was not checked, and why (an OS or ecosystem the DB holds no data for): Portcullis's, beside Trivy's fields. */
+    readonly Warnings?: readonly string[];
     readonly ImageConfig?: unknown;
   };
   readonly Results?: readonly TrivyResult[];
@@ -290,6 +292,7 @@ export function toTrivyReport(report: ScanReport): TrivyReport {
       ...opt('DiffIDs', md.diffIds),
       ...opt('RepoTags', md.repoTags),
       ...opt('RepoDigests', md.repoDigests),
+      ...opt('Warnings', md.warnings !== undefined && md.warnings.length > 0 ? md.warnings : undefined),
       ...(md.imageConfig === undefined || md.imageConfig === null ? {} : { ImageConfig: md.imageConfig }),
     },
     // Every result is listed, with or without findings: the scanner decides which targets exist.
