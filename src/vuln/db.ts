@@ -64,7 +64,11 @@ export async function buildAdvisoryDb(out: string, inputs: readonly FeedInput[],
     db.pragma('synchronous = OFF');
     db.exec(SCHEMA);
     db.exec('CREATE TABLE raw_vulns (id TEXT NOT NULL, data TEXT NOT NULL)');
+    // Records that name no package (the NVD, CVE records) wait apart: only those of a flaw some
+    // package record names are merged in.
+    db.exec('CREATE TABLE raw_enrichment (id TEXT NOT NULL, data TEXT NOT NULL)');
     const insertRaw = db.prepare('INSERT INTO raw_vulns (id, data) VALUES (?, ?)');
+    const insertEnrichment = db.prepare('INSERT INTO raw_enrichment (id, data) VALUES (?, ?)');
     const insertAffected = db.prepare('INSERT INTO affected (ecosystem, name, vuln_id, data) VALUES (?, ?, ?, ?)');
     const groups = new UnionFind();
     const sources: DbSourceInfo[] = [];
@@ -77,6 +81,11 @@ export async function buildAdvisoryDb(out: string, inputs: readonly FeedInput[],
         options.onFile?.(file, records);
         db.transaction(() => {
           for (const v of records.vulnerabilities) {
+            if (v.enrichment === true) {
+              insertEnrichment.run(v.id, JSON.stringify(v));
+              info.vulnerabilities += 1;
+              continue;
+            }
             insertRaw.run(v.id, JSON.stringify(v));
             groups.add(v.id);
             // An advisory naming several CVEs (a DSA, a USN, an XSA) is about several flaws: it
@@ -94,6 +103,7 @@ export async function buildAdvisoryDb(out: string, inputs: readonly FeedInput[],
       sources.push(info);
     }
     db.exec('CREATE INDEX raw_vulns_id ON raw_vulns (id)');
+    db.exec('CREATE INDEX raw_enrichment_id ON raw_enrichment (id)');
     const canonical = groups.canonicalIds();
     const merged = mergeVulnerabilities(db, canonical);
     db.transaction(() => {
@@ -107,6 +117,7 @@ export async function buildAdvisoryDb(out: string, inputs: readonly FeedInput[],
       for (const [id, canon] of canonical) if (id !== canon) rename.run(canon, id);
     })();
     db.exec('DROP TABLE raw_vulns');
+    db.exec('DROP TABLE raw_enrichment');
     db.exec('CREATE INDEX affected_package ON affected (ecosystem, name)');
     const ecosystems: Record<string, number> = {};
     for (const row of db.prepare('SELECT ecosystem, COUNT(*) AS n FROM affected GROUP BY ecosystem ORDER BY ecosystem').all() as { ecosystem: string; n: number }[]) ecosystems[row.ecosystem] = row.n;
@@ -210,7 +221,7 @@ function idRank(id: string): number {
 }
 
 /** Text and scores come from the most trusted source that has them. */
-const TEXT_ORDER = ['nvd', 'ghsa', 'osv', 'go', 'pysec', 'debian-tracker', 'alpine-secdb'];
+const TEXT_ORDER = ['nvd', 'ghsa', 'osv', 'go', 'pysec', 'cve', 'debian-tracker', 'alpine-secdb'];
 
 function mergeVulnerabilities(db: Database.Database, canonical: Map<string, string>): Map<string, MergedVulnerability> {
   const byId = new Map<string, VulnerabilityRecord[]>();
@@ -227,9 +238,12 @@ function mergeVulnerabilities(db: Database.Database, canonical: Map<string, stri
     if (list === undefined) members.set(canon, [id]);
     else list.push(id);
   }
+  const enrichmentOf = db.prepare<[string], { data: string }>('SELECT data FROM raw_enrichment WHERE id = ?');
   const out = new Map<string, MergedVulnerability>();
   for (const [canon, ids] of members) {
-    const recs = (byId.get(canon) ?? []).sort((a, b) => rankOf(a.source) - rankOf(b.source));
+    const recs = byId.get(canon) ?? [];
+    for (const id of ids) if (CVE.test(id)) for (const row of enrichmentOf.all(id)) recs.push(JSON.parse(row.data) as VulnerabilityRecord);
+    recs.sort((a, b) => rankOf(a.source) - rankOf(b.source));
     const pick = <K extends keyof VulnerabilityRecord>(k: K): VulnerabilityRecord[K] | undefined => recs.find((r) => r[k] !== undefined && r[k] !== '')?.[k];
     const aliases = new Set<string>();
     for (const id of ids) if (id !== canon) aliases.add(id);
@@ -245,6 +259,7 @@ function mergeVulnerabilities(db: Database.Database, canonical: Map<string, stri
         }
       }
     }
+    const cweIds = new Set(recs.flatMap((r) => r.cweIds ?? []));
     const severities: Record<string, Severity> = {};
     for (const r of recs) if (r.severity !== undefined) severities[r.severity.source] ??= r.severity.severity;
     const summary = pick('summary');
@@ -260,6 +275,7 @@ function mergeVulnerabilities(db: Database.Database, canonical: Map<string, stri
       ...(modified !== undefined ? { modified } : {}),
       references: [...new Set(recs.flatMap((r) => r.references))],
       cvss,
+      ...(cweIds.size > 0 ? { cweIds: [...cweIds].sort() } : {}),
       severities,
       sources: [...new Set(recs.map((r) => r.source))],
     });

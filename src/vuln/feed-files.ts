@@ -7,7 +7,10 @@
  * - an OSV record (JSON or YAML), a JSON array of OSV records, a zip of OSV JSON records (as
  *   osv.dev publishes them, `<ecosystem>/all.zip`);
  * - an Alpine secdb file (`main.json` as served, or the YAML of its git repository);
- * - the Debian security tracker dump (`tracker/data/json`).
+ * - the Debian security tracker dump (`tracker/data/json`);
+ * - the NVD's CVE API 2.0 feeds (`nvdcve-2.0-*.json`, streamed: a year runs to hundreds of MB)
+ *   and CVE JSON 5 records (enrichment: scores, CWEs and text for CVEs a package feed names);
+ * - any of these gzip-compressed (`.json.gz`, as the NVD publishes its feeds).
  * A directory is walked recursively (dot-directories skipped) for `*.json`, `*.yaml`, `*.yml` and
  * `*.zip` files. A single file of no known format is FEED_INVALID; inside a directory such a file
  * is reported in its entry's `errors` and the walk goes on (a stray file must not stop an import
@@ -15,7 +18,8 @@
  * A URL is downloaded to a private temporary directory (size cap, timeout) that is removed when
  * the iteration ends, then read as a file.
  */
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
 import { mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -28,6 +32,7 @@ import type * as YauzlT from 'yauzl';
 import { VulnError } from './errors.js';
 import { isAlpineSecdb, parseAlpineSecdb } from './feeds/alpine.js';
 import { isDebianTracker, parseDebianTracker } from './feeds/debian.js';
+import { isCve5Record, isNvdFeed, parseCve5Record, parseNvdItem } from './feeds/nvd.js';
 import { FeedCollector, isOsvRecord, parseOsvInto, type FeedResult } from './feeds/osv.js';
 
 // yaml and yauzl are loaded on first use: a scan opens the DB, it never imports a feed.
@@ -36,8 +41,20 @@ let yamlLib: typeof YamlT | undefined;
 const yaml = (): typeof YamlT => (yamlLib ??= requireLazy('yaml') as typeof YamlT);
 let yauzlLib: typeof YauzlT | undefined;
 const yauzl = (): typeof YauzlT => (yauzlLib ??= requireLazy('yauzl') as typeof YauzlT);
+interface StreamJson {
+  parser: () => Transform;
+  pick: (o: { filter: string }) => Transform;
+  streamArray: () => Transform;
+}
+let streamJsonLib: StreamJson | undefined;
+const streamJson = (): StreamJson =>
+  (streamJsonLib ??= {
+    parser: (requireLazy('stream-json') as { parser: StreamJson['parser'] }).parser,
+    pick: (requireLazy('stream-json/filters/Pick') as { pick: StreamJson['pick'] }).pick,
+    streamArray: (requireLazy('stream-json/streamers/StreamArray') as { streamArray: StreamJson['streamArray'] }).streamArray,
+  });
 
-export type FeedFormat = 'osv' | 'osv-list' | 'osv-zip' | 'alpine-secdb' | 'debian-tracker';
+export type FeedFormat = 'osv' | 'osv-list' | 'osv-zip' | 'alpine-secdb' | 'debian-tracker' | 'nvd' | 'cve5';
 
 export interface FeedFile {
   /** The file the records come from; for a zip entry `archive.zip!entry.json`, for a URL the URL. */
@@ -59,10 +76,15 @@ export interface ReadFeedsOptions {
 
 const DEFAULT_MAX_BYTES = 1024 * 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
-const FEED_FILE = /\.(json|ya?ml|zip)$/i;
+const FEED_FILE = /\.(json|ya?ml|zip|json\.gz)$/i;
+/** NVD items per FeedFile yielded: the DB stages them as they come, memory stays flat. */
+const NVD_BATCH = 2000;
+/** The start of an NVD CVE API 2.0 feed document. */
+const NVD_HEAD = /"format"\s*:\s*"NVD_CVE"/;
 
 /** What the first bytes of a file say it is: a zip, JSON, YAML, or nothing known. */
-export function detectFeedFormat(head: Uint8Array, name: string): 'zip' | 'json' | 'yaml' | undefined {
+export function detectFeedFormat(head: Uint8Array, name: string): 'zip' | 'gzip' | 'json' | 'yaml' | undefined {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && (head[2] === 3 || head[2] === 5) && (head[3] === 4 || head[3] === 6)) return 'zip';
   let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0; // UTF-8 BOM
   while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d)) i++;
@@ -80,6 +102,8 @@ export function classifyFeedDocument(doc: unknown): Exclude<FeedFormat, 'osv-zip
   if (isOsvRecord(doc)) return 'osv';
   if (isAlpineSecdb(doc)) return 'alpine-secdb';
   if (isDebianTracker(doc)) return 'debian-tracker';
+  if (isNvdFeed(doc)) return 'nvd';
+  if (isCve5Record(doc)) return 'cve5';
   return undefined;
 }
 
@@ -142,12 +166,22 @@ async function* readOneFile(path: string, label: string, maxBytes: number, stric
     }
     return;
   }
+  const gzip = kind === 'gzip';
+  const inner = gzip ? detectFeedFormat(await readHead(path, label, true), label.replace(/\.gz$/i, '')) : kind;
+  if (inner === 'json' && NVD_HEAD.test((await readHead(path, label, gzip)).toString('utf8'))) {
+    try {
+      yield* readNvd(path, label, gzip, maxBytes);
+    } catch (err) {
+      yield unknown(err);
+    }
+    return;
+  }
   let result: FeedFile;
   try {
-    if (kind === undefined) throw new VulnError('FEED_INVALID', `${label}: not an advisory feed (neither JSON, YAML nor zip)`);
-    const doc = parseText(await readWhole(path, label), kind, label);
+    if (inner === undefined || inner === 'zip' || inner === 'gzip') throw new VulnError('FEED_INVALID', `${label}: not an advisory feed (neither JSON, YAML nor zip${gzip ? ' inside the gzip' : ''})`);
+    const doc = parseText(gzip ? await readGunzipped(path, label, maxBytes) : await readWhole(path, label), inner, label);
     const format = classifyFeedDocument(doc);
-    if (format === undefined) throw new VulnError('FEED_INVALID', `${label}: not an OSV record, an Alpine secdb file or the Debian security tracker dump`);
+    if (format === undefined) throw new VulnError('FEED_INVALID', `${label}: not an OSV record, an Alpine secdb file, the Debian security tracker dump, an NVD feed or a CVE record`);
     result = { file: label, format, records: parseDocumentAs(format, doc, label) };
   } catch (err) {
     result = unknown(err);
@@ -155,7 +189,25 @@ async function* readOneFile(path: string, label: string, maxBytes: number, stric
   yield result;
 }
 
-async function readHead(path: string, label: string): Promise<Buffer> {
+/** The first 512 bytes of a file (of its content when `gunzip`). */
+async function readHead(path: string, label: string, gunzip = false): Promise<Buffer> {
+  if (gunzip) {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    const stream = createReadStream(path).pipe(createGunzip());
+    try {
+      for await (const c of stream as AsyncIterable<Buffer>) {
+        chunks.push(c);
+        n += c.length;
+        if (n >= 512) break;
+      }
+    } catch (err) {
+      throw new VulnError('FEED_INVALID', `${label}: not a readable gzip file: ${messageOf(err)}`, { cause: err });
+    } finally {
+      stream.destroy();
+    }
+    return Buffer.concat(chunks).subarray(0, 512);
+  }
   try {
     const fh = await open(path, 'r');
     try {
@@ -177,8 +229,76 @@ async function readWhole(path: string, label: string): Promise<string> {
   }
 }
 
+/** A gzip file's content as text, at most `maxBytes` of it. */
+async function readGunzipped(path: string, label: string, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const c of createReadStream(path).pipe(createGunzip()) as AsyncIterable<Buffer>) {
+      n += c.length;
+      if (n > maxBytes) throw new VulnError('FEED_INVALID', `${label}: more than ${maxBytes} bytes once decompressed: skipped`);
+      chunks.push(c);
+    }
+  } catch (err) {
+    if (err instanceof VulnError) throw err;
+    throw new VulnError('FEED_INVALID', `${label}: a truncated or corrupt gzip file: ${messageOf(err)}`, { cause: err });
+  }
+  return Buffer.concat(chunks, n).toString('utf8');
+}
+
+/**
+ * An NVD feed, streamed item by item (a year of the NVD is hundreds of MB of JSON), yielded in
+ * batches of NVD_BATCH items. A truncated file yields what came before the cut and an error line.
+ */
+async function* readNvd(path: string, label: string, gzip: boolean, maxBytes: number): AsyncGenerator<FeedFile> {
+  const { parser, pick, streamArray } = streamJson();
+  let read = 0;
+  const cap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      read += chunk.length;
+      cb(read > maxBytes ? new VulnError('FEED_INVALID', `${label}: more than ${maxBytes} bytes once decompressed`) : null, chunk);
+    },
+  });
+  const source = createReadStream(path);
+  const gunzip = gzip ? createGunzip() : undefined;
+  const json = parser();
+  const picked = pick({ filter: 'vulnerabilities' });
+  const items = (gunzip !== undefined ? source.pipe(gunzip) : source).pipe(cap).pipe(json).pipe(picked).pipe(streamArray());
+  // .pipe() does not pass errors on: any stage's failure ends the iteration with that error.
+  for (const s of [source, gunzip, cap, json, picked]) s?.on('error', (err: Error) => items.destroy(err));
+  let out = new FeedCollector();
+  let first = 0;
+  let n = 0;
+  try {
+    for await (const { key, value } of items as AsyncIterable<{ key: number; value: unknown }>) {
+      parseNvdItem(value, `${label}[${key}]`, out);
+      n += 1;
+      if (n - first >= NVD_BATCH) {
+        yield { file: `${label} (items ${first}-${n - 1})`, format: 'nvd', records: out.result() };
+        out = new FeedCollector();
+        first = n;
+      }
+    }
+  } catch (err) {
+    out.errors.push(err instanceof VulnError ? err.message : `${label}: cut short after ${n} items (a truncated or corrupt file): ${messageOf(err)}`);
+  } finally {
+    items.destroy();
+  }
+  yield { file: n - first === n ? label : `${label} (items ${first}-${n - 1})`, format: 'nvd', records: out.result() };
+}
+
 function parseDocumentAs(format: Exclude<FeedFormat, 'osv-zip'>, doc: unknown, label: string): FeedResult {
   switch (format) {
+    case 'nvd': {
+      const out = new FeedCollector();
+      ((doc as { vulnerabilities: unknown[] }).vulnerabilities).forEach((item, i) => parseNvdItem(item, `${label}[${i}]`, out));
+      return out.result();
+    }
+    case 'cve5': {
+      const out = new FeedCollector();
+      parseCve5Record(doc, label, out);
+      return out.result();
+    }
     case 'alpine-secdb':
       return parseAlpineSecdb(doc, label);
     case 'debian-tracker':
@@ -260,8 +380,10 @@ async function* readZip(path: string, label: string, maxBytes: number): AsyncGen
       try {
         const doc = parseText(text, /\.json$/i.test(entry.fileName) ? 'json' : 'yaml', file);
         const records = Array.isArray(doc) ? doc : [doc];
-        if (!records.every(isOsvRecord)) out.errors.push(`${file}: not an OSV record: skipped`);
-        else records.forEach((r, i) => parseOsvInto(r, Array.isArray(doc) ? `${file}[${i}]` : file, out));
+        // osv.dev's zips hold OSV records; the CVE list's (cvelistV5) CVE JSON 5 records.
+        if (records.every(isOsvRecord)) records.forEach((r, i) => parseOsvInto(r, Array.isArray(doc) ? `${file}[${i}]` : file, out));
+        else if (!Array.isArray(doc) && isCve5Record(doc)) parseCve5Record(doc, file, out);
+        else out.errors.push(`${file}: not an OSV record or a CVE record: skipped`);
       } catch (err) {
         if (!(err instanceof VulnError)) throw err;
         out.errors.push(err.message);

@@ -297,7 +297,7 @@ export class Matcher {
       const status: VulnStatus = fixedList.length > 0 ? 'fixed' : hit.status === 'fixed' ? 'affected' : hit.status;
       const vulnerability = this.db.vulnerability(vulnId) ?? { id: vulnId, aliases: [], references: [], cvss: [], severities: {}, sources: [hit.source] };
       const vendorFirst = isOs ? recs.map((r) => ({ source: vendorName(r.source), severity: r.severity })) : [];
-      const sev = chooseSeverity(vulnerability, vendorFirst);
+      const sev = chooseSeverity(vulnerability, vendorFirst, isOs);
       out.push({
         vulnerability,
         ecosystem: key.ecosystem,

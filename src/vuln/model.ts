@@ -58,8 +58,15 @@ export interface VulnerabilityRecord {
   readonly cvss: readonly CvssScore[];
   /** A severity the source states without a vector (GHSA's database_specific.severity, a distro urgency). */
   readonly severity?: { readonly source: string; readonly severity: Severity };
-  /** The feed this came from: osv, ghsa, alpine-secdb, debian-tracker, ... */
+  /** The feed this came from: osv, ghsa, alpine-secdb, debian-tracker, nvd, cve ... */
   readonly source: string;
+  /** CWE ids (CWE-79), from the NVD's weaknesses or a CVE record's problem types. */
+  readonly cweIds?: readonly string[];
+  /**
+   * Describes a flaw without naming any package (the NVD, CVE records): kept only for flaws that a
+   * package feed names, so a DB built with the whole NVD holds no CVE nothing can match.
+   */
+  readonly enrichment?: true;
 }
 
 export interface AffectedRecord {
@@ -91,7 +98,7 @@ export interface FeedRecords {
 }
 
 /** A vulnerability as the DB keeps it once the records of every feed about it are merged. */
-export interface MergedVulnerability extends Omit<VulnerabilityRecord, 'severity' | 'source'> {
+export interface MergedVulnerability extends Omit<VulnerabilityRecord, 'severity' | 'source' | 'enrichment'> {
   /** The canonical id: the CVE when the flaw has one. Aliases are every other id of the merged records. */
   readonly id: string;
   /** Ratings stated without a vector, per source (ghsa: HIGH, debian: LOW …). */

@@ -64,15 +64,20 @@ function fixesOf(record: AffectedRecord): string[] {
   return [...out];
 }
 
-/** Rating sources in order of trust for a language package; the distribution comes first for OS packages. */
-const SOURCE_ORDER = ['nvd', 'ghsa', 'osv', 'go', 'pysec', 'redhat'];
+/**
+ * Rating sources in order of trust, after the distribution's own for an OS package (Trivy's
+ * order): for a language package GitHub's advisory rating first, then the NVD; for an OS package
+ * the NVD first. Then a CVE record's CNA, then everything else by name.
+ */
+const LANGUAGE_ORDER = ['ghsa', 'nvd', 'cna', 'osv', 'go', 'pysec', 'redhat'];
+const OS_ORDER = ['nvd', 'cna', 'ghsa', 'osv', 'redhat'];
 
 /**
  * The severity shown, as Trivy chooses it: for OS packages the distribution's own rating when it
- * has one; else the first rated source in SOURCE_ORDER (a CVSS score before a stated word from
- * the same source); else UNKNOWN.
+ * has one (`vendorFirst`); else the first rated source in the order above (a CVSS score before a
+ * stated word from the same source); else UNKNOWN. Every source's rating is in `vendor`.
  */
-export function chooseSeverity(vuln: MergedVulnerability, vendorFirst: readonly { source: string; severity: Severity | undefined }[]): { severity: Severity; source: string; vendor: Record<string, Severity> } {
+export function chooseSeverity(vuln: MergedVulnerability, vendorFirst: readonly { source: string; severity: Severity | undefined }[], os = vendorFirst.length > 0): { severity: Severity; source: string; vendor: Record<string, Severity> } {
   const vendor: Record<string, Severity> = {};
   for (const v of vendorFirst) if (v.severity !== undefined && v.severity !== 'UNKNOWN') vendor[v.source] ??= v.severity;
   const byScore = new Map<string, CvssScore>();
@@ -85,7 +90,7 @@ export function chooseSeverity(vuln: MergedVulnerability, vendorFirst: readonly 
   for (const v of vendorFirst) {
     if (v.severity !== undefined && v.severity !== 'UNKNOWN') return { severity: v.severity, source: v.source, vendor };
   }
-  const ordered = [...SOURCE_ORDER, ...Object.keys(vendor).sort()];
+  const ordered = [...(os ? OS_ORDER : LANGUAGE_ORDER), ...Object.keys(vendor).sort()];
   for (const source of ordered) {
     const s = vendor[source];
     if (s !== undefined) return { severity: s, source, vendor };

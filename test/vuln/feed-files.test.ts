@@ -85,7 +85,7 @@ test('detectFeedFormat reads the first bytes', () => {
   assert.equal(detectFeedFormat(Buffer.from('id: PYSEC-2020-1\n'), 'x'), 'yaml');
   assert.equal(detectFeedFormat(Buffer.from('anything'), 'x.yml'), 'yaml');
   assert.equal(detectFeedFormat(Buffer.from('hello, world'), 'notes.txt'), undefined);
-  assert.equal(detectFeedFormat(Buffer.from([0x1f, 0x8b, 8, 0, 0]), 'x.gz'), undefined);
+  assert.equal(detectFeedFormat(Buffer.from([0x1f, 0x8b, 8, 0, 0]), 'x.gz'), 'gzip'); // read through gunzip (the NVD's .json.gz feeds)
   assert.equal(classifyFeedDocument([]), undefined);
   assert.equal(classifyFeedDocument({ name: 'portcullis', version: '1.0.0' }), undefined);
 });
