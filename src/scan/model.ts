@@ -37,6 +37,8 @@ export interface VulnerabilityFinding {
   /** Every source's rating. */
   readonly vendorSeverity: Readonly<Record<string, Severity>>;
   readonly cvss: readonly CvssScore[];
+  /** CWE ids (CWE-754), from the NVD or a CVE record. */
+  readonly cweIds?: readonly string[];
   readonly title?: string;
   readonly description?: string;
   readonly primaryUrl?: string;

@@ -119,6 +119,7 @@ export function toFinding(m: VulnerabilityMatch, diffIds: ReadonlyMap<string, st
     severitySource: m.severitySource,
     vendorSeverity: m.vendorSeverity,
     cvss: v.cvss,
+    ...(v.cweIds !== undefined && v.cweIds.length > 0 ? { cweIds: v.cweIds } : {}),
     ...(v.summary !== undefined ? { title: v.summary } : {}),
     ...(v.details !== undefined ? { description: v.details } : {}),
     primaryUrl: primaryUrl(v.id),

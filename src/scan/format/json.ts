@@ -41,6 +41,7 @@ export interface TrivyVulnerability {
   readonly Title?: string;
   readonly Description?: string;
   readonly Severity: Severity;
+  readonly CweIDs?: readonly string[];
   /** Trivy's numbers: 0 UNKNOWN, 1 LOW, 2 MEDIUM, 3 HIGH, 4 CRITICAL. */
   readonly VendorSeverity?: Readonly<Record<string, number>>;
   readonly CVSS?: Readonly<Record<string, TrivyCvss>>;
@@ -204,6 +205,7 @@ export function toTrivyVulnerability(v: VulnerabilityFinding): TrivyVulnerabilit
     ...opt('Title', v.title),
     ...opt('Description', v.description),
     Severity: v.severity,
+    ...opt('CweIDs', v.cweIds),
     ...opt('VendorSeverity', vendorSeverity),
     ...opt('CVSS', cvssBySource(v.cvss)),
     ...opt('References', v.references),
