@@ -55,13 +55,16 @@ describe('hostile images are read off the event loop, within limits', { timeout:
       await sleep(Math.max(0, start + (i + 1) * INTERVAL_MS - performance.now()));
     }
     const done = await status;
+    const scanMs = performance.now() - start;
     assert.equal(done.status, 'done', JSON.stringify(done));
     const sorted = (await Promise.all(latencies)).sort((a, b) => a - b);
     const p99 = quantile(sorted, 0.99);
     t.diagnostic(`${sorted.length} manifest GETs during the scan: p50 ${quantile(sorted, 0.5).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`);
     assert.ok(sorted.length >= 100, `the scan took long enough to measure (${sorted.length} requests)`);
-    // On the event loop the bomb held requests for seconds; off it, p99 stays far below.
-    assert.ok(p99 < 500, `p99 ${p99.toFixed(1)} ms`);
+    // On the event loop the bomb held every request for the whole scan (p99 ≈ the scan's length,
+    // 29 s); off it, requests are answered while it runs. Judged against the scan's own length,
+    // not a fixed time, so that a loaded machine (CI runs tests side by side) cannot fail it.
+    assert.ok(p99 < scanMs / 5, `p99 ${p99.toFixed(1)} ms during a scan of ${scanMs.toFixed(0)} ms`);
   });
 
   test('a scan past jobs.timeout fails once, with the limit named, and the next image is scanned', async (t) => {
