@@ -3,5 +3,7 @@ export { buildReport, dataSourceOf, displayName, languageTarget, primaryUrl, toF
 export { evaluate, evaluateCached, factsKey, gatherDirectoryFacts, gatherImageFacts, SCANNERS, type EvaluateOptions, type GatherOptions, type ScanFacts, type Scanner } from './scan.js';
 export { formatReport, isReportFormat, REPORT_FORMATS, type ReportFormat, type ReportOptions } from './format/index.js';
 export { toTrivyReport, type TrivyReport } from './format/index.js';
-export { filterReport, parseIgnoreFile, parseOpenVex, type FilterOutcome, type IgnoreRules, type ReportFilter, type Suppression, type VexStatements } from './filter.js';
+export { filterReport, type FilterOutcome, type ReportFilter, type Suppression } from './filter.js';
+export { parseIgnoreFile, type IgnoreRules } from './ignore-file.js';
+export { parseOpenVex, type VexStatements } from './vex.js';
 export { applyDecisions, type FindingDecision } from './modified.js';

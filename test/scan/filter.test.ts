@@ -8,7 +8,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ScanError } from '../../src/scan/errors.js';
-import { filterReport, globToRegExp, parseIgnoreFile, parseOpenVex, purlMatches, type ReportFilter } from '../../src/scan/filter.js';
+import { filterReport, type ReportFilter } from '../../src/scan/filter.js';
+import { globToRegExp, parseIgnoreFile } from '../../src/scan/ignore-file.js';
+import { purlMatches } from '../../src/scan/purl-match.js';
+import { parseOpenVex } from '../../src/scan/vex.js';
 import type { ScanReport } from '../../src/scan/model.js';
 import { IMAGE, IMAGE_DIGEST, OS_TARGET, REPORT } from './format/fixture.js';
 
