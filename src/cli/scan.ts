@@ -75,10 +75,19 @@ interface ScanCliOptions extends ImageReadOptions {
   severity?: string;
   exitCode: string;
   ignoreUnfixed?: boolean;
+  knownExploited?: boolean;
+  epssThreshold?: string;
+  sort: 'severity' | 'risk';
   ignorefile?: string;
   vex?: string;
   format: ReportFormat;
   output?: string;
+}
+
+function epssThreshold(text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new CliError('USAGE', `--epss-threshold must be a probability from 0 to 1 (e.g. 0.1), not "${text}"`);
+  return n;
 }
 
 function humanAge(ms: number): string {
@@ -98,6 +107,9 @@ export function registerScan(program: Command, io: CliIo, state: CliState): void
       .option('--severity <list>', `severities to report, comma-separated: ${SEVERITIES.join(', ')} (default all)`)
       .option('--exit-code <n>', 'exit with this code when anything is reported', '0')
       .option('--ignore-unfixed', 'report only vulnerabilities that have a fix')
+      .option('--known-exploited', "report only vulnerabilities in CISA's Known Exploited Vulnerabilities catalogue")
+      .option('--epss-threshold <score>', "report only vulnerabilities whose EPSS score (FIRST's probability of exploitation in 30 days) is at least this, 0 to 1")
+      .addOption(new Option('--sort <order>', 'order of vulnerabilities: severity (by package, as Trivy) or risk (known exploited first, then EPSS, then severity)').choices(['severity', 'risk']).default('severity'))
       .option('--ignorefile <file>', 'ids to ignore: .trivyignore lines or .trivyignore.yaml (default ./.trivyignore when present)')
       .option('--vex <file>', 'OpenVEX document: not_affected and fixed statements suppress findings')
       .addOption(new Option('-f, --format <format>', 'report format').choices([...REPORT_FORMATS]).default('table'))
@@ -110,6 +122,8 @@ export function registerScan(program: Command, io: CliIo, state: CliState): void
     const filter: ReportFilter = {
       ...(severities !== undefined ? { severities } : {}),
       ...(o.ignoreUnfixed === true ? { ignoreUnfixed: true } : {}),
+      ...(o.knownExploited === true ? { knownExploitedOnly: true } : {}),
+      ...(o.epssThreshold !== undefined ? { epssThreshold: epssThreshold(o.epssThreshold) } : {}),
     };
     const ignorePath = o.ignorefile ?? (existsSync(resolve(io.cwd, '.trivyignore')) ? '.trivyignore' : undefined);
     const ignore = ignorePath !== undefined ? parseIgnoreFile(readText(io, ignorePath, 'ignore file'), ignorePath) : undefined;
@@ -134,7 +148,7 @@ export function registerScan(program: Command, io: CliIo, state: CliState): void
       for (const w of report.metadata.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
       const { report: shown } = filterReport(report, { ...filter, ...(ignore !== undefined ? { ignore } : {}), ...(vex !== undefined ? { vex } : {}) });
       const color = o.output === undefined && process.stdout.isTTY === true && io.env['NO_COLOR'] === undefined;
-      const text = formatReport(shown, o.format, { inventory: gathered.facts.inventory, toolVersion: packageVersion(), color, ...(process.stdout.columns !== undefined ? { width: process.stdout.columns } : {}) });
+      const text = formatReport(shown, o.format, { inventory: gathered.facts.inventory, toolVersion: packageVersion(), color, order: o.sort, ...(process.stdout.columns !== undefined ? { width: process.stdout.columns } : {}) });
       if (o.output !== undefined) writeResultFile(resolve(io.cwd, o.output), text);
       else process.stdout.write(text);
       const found = shown.results.some((r) => (r.vulnerabilities?.length ?? 0) + (r.secrets?.length ?? 0) + (r.misconfigurations?.length ?? 0) > 0);

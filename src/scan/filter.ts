@@ -19,6 +19,10 @@ export interface ReportFilter {
   readonly severities?: readonly Severity[];
   /** Keep only vulnerabilities whose status is `fixed` (a fixed version exists), as Trivy's --ignore-unfixed. */
   readonly ignoreUnfixed?: boolean;
+  /** Keep only vulnerabilities in CISA's Known Exploited Vulnerabilities catalogue (--known-exploited). */
+  readonly knownExploitedOnly?: boolean;
+  /** Keep only vulnerabilities whose EPSS score is at least this (0..1; --epss-threshold); one without a score goes. */
+  readonly epssThreshold?: number;
   readonly ignore?: IgnoreRules;
   readonly vex?: VexStatements;
   /** When "now" is, for ignore entries' expiry. Defaults to the current time. */
@@ -49,7 +53,7 @@ export interface FilterOutcome {
   /** Findings taken out by the ignore file or VEX (what `--show-suppressed` would list in Trivy). */
   readonly suppressed: number;
   /** Every finding taken out, by the first rule that took it. */
-  readonly removed: { readonly severity: number; readonly unfixed: number; readonly ignoreFile: number; readonly vex: number };
+  readonly removed: { readonly severity: number; readonly unfixed: number; readonly risk: number; readonly ignoreFile: number; readonly vex: number };
   readonly suppressions: readonly Suppression[];
 }
 
@@ -132,7 +136,7 @@ export function filterReport(report: ScanReport, filter: ReportFilter): FilterOu
   const ignore = filter.ignore;
   const rules = ignore === undefined ? undefined : { vulnerabilities: active(ignore.vulnerabilities, now), secrets: active(ignore.secrets, now), misconfigurations: active(ignore.misconfigurations, now) };
   const image = imageIdentities(report);
-  const removed = { severity: 0, unfixed: 0, ignoreFile: 0, vex: 0 };
+  const removed = { severity: 0, unfixed: 0, risk: 0, ignoreFile: 0, vex: 0 };
   const suppressions: Suppression[] = [];
 
   const ignored = (r: ScanResult, kind: FindingKind, id: string, entry: IgnoreEntry, pkg?: VulnerabilityFinding['pkg']): void => {
@@ -157,6 +161,10 @@ export function filterReport(report: ScanReport, filter: ReportFilter): FilterOu
       }
       if (filter.ignoreUnfixed === true && v.status !== 'fixed') {
         removed.unfixed++;
+        return false;
+      }
+      if ((filter.knownExploitedOnly === true && v.knownExploited === undefined) || (filter.epssThreshold !== undefined && (v.epss?.score ?? -1) < filter.epssThreshold)) {
+        removed.risk++;
         return false;
       }
       const entry = rules === undefined ? undefined : findIgnore(rules.vulnerabilities, [v.id, ...v.aliases], [r.target], v.pkg.purl);

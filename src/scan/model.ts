@@ -2,7 +2,7 @@
  * The scan report model: what `portcullis scan` and the registry's scan jobs produce, and what the
  * table, JSON (Trivy's shape), SARIF and CycloneDX writers read. Pure data, JSON-serializable.
  */
-import type { CvssScore, Severity, VulnStatus } from '../vuln/index.js';
+import type { CvssScore, EpssScore, KnownExploited, Severity, VulnStatus } from '../vuln/index.js';
 
 export type { Severity, VulnStatus };
 
@@ -39,6 +39,10 @@ export interface VulnerabilityFinding {
   readonly cvss: readonly CvssScore[];
   /** CWE ids (CWE-754), from the NVD or a CVE record. */
   readonly cweIds?: readonly string[];
+  /** In CISA's KEV catalogue: exploited in the wild (since, and the remediation due date). */
+  readonly knownExploited?: KnownExploited;
+  /** FIRST's EPSS score and percentile. */
+  readonly epss?: EpssScore;
   readonly title?: string;
   readonly description?: string;
   readonly primaryUrl?: string;

@@ -120,6 +120,8 @@ export function toFinding(m: VulnerabilityMatch, diffIds: ReadonlyMap<string, st
     vendorSeverity: m.vendorSeverity,
     cvss: v.cvss,
     ...(v.cweIds !== undefined && v.cweIds.length > 0 ? { cweIds: v.cweIds } : {}),
+    ...(v.knownExploited !== undefined ? { knownExploited: v.knownExploited } : {}),
+    ...(v.epss !== undefined ? { epss: v.epss } : {}),
     ...(v.summary !== undefined ? { title: v.summary } : {}),
     ...(v.details !== undefined ? { description: v.details } : {}),
     primaryUrl: primaryUrl(v.id),

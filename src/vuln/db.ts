@@ -221,7 +221,7 @@ function idRank(id: string): number {
 }
 
 /** Text and scores come from the most trusted source that has them. */
-const TEXT_ORDER = ['nvd', 'ghsa', 'osv', 'go', 'pysec', 'cve', 'debian-tracker', 'alpine-secdb'];
+const TEXT_ORDER = ['nvd', 'ghsa', 'osv', 'go', 'pysec', 'cve', 'debian-tracker', 'alpine-secdb', 'kev', 'epss'];
 
 function mergeVulnerabilities(db: Database.Database, canonical: Map<string, string>): Map<string, MergedVulnerability> {
   const byId = new Map<string, VulnerabilityRecord[]>();
@@ -260,6 +260,8 @@ function mergeVulnerabilities(db: Database.Database, canonical: Map<string, stri
       }
     }
     const cweIds = new Set(recs.flatMap((r) => r.cweIds ?? []));
+    const knownExploited = recs.find((r) => r.knownExploited !== undefined)?.knownExploited;
+    const epss = recs.find((r) => r.epss !== undefined)?.epss;
     const severities: Record<string, Severity> = {};
     for (const r of recs) if (r.severity !== undefined) severities[r.severity.source] ??= r.severity.severity;
     const summary = pick('summary');
@@ -276,6 +278,8 @@ function mergeVulnerabilities(db: Database.Database, canonical: Map<string, stri
       references: [...new Set(recs.flatMap((r) => r.references))],
       cvss,
       ...(cweIds.size > 0 ? { cweIds: [...cweIds].sort() } : {}),
+      ...(knownExploited !== undefined ? { knownExploited } : {}),
+      ...(epss !== undefined ? { epss } : {}),
       severities,
       sources: [...new Set(recs.map((r) => r.source))],
     });

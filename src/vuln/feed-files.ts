@@ -10,6 +10,7 @@
  * - the Debian security tracker dump (`tracker/data/json`);
  * - the NVD's CVE API 2.0 feeds (`nvdcve-2.0-*.json`, streamed: a year runs to hundreds of MB)
  *   and CVE JSON 5 records (enrichment: scores, CWEs and text for CVEs a package feed names);
+ * - CISA's Known Exploited Vulnerabilities catalogue (JSON) and FIRST's EPSS scores (CSV);
  * - any of these gzip-compressed (`.json.gz`, as the NVD publishes its feeds).
  * A directory is walked recursively (dot-directories skipped) for `*.json`, `*.yaml`, `*.yml` and
  * `*.zip` files. A single file of no known format is FEED_INVALID; inside a directory such a file
@@ -33,6 +34,7 @@ import { VulnError } from './errors.js';
 import { isAlpineSecdb, parseAlpineSecdb } from './feeds/alpine.js';
 import { isDebianTracker, parseDebianTracker } from './feeds/debian.js';
 import { isCve5Record, isNvdFeed, parseCve5Record, parseNvdItem } from './feeds/nvd.js';
+import { isEpssCsv, isKevCatalog, parseEpssCsv, parseKev } from './feeds/risk.js';
 import { FeedCollector, isOsvRecord, parseOsvInto, type FeedResult } from './feeds/osv.js';
 
 // yaml and yauzl are loaded on first use: a scan opens the DB, it never imports a feed.
@@ -54,7 +56,7 @@ const streamJson = (): StreamJson =>
     streamArray: (requireLazy('stream-json/streamers/StreamArray') as { streamArray: StreamJson['streamArray'] }).streamArray,
   });
 
-export type FeedFormat = 'osv' | 'osv-list' | 'osv-zip' | 'alpine-secdb' | 'debian-tracker' | 'nvd' | 'cve5';
+export type FeedFormat = 'osv' | 'osv-list' | 'osv-zip' | 'alpine-secdb' | 'debian-tracker' | 'nvd' | 'cve5' | 'kev' | 'epss';
 
 export interface FeedFile {
   /** The file the records come from; for a zip entry `archive.zip!entry.json`, for a URL the URL. */
@@ -76,14 +78,14 @@ export interface ReadFeedsOptions {
 
 const DEFAULT_MAX_BYTES = 1024 * 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
-const FEED_FILE = /\.(json|ya?ml|zip|json\.gz)$/i;
+const FEED_FILE = /\.(json|ya?ml|zip|csv|json\.gz|csv\.gz)$/i;
 /** NVD items per FeedFile yielded: the DB stages them as they come, memory stays flat. */
 const NVD_BATCH = 2000;
 /** The start of an NVD CVE API 2.0 feed document. */
 const NVD_HEAD = /"format"\s*:\s*"NVD_CVE"/;
 
 /** What the first bytes of a file say it is: a zip, JSON, YAML, or nothing known. */
-export function detectFeedFormat(head: Uint8Array, name: string): 'zip' | 'gzip' | 'json' | 'yaml' | undefined {
+export function detectFeedFormat(head: Uint8Array, name: string): 'zip' | 'gzip' | 'json' | 'yaml' | 'csv' | undefined {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && (head[2] === 3 || head[2] === 5) && (head[3] === 4 || head[3] === 6)) return 'zip';
   let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0; // UTF-8 BOM
@@ -92,18 +94,20 @@ export function detectFeedFormat(head: Uint8Array, name: string): 'zip' | 'gzip'
   if (c === 0x7b || c === 0x5b) return 'json'; // { [
   if (head.includes(0)) return undefined; // binary
   const start = new TextDecoder('utf-8', { fatal: false }).decode(head.subarray(i, i + 256));
+  if (isEpssCsv(start)) return 'csv';
   if (/\.ya?ml$/i.test(name) || start.startsWith('---') || /^[A-Za-z_"'][\w"' .-]*:(\s|$)/.test(start)) return 'yaml';
   return undefined;
 }
 
 /** Which parser a parsed document is for. */
-export function classifyFeedDocument(doc: unknown): Exclude<FeedFormat, 'osv-zip'> | undefined {
+export function classifyFeedDocument(doc: unknown): Exclude<FeedFormat, 'osv-zip' | 'epss'> | undefined {
   if (Array.isArray(doc)) return doc.length > 0 && doc.some(isOsvRecord) ? 'osv-list' : undefined;
   if (isOsvRecord(doc)) return 'osv';
   if (isAlpineSecdb(doc)) return 'alpine-secdb';
   if (isDebianTracker(doc)) return 'debian-tracker';
   if (isNvdFeed(doc)) return 'nvd';
   if (isCve5Record(doc)) return 'cve5';
+  if (isKevCatalog(doc)) return 'kev';
   return undefined;
 }
 
@@ -178,10 +182,17 @@ async function* readOneFile(path: string, label: string, maxBytes: number, stric
   }
   let result: FeedFile;
   try {
-    if (inner === undefined || inner === 'zip' || inner === 'gzip') throw new VulnError('FEED_INVALID', `${label}: not an advisory feed (neither JSON, YAML nor zip${gzip ? ' inside the gzip' : ''})`);
-    const doc = parseText(gzip ? await readGunzipped(path, label, maxBytes) : await readWhole(path, label), inner, label);
+    if (inner === undefined || inner === 'zip' || inner === 'gzip') throw new VulnError('FEED_INVALID', `${label}: not an advisory feed (neither JSON, YAML, CSV nor zip${gzip ? ' inside the gzip' : ''})`);
+    const text = gzip ? await readGunzipped(path, label, maxBytes) : await readWhole(path, label);
+    if (inner === 'csv') {
+      const out = new FeedCollector();
+      parseEpssCsv(text, label, out);
+      yield { file: label, format: 'epss', records: out.result() };
+      return;
+    }
+    const doc = parseText(text, inner, label);
     const format = classifyFeedDocument(doc);
-    if (format === undefined) throw new VulnError('FEED_INVALID', `${label}: not an OSV record, an Alpine secdb file, the Debian security tracker dump, an NVD feed or a CVE record`);
+    if (format === undefined) throw new VulnError('FEED_INVALID', `${label}: not an OSV record, an Alpine secdb file, the Debian security tracker dump, an NVD feed, a CVE record or CISA's KEV catalogue`);
     result = { file: label, format, records: parseDocumentAs(format, doc, label) };
   } catch (err) {
     result = unknown(err);
@@ -287,7 +298,7 @@ async function* readNvd(path: string, label: string, gzip: boolean, maxBytes: nu
   yield { file: n - first === n ? label : `${label} (items ${first}-${n - 1})`, format: 'nvd', records: out.result() };
 }
 
-function parseDocumentAs(format: Exclude<FeedFormat, 'osv-zip'>, doc: unknown, label: string): FeedResult {
+function parseDocumentAs(format: Exclude<FeedFormat, 'osv-zip' | 'epss'>, doc: unknown, label: string): FeedResult {
   switch (format) {
     case 'nvd': {
       const out = new FeedCollector();
@@ -297,6 +308,11 @@ function parseDocumentAs(format: Exclude<FeedFormat, 'osv-zip'>, doc: unknown, l
     case 'cve5': {
       const out = new FeedCollector();
       parseCve5Record(doc, label, out);
+      return out.result();
+    }
+    case 'kev': {
+      const out = new FeedCollector();
+      parseKev(doc, label, out);
       return out.result();
     }
     case 'alpine-secdb':

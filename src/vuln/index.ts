@@ -35,6 +35,8 @@ export {
   type AffectedRange,
   type AffectedRecord,
   type CvssScore,
+  type EpssScore,
+  type KnownExploited,
   type Ecosystem,
   type FeedRecords,
   type MergedVulnerability,

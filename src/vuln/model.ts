@@ -45,6 +45,19 @@ export interface CvssScore {
   readonly score: number;
 }
 
+export interface KnownExploited {
+  readonly dateAdded: string;
+  readonly dueDate?: string;
+  /** CISA's knownRansomwareCampaignUse: `Known` → true. */
+  readonly ransomware?: boolean;
+}
+
+export interface EpssScore {
+  readonly score: number;
+  readonly percentile: number;
+  readonly date?: string;
+}
+
 export interface VulnerabilityRecord {
   /** The feed's id: CVE-2024-1234, GHSA-xxxx-xxxx-xxxx, GO-2024-0001, PYSEC-..., ALPINE-CVE-... */
   readonly id: string;
@@ -62,6 +75,10 @@ export interface VulnerabilityRecord {
   readonly source: string;
   /** CWE ids (CWE-79), from the NVD's weaknesses or a CVE record's problem types. */
   readonly cweIds?: readonly string[];
+  /** In CISA's Known Exploited Vulnerabilities catalogue: since when, and the date agencies must remediate by. */
+  readonly knownExploited?: KnownExploited;
+  /** FIRST's EPSS: the probability of exploitation in the next 30 days and its percentile, as of `date`. */
+  readonly epss?: EpssScore;
   /**
    * Describes a flaw without naming any package (the NVD, CVE records): kept only for flaws that a
    * package feed names, so a DB built with the whole NVD holds no CVE nothing can match.

@@ -420,3 +420,52 @@ test('db build takes -o FILE; the shipped --out FILE still works, with a note', 
   assert.match(none.stderr, /give -o FILE/);
   assert.equal((await run(home, ['db', 'build', '--out', 'a.db', '-o', 'b.db', 'debian.json'])).code, 2);
 });
+
+test('KEV and EPSS: findings carry them; --known-exploited, --epss-threshold and --sort risk; the table marks KEV findings', async (t) => {
+  const f = await fixture(t);
+  const feeds = join(f.home, 'feeds');
+  // CISA's catalogue and FIRST's daily CSV in their published forms; the listings are made up for
+  // this image (CVE-2023-5678 is not in the real catalogue).
+  writeFileSync(
+    join(feeds, 'known_exploited_vulnerabilities.json'),
+    JSON.stringify({
+      title: 'CISA Catalog of Known Exploited Vulnerabilities',
+      catalogVersion: '2099.01.02',
+      dateReleased: '2099-01-02T15:00:00.000Z',
+      count: 1,
+      vulnerabilities: [{ cveID: 'CVE-2023-5678', vendorProject: 'OpenSSL', product: 'OpenSSL', vulnerabilityName: 'OpenSSL X9.42 DH Excessive Time', dateAdded: '2099-01-02', shortDescription: '...', requiredAction: 'Apply mitigations per vendor instructions.', dueDate: '2099-01-23', knownRansomwareCampaignUse: 'Unknown', notes: '', cwes: ['CWE-476'] }],
+    }),
+  );
+  writeFileSync(join(feeds, 'epss_scores-2099-01-02.csv.gz'), gzipSync('#model_version:v2025.03.14,score_date:2099-01-02T12:55:00Z\ncve,epss,percentile\nCVE-2023-5678,0.00421,0.61\nCVE-2023-23969,0.91,0.99\nCVE-2024-0727,0.0123,0.79\nCVE-2099-9999,0.5,0.9\n'));
+  const db = join(f.home, 'risk.db');
+  const built = await run(f.home, ['db', 'build', '-o', db, join(feeds, 'debian.json'), join(feeds, 'osv'), join(feeds, 'known_exploited_vulnerabilities.json'), join(feeds, 'epss_scores-2099-01-02.csv.gz')]);
+  assert.equal(built.code, 0, built.stderr);
+
+  type Finding = { VulnerabilityID: string; KnownExploited?: { DateAdded: string; DueDate?: string }; EPSS?: { Score: number; Percentile: number; Date?: string } };
+  const ids = async (...args: string[]): Promise<Finding[]> => {
+    const r = await run(f.home, ['scan', `oci-dir:${f.image}:latest`, '--db', db, '--scanners', 'vuln', '-f', 'json', ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    return ((JSON.parse(r.stdout) as { Results?: { Vulnerabilities?: Finding[] }[] }).Results ?? []).flatMap((x) => x.Vulnerabilities ?? []);
+  };
+  const all = await ids();
+  const byId = new Map(all.map((v) => [v.VulnerabilityID, v]));
+  assert.deepEqual(byId.get('CVE-2023-5678')!.KnownExploited, { DateAdded: '2099-01-02', DueDate: '2099-01-23' });
+  assert.deepEqual(byId.get('CVE-2024-0727')!.EPSS, { Score: 0.0123, Percentile: 0.79, Date: '2099-01-02' });
+  assert.equal(byId.get('CVE-2024-0727')!.KnownExploited, undefined);
+  assert.deepEqual(byId.get('CVE-2023-23969')!.EPSS, { Score: 0.91, Percentile: 0.99, Date: '2099-01-02' });
+
+  assert.deepEqual((await ids('--known-exploited')).map((v) => v.VulnerabilityID), ['CVE-2023-5678']);
+  assert.deepEqual((await ids('--epss-threshold', '0.01')).map((v) => v.VulnerabilityID).sort(), ['CVE-2023-23969', 'CVE-2024-0727']);
+  // The OS result's two findings: by package and severity by default, the known exploited first by risk.
+  assert.deepEqual((await ids()).map((v) => v.VulnerabilityID).filter((id) => id !== 'CVE-2023-23969'), ['CVE-2024-0727', 'CVE-2023-5678']);
+  assert.deepEqual((await ids('--sort', 'risk')).map((v) => v.VulnerabilityID).filter((id) => id !== 'CVE-2023-23969'), ['CVE-2023-5678', 'CVE-2024-0727']);
+
+  const table = await run(f.home, ['scan', `oci-dir:${f.image}:latest`, '--db', db, '--scanners', 'vuln']);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /CVE-2023-5678 \(KEV\)/);
+  assert.doesNotMatch(table.stdout, /CVE-2024-0727 \(KEV\)/);
+
+  const bad = await run(f.home, ['scan', `oci-dir:${f.image}:latest`, '--db', db, '--epss-threshold', '2']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--epss-threshold must be a probability from 0 to 1/);
+});

@@ -51,7 +51,7 @@ test('filter: no filter keeps everything and counts nothing', () => {
   const out = run({});
   assert.deepEqual(left(out.report), ALL);
   assert.equal(out.suppressed, 0);
-  assert.deepEqual(out.removed, { severity: 0, unfixed: 0, ignoreFile: 0, vex: 0 });
+  assert.deepEqual(out.removed, { severity: 0, unfixed: 0, risk: 0, ignoreFile: 0, vex: 0 });
   assert.equal(ALL.length, 10);
 });
 

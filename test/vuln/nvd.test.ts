@@ -147,3 +147,22 @@ test('a CVE JSON 5 record: the CNA and CISA ADP scores and CWEs; a language find
   assert.deepEqual(m!.vulnerability.cweIds, ['CWE-20']);
   assert.equal(m!.vulnerability.summary, 'Example flaw in example-lib');
 });
+
+test("KEV and EPSS files as published: their bad entries are error lines, the rest is read; EPSS's date comes from its model line", async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'known_exploited_vulnerabilities.json'), JSON.stringify({ title: 'CISA Catalog of Known Exploited Vulnerabilities', catalogVersion: '2099.01.02', dateReleased: '2099-01-02T15:00:00.000Z', count: 2, vulnerabilities: [{ cveID: 'CVE-2021-44228', vendorProject: 'Apache', product: 'Log4j2', vulnerabilityName: 'Apache Log4j2 Remote Code Execution Vulnerability', dateAdded: '2021-12-10', dueDate: '2021-12-24', knownRansomwareCampaignUse: 'Known' }, { cveID: 'not-a-cve', dateAdded: '2021-12-10' }] }));
+  writeFileSync(join(dir, 'epss.csv'), '#model_version:v2025.03.14,score_date:2099-01-02T12:55:00Z\ncve,epss,percentile\nCVE-2021-44228,0.94358,0.99957\nCVE-2021-0001,1.5,0.2\n');
+  writeFileSync(join(dir, 'not-epss.csv'), 'cve,epss,percentile,extra\n');
+  const got = [];
+  for await (const f of readFeeds(dir)) got.push(f);
+  assert.deepEqual(got.map((f) => [f.file.slice(dir.length + 1), f.format, f.records.vulnerabilities.length]), [
+    ['epss.csv', 'epss', 1],
+    ['known_exploited_vulnerabilities.json', 'kev', 1],
+    ['not-epss.csv', 'epss', 0],
+  ]);
+  assert.match(got[2]!.records.errors.join('\n'), /not-epss\.csv:1: not EPSS's header \(cve,epss,percentile\): the file is skipped/);
+  assert.deepEqual(got[0]!.records.vulnerabilities[0]!.epss, { score: 0.94358, percentile: 0.99957, date: '2099-01-02' });
+  assert.deepEqual(got[0]!.records.errors, [`${join(dir, 'epss.csv')}:4: not an EPSS row (CVE, score and percentile in 0..1): skipped`]);
+  assert.deepEqual(got[1]!.records.vulnerabilities[0]!.knownExploited, { dateAdded: '2021-12-10', dueDate: '2021-12-24', ransomware: true });
+  assert.deepEqual(got[1]!.records.errors, [`${join(dir, 'known_exploited_vulnerabilities.json')}[1]: a KEV entry without a cveID or dateAdded: skipped`]);
+});

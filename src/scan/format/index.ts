@@ -5,7 +5,7 @@
 import type { Inventory } from '../../sbom/index.js';
 import type { ScanReport } from '../model.js';
 import { formatCycloneDx } from './cyclonedx.js';
-import { formatJson } from './json.js';
+import { formatJson, type VulnerabilityOrder } from './json.js';
 import { formatSarif } from './sarif.js';
 import { formatTable } from './table.js';
 
@@ -30,14 +30,16 @@ export interface ReportOptions {
   /** cyclonedx: fixed time and serial number for reproducible output. */
   readonly timestamp?: Date;
   readonly serialNumber?: string;
+  /** table, json: vulnerabilities in Trivy's order (the default) or by risk (`--sort risk`). */
+  readonly order?: VulnerabilityOrder;
 }
 
 export function formatReport(report: ScanReport, format: ReportFormat, options: ReportOptions = {}): string {
   switch (format) {
     case 'table':
-      return formatTable(report, { ...(options.color !== undefined ? { color: options.color } : {}), ...(options.width !== undefined ? { width: options.width } : {}) });
+      return formatTable(report, { ...(options.color !== undefined ? { color: options.color } : {}), ...(options.width !== undefined ? { width: options.width } : {}), ...(options.order !== undefined ? { order: options.order } : {}) });
     case 'json':
-      return formatJson(report);
+      return formatJson(report, options.order);
     case 'sarif':
       return formatSarif(report, { ...(options.toolVersion !== undefined ? { version: options.toolVersion } : {}), ...(options.informationUri !== undefined ? { informationUri: options.informationUri } : {}) });
     case 'cyclonedx':

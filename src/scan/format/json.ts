@@ -42,6 +42,9 @@ export interface TrivyVulnerability {
   readonly Description?: string;
   readonly Severity: Severity;
   readonly CweIDs?: readonly string[];
+  /** Portcullis's, beside Trivy's fields: in CISA's KEV catalogue, and FIRST's EPSS. */
+  readonly KnownExploited?: { readonly DateAdded: string; readonly DueDate?: string; readonly KnownRansomwareCampaignUse?: boolean };
+  readonly EPSS?: { readonly Score: number; readonly Percentile: number; readonly Date?: string };
   /** Trivy's numbers: 0 UNKNOWN, 1 LOW, 2 MEDIUM, 3 HIGH, 4 CRITICAL. */
   readonly VendorSeverity?: Readonly<Record<string, number>>;
   readonly CVSS?: Readonly<Record<string, TrivyCvss>>;
@@ -144,8 +147,24 @@ export function compareVulnerabilities(a: VulnerabilityFinding, b: Vulnerability
   return compareStrings(a.pkg.name, b.pkg.name) || compareStrings(a.installedVersion, b.installedVersion) || severityNumber(b.severity) - severityNumber(a.severity) || compareStrings(a.id, b.id);
 }
 
-export function sortedVulnerabilities(result: ScanResult): VulnerabilityFinding[] {
-  return [...(result.vulnerabilities ?? [])].sort(compareVulnerabilities);
+/**
+ * The order of `--sort risk`: in CISA's KEV catalogue first, then by EPSS score, then by severity,
+ * then Trivy's order.
+ */
+export function compareRisk(a: VulnerabilityFinding, b: VulnerabilityFinding): number {
+  return (
+    Number(b.knownExploited !== undefined) - Number(a.knownExploited !== undefined) ||
+    (b.epss?.score ?? -1) - (a.epss?.score ?? -1) ||
+    severityNumber(b.severity) - severityNumber(a.severity) ||
+    compareVulnerabilities(a, b)
+  );
+}
+
+/** How a result's vulnerabilities are listed: Trivy's order, or by risk (`--sort risk`). */
+export type VulnerabilityOrder = 'severity' | 'risk';
+
+export function sortedVulnerabilities(result: ScanResult, order: VulnerabilityOrder = 'severity'): VulnerabilityFinding[] {
+  return [...(result.vulnerabilities ?? [])].sort(order === 'risk' ? compareRisk : compareVulnerabilities);
 }
 
 /** Spreads `{ [key]: value }` only when Go's `omitempty` would keep it. */
@@ -206,6 +225,8 @@ export function toTrivyVulnerability(v: VulnerabilityFinding): TrivyVulnerabilit
     ...opt('Description', v.description),
     Severity: v.severity,
     ...opt('CweIDs', v.cweIds),
+    ...opt('KnownExploited', v.knownExploited === undefined ? undefined : { DateAdded: v.knownExploited.dateAdded, ...opt('DueDate', v.knownExploited.dueDate), ...opt('KnownRansomwareCampaignUse', v.knownExploited.ransomware) }),
+    ...opt('EPSS', v.epss === undefined ? undefined : { Score: v.epss.score, Percentile: v.epss.percentile, ...opt('Date', v.epss.date) }),
     ...opt('VendorSeverity', vendorSeverity),
     ...opt('CVSS', cvssBySource(v.cvss)),
     ...opt('References', v.references),
@@ -260,12 +281,12 @@ export function toTrivyMisconfiguration(m: ConfigFinding, resultType: string): T
   };
 }
 
-export function toTrivyResult(r: ScanResult): TrivyResult {
+export function toTrivyResult(r: ScanResult, order: VulnerabilityOrder = 'severity'): TrivyResult {
   return {
     Target: r.target,
     ...opt('Class', r.class),
     ...opt('Type', r.type),
-    ...opt('Vulnerabilities', sortedVulnerabilities(r).map(toTrivyVulnerability)),
+    ...opt('Vulnerabilities', sortedVulnerabilities(r, order).map(toTrivyVulnerability)),
     ...opt('Misconfigurations', (r.misconfigurations ?? []).map((m) => toTrivyMisconfiguration(m, r.type))),
     ...opt('Secrets', (r.secrets ?? []).map(toTrivySecret)),
     ...opt(
@@ -281,7 +302,7 @@ export function toTrivyResult(r: ScanResult): TrivyResult {
   };
 }
 
-export function toTrivyReport(report: ScanReport): TrivyReport {
+export function toTrivyReport(report: ScanReport, order: VulnerabilityOrder = 'severity'): TrivyReport {
   const { metadata: md } = report;
   return {
     SchemaVersion: TRIVY_SCHEMA_VERSION,
@@ -298,10 +319,10 @@ export function toTrivyReport(report: ScanReport): TrivyReport {
       ...(md.imageConfig === undefined || md.imageConfig === null ? {} : { ImageConfig: md.imageConfig }),
     },
     // Every result is listed, with or without findings: the scanner decides which targets exist.
-    ...opt('Results', report.results.map(toTrivyResult)),
+    ...opt('Results', report.results.map((r) => toTrivyResult(r, order))),
   };
 }
 
-export function formatJson(report: ScanReport): string {
-  return `${JSON.stringify(toTrivyReport(report), null, 2)}\n`;
+export function formatJson(report: ScanReport, order: VulnerabilityOrder = 'severity'): string {
+  return `${JSON.stringify(toTrivyReport(report, order), null, 2)}\n`;
 }

@@ -5,13 +5,15 @@
  */
 import { SEVERITIES, type Severity } from '../../vuln/index.js';
 import type { ConfigFinding, ScanReport, ScanResult, SecretFinding, VulnerabilityFinding } from '../model.js';
-import { sortedVulnerabilities } from './json.js';
+import { sortedVulnerabilities, type VulnerabilityOrder } from './json.js';
 
 export interface TableOptions {
   /** ANSI colours for severities. Off unless the caller says so. */
   readonly color?: boolean;
   /** Terminal columns: long cells (titles, messages, matches) wrap to keep each table inside. */
   readonly width?: number;
+  /** Vulnerabilities in Trivy's order (the default) or by risk. */
+  readonly order?: VulnerabilityOrder;
 }
 
 const ANSI = /\u001b\[[0-9;]*m/g;
@@ -155,7 +157,7 @@ export function formatTable(report: ScanReport, options: TableOptions = {}): str
     const title = heading(r, kind);
     const lines = [title, '='.repeat(visibleWidth(title))];
     if (kind === 'vulnerabilities') {
-      const vulns = sortedVulnerabilities(r);
+      const vulns = sortedVulnerabilities(r, options.order);
       lines.push(totalLine(vulns.map((v) => v.severity)));
       if (vulns.length > 0) lines.push('', vulnerabilityTable(vulns, paint, options.width));
     } else if (kind === 'secrets') {
@@ -184,7 +186,8 @@ function waivedBlock(report: ScanReport): string | undefined {
 
 function vulnerabilityTable(vulns: readonly VulnerabilityFinding[], paint: (s: Severity) => string, width: number | undefined): string {
   const columns: Column[] = [{ header: 'Library' }, { header: 'Vulnerability' }, { header: 'Severity' }, { header: 'Status' }, { header: 'Installed Version' }, { header: 'Fixed Version', wrap: true }, { header: 'Title', wrap: true }];
-  const rows = vulns.map((v) => [v.pkg.name, v.id, paint(v.severity), v.status, v.installedVersion, v.fixedVersion ?? '', v.primaryUrl === undefined ? shortTitle(v) : `${shortTitle(v)}\n${v.primaryUrl}`]);
+  // A finding CISA lists as exploited in the wild is marked beside its id.
+  const rows = vulns.map((v) => [v.pkg.name, v.knownExploited !== undefined ? `${v.id} (KEV)` : v.id, paint(v.severity), v.status, v.installedVersion, v.fixedVersion ?? '', v.primaryUrl === undefined ? shortTitle(v) : `${shortTitle(v)}\n${v.primaryUrl}`]);
   return renderBox(columns, rows, width);
 }
 
