@@ -103,6 +103,19 @@ function severityGate(facts: ImageFacts, bar: Threshold, fixableOnly: boolean): 
   };
 }
 
+/** Vulnerabilities CISA lists as exploited in the wild, waived ones aside: any refuses. */
+function knownExploitedGate(facts: ImageFacts): { gate: GateResult; waived: { id: string; waiver: number }[] } {
+  const { left, waived } = unwaived(facts, (facts.scan?.findings ?? []).filter((f) => f.class === 'vulnerability' && f.knownExploited === true));
+  const ids = distinctIds(left);
+  return {
+    gate:
+      ids.length === 0
+        ? { gate: 'known-exploited', passed: true, reason: `no vulnerability known to be exploited in the wild${waived.length > 0 ? ` (${waived.length} waived)` : ''}`, ids: [] }
+        : { gate: 'known-exploited', passed: false, reason: `vulnerabilities in CISA's Known Exploited Vulnerabilities catalogue: ${named(ids)}`, ids },
+    waived,
+  };
+}
+
 function signatureGate(facts: ImageFacts, req: SignatureRequirement): GateResult {
   const verified = req.keys.filter((k) => facts.verifiedKeys.has(k));
   const keyName = (k: string) => (k.startsWith('-----BEGIN') ? 'a PEM key of the policy' : k);
@@ -136,6 +149,11 @@ export function evaluatePull(policy: ProjectPolicy, facts: ImageFacts): Decision
       const g = severityGate(facts, pv.severity, pv.fixableOnly);
       gates.push(g.gate);
       waived = g.waived;
+      if (pv.denyKnownExploited === true) {
+        const k = knownExploitedGate(facts);
+        gates.push(k.gate);
+        waived = [...waived, ...k.waived.filter((x) => !waived.some((y) => y.id === x.id))];
+      }
     }
   }
   if (policy.requireSignature !== undefined) gates.push(signatureGate(facts, policy.requireSignature));
@@ -178,6 +196,14 @@ export function evaluatePromotion(gates: PromotionGates, facts: ImageFacts, now:
     waived = [...waived, ...w.filter((x) => !waived.some((y) => y.id === x.id))];
     const ids = distinctIds(left);
     out.push(ids.length === 0 ? { gate: 'secrets', passed: true, reason: 'no secret found', ids: [] } : { gate: 'secrets', passed: false, reason: `secrets in the image: ${named(ids)}`, ids });
+  }
+  if (gates.denyKnownExploited === true) {
+    if (scan === undefined) out.push({ gate: 'known-exploited', passed: false, reason: 'the image has no scan result: whether it holds exploited vulnerabilities is unknown', ids: [] });
+    else {
+      const k = knownExploitedGate(facts);
+      out.push(k.gate);
+      waived = [...waived, ...k.waived.filter((x) => !waived.some((y) => y.id === x.id))];
+    }
   }
   if (gates.requireSignature !== undefined) out.push(signatureGate(facts, gates.requireSignature));
   if (gates.requireSbom === true) out.push(facts.hasSbom ? { gate: 'sbom', passed: true, reason: 'an SBOM is stored', ids: [] } : { gate: 'sbom', passed: false, reason: 'no SBOM of the image is stored yet', ids: [] });

@@ -39,6 +39,8 @@ export interface PreventVulnerable {
   readonly unscanned: 'allow' | 'deny';
   /** Only vulnerabilities with a fixed version count (secrets and misconfigurations always do). */
   readonly fixableOnly: boolean;
+  /** A vulnerability in CISA's Known Exploited Vulnerabilities catalogue blocks a pull, whatever its severity. */
+  readonly denyKnownExploited?: boolean;
 }
 
 /** The gates an image passes to enter the project by promotion. */
@@ -51,6 +53,8 @@ export interface PromotionGates {
   readonly denyMisconfigurations?: readonly string[];
   /** Any secret refuses it. */
   readonly denySecrets?: boolean;
+  /** A vulnerability in CISA's Known Exploited Vulnerabilities catalogue refuses it, whatever its severity. */
+  readonly denyKnownExploited?: boolean;
   /** Signatures the image carries already (from the source side, e.g. CI's key). */
   readonly requireSignature?: SignatureRequirement;
   readonly requireSbom?: boolean;
@@ -75,6 +79,8 @@ export interface Finding {
   readonly severity: Severity;
   readonly class: FindingClass;
   readonly fixable: boolean;
+  /** A vulnerability in CISA's Known Exploited Vulnerabilities catalogue. */
+  readonly knownExploited?: boolean;
 }
 
 /** What the registry knows of an image when a gate judges it. */
@@ -94,7 +100,7 @@ export interface ImageFacts {
   readonly waivers: readonly { readonly id: number; readonly ids: readonly string[] }[];
 }
 
-export type Gate = 'severity' | 'unscanned' | 'scan-age' | 'misconfigurations' | 'secrets' | 'signature' | 'sbom';
+export type Gate = 'severity' | 'unscanned' | 'scan-age' | 'misconfigurations' | 'secrets' | 'signature' | 'sbom' | 'known-exploited';
 
 /** One gate's verdict: what failed, in words and as the ids behind it. */
 export interface GateResult {

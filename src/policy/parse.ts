@@ -58,7 +58,7 @@ const schema = z
       .max(100)
       .default([]),
     preventVulnerable: z
-      .object({ severity: threshold, unscanned: z.enum(['allow', 'deny']).default('allow'), fixableOnly: z.boolean().default(false) })
+      .object({ severity: threshold, unscanned: z.enum(['allow', 'deny']).default('allow'), fixableOnly: z.boolean().default(false), denyKnownExploited: z.boolean().optional() })
       .strict()
       .optional(),
     requireSignature: signatures.optional(),
@@ -72,6 +72,7 @@ const schema = z
         maxSeverity: threshold.optional(),
         denyMisconfigurations: z.array(z.string().min(1).max(64)).max(100).optional(),
         denySecrets: z.boolean().optional(),
+        denyKnownExploited: z.boolean().optional(),
         requireSignature: signatures.optional(),
         requireSbom: z.boolean().optional(),
         allowDirectPush: z.boolean().optional(),

@@ -132,13 +132,14 @@ export interface GateFinding {
   readonly severity: 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | 'UNKNOWN';
   readonly class: 'vulnerability' | 'secret' | 'misconfiguration';
   readonly fixable: boolean;
+  readonly knownExploited?: boolean;
 }
 
 /** Every finding of a report, of every class, as the gates judge it. */
 export function findingsOf(report: ScanReport): GateFinding[] {
   const out: GateFinding[] = [];
   for (const r of report.results) {
-    for (const v of r.vulnerabilities ?? []) out.push({ id: v.id, severity: v.severity, class: 'vulnerability', fixable: v.fixedVersion !== undefined && v.fixedVersion !== '' });
+    for (const v of r.vulnerabilities ?? []) out.push({ id: v.id, severity: v.severity, class: 'vulnerability', fixable: v.fixedVersion !== undefined && v.fixedVersion !== '', ...(v.knownExploited !== undefined ? { knownExploited: true } : {}) });
     for (const x of r.secrets ?? []) out.push({ id: x.ruleId, severity: x.severity, class: 'secret', fixable: false });
     for (const m of r.misconfigurations ?? []) out.push({ id: m.id, severity: m.severity, class: 'misconfiguration', fixable: false });
   }

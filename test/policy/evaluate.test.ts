@@ -116,3 +116,24 @@ describe('promotion gates', () => {
     assert.equal(directPushAllowed(parsePolicy({}), { tag: '1.0', image: true }), true);
   });
 });
+
+describe('denyKnownExploited', () => {
+  const kev = (id: string, severity: Finding['severity']): Finding => ({ id, severity, class: 'vulnerability', fixable: false, knownExploited: true });
+  test('a pull is refused for an exploited vulnerability below the severity bar; a waiver lets it through', () => {
+    const policy = parsePolicy({ preventVulnerable: { severity: 'critical', denyKnownExploited: true } });
+    const d = evaluatePull(policy, facts({ findings: [kev('CVE-2023-5678', 'MEDIUM'), vuln('CVE-9', 'HIGH')] }));
+    assert.equal(d.allowed, false);
+    assert.deepEqual(d.gates.map((g) => [g.gate, g.passed]), [['severity', true], ['known-exploited', false]]);
+    assert.match(d.gates[1]!.reason, /Known Exploited Vulnerabilities catalogue: CVE-2023-5678/);
+    assert.equal(evaluatePull(policy, facts({ findings: [kev('CVE-2023-5678', 'MEDIUM')], waivers: [{ id: 3, ids: ['CVE-2023-5678'] }] })).allowed, true);
+    // Without the setting an exploited MEDIUM passes a critical bar, as before.
+    assert.equal(evaluatePull(parsePolicy({ preventVulnerable: { severity: 'critical' } }), facts({ findings: [kev('CVE-2023-5678', 'MEDIUM')] })).allowed, true);
+  });
+  test('a promotion gate, which an unscanned image fails', () => {
+    const { promotion } = parsePolicy({ promotion: { denyKnownExploited: true } });
+    const refused = evaluatePromotion(promotion!, facts({ findings: [kev('CVE-2021-44228', 'CRITICAL')] }), Date.now());
+    assert.deepEqual(refused.gates.map((g) => [g.gate, g.passed, g.ids]), [['known-exploited', false, ['CVE-2021-44228']]]);
+    assert.equal(evaluatePromotion(promotion!, facts({ findings: [vuln('CVE-1', 'CRITICAL')] }), Date.now()).allowed, true);
+    assert.equal(evaluatePromotion(promotion!, { verifiedKeys: new Set(), hasSbom: false, waivers: [] }, Date.now()).allowed, false);
+  });
+});
