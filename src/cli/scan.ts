@@ -14,7 +14,7 @@ import { defaultCacheDir, ImageError, NO_CACHE, parseRegistryReference, Registry
 import { readSbom } from '../sbom/index.js';
 import { evaluateCached, factsKey, gatherDirectoryFacts, gatherImageFacts, SCANNERS, type ScanFacts, type Scanner } from '../scan/index.js';
 import { filterReport, formatReport, parseIgnoreFile, parseOpenVex, REPORT_FORMATS, type ReportFilter, type ReportFormat } from '../scan/index.js';
-import { AdvisoryDb, buildAdvisoryDb, readFeeds, SEVERITIES, VulnError, type DbInfo, type Severity } from '../vuln/index.js';
+import { AdvisoryDb, buildAdvisoryDb, defaultFeeds, parseFeedsFile, readFeeds, SEVERITIES, updateAdvisoryDb, VulnError, type DbInfo, type Severity } from '../vuln/index.js';
 import { CliError } from './errors.js';
 import { deprecated } from './output.js';
 import type { CliIo, CliState } from './program.js';
@@ -188,6 +188,49 @@ export function registerScan(program: Command, io: CliIo, state: CliState): void
         },
       );
       process.stderr.write(`${dbSummary(out, info)}\n`);
+    });
+  dbCmd
+    .command('update')
+    .description("fetch the feeds that changed (conditional requests) and rebuild the DB from them; a feed that fails keeps its previous data")
+    .option('--feeds <file>', 'the feeds to fetch: one URL per line, # for comments (default: the official feeds, see docs/scan.md)')
+    .option('--db <file>', 'the DB file (default $PORTCULLIS_DB or ~/.cache/portcullis/db/advisory.db)')
+    .option('--cache-dir <dir>', 'where the feeds are kept between updates (default beside the DB, feeds/)')
+    .action(async (o: { feeds?: string; db?: string; cacheDir?: string }) => {
+      let urls: string[];
+      try {
+        urls = o.feeds !== undefined ? parseFeedsFile(readText(io, o.feeds, 'feeds file'), o.feeds) : defaultFeeds();
+      } catch (err) {
+        if (err instanceof TypeError) throw new CliError('USAGE', err.message);
+        throw err;
+      }
+      if (urls.length === 0) throw new CliError('USAGE', `${o.feeds}: no feed URL in it`);
+      const dbPath = resolve(io.cwd, o.db ?? defaultDbPath(io));
+      const cacheDir = resolve(io.cwd, o.cacheDir ?? join(dirname(dbPath), 'feeds'));
+      const started = Date.now();
+      let done = 0;
+      let errors = 0;
+      const result = await updateAdvisoryDb(dbPath, urls, {
+        cacheDir,
+        onFeed: (f) => {
+          done += 1;
+          const what = f.result === 'failed' ? `failed: ${f.error}${f.kept ? ' (its previous copy is used)' : ' (no previous copy)'}` : f.result;
+          process.stderr.write(`[${done}/${urls.length}] ${f.url}: ${what}\n`);
+        },
+        onError: (line) => {
+          errors += 1;
+          if (errors <= 20) process.stderr.write(`warning: skipped: ${line}\n`);
+          else if (errors === 21) process.stderr.write('warning: more skipped records are not listed\n');
+        },
+      });
+      const failed = result.feeds.filter((f) => f.result === 'failed');
+      const secs = ((Date.now() - started) / 1000).toFixed(1);
+      if (result.rebuilt && result.info !== undefined) process.stderr.write(`${dbSummary(dbPath, result.info)} (${secs} s)\n`);
+      else if (existsSync(dbPath)) process.stderr.write(`${dbPath}: no feed changed, the DB is current (${secs} s)\n`);
+      else process.stderr.write(`${dbPath}: no DB: no feed could be fetched\n`);
+      if (failed.length > 0) {
+        process.stderr.write(`${failed.length} of ${urls.length} feeds failed: ${failed.map((f) => f.url).join(', ')}${existsSync(dbPath) ? ' (the DB stays usable)' : ''}\n`);
+        state.exitCode = 1;
+      }
     });
   dbCmd
     .command('info')
