@@ -160,7 +160,7 @@ export class ScanService {
     this.lastDbCheck = this.deps.now();
     const lease = this.dbFile.acquire();
     if (lease.db === undefined) {
-      if (this.lastDbProblem !== lease.reason) this.deps.log.warn({ reason: lease.reason }, 'no advisory DB: images are scanned for secrets and configuration only');
+      if (this.lastDbProblem !== lease.reason) this.deps.log.warn({ reason: lease.reason }, `no advisory DB: images are scanned for secrets and configuration only; make one with \`portcullis db update --db ${this.deps.dbPath}\` (it fetches the official feeds) or \`portcullis db pull\``);
       this.lastDbProblem = lease.reason;
       return;
     }

@@ -319,7 +319,7 @@ export class AdvisoryDb implements AdvisoryLookup {
     try {
       size = statSync(path).size;
     } catch {
-      throw new VulnError('DB_NOT_FOUND', `no advisory DB at ${path}: build one with \`portcullis db build --out ${path} FEED...\` or fetch one with \`portcullis db pull\``);
+      throw new VulnError('DB_NOT_FOUND', `no advisory DB at ${path}: make one from the official feeds with \`portcullis db update --db ${path}\`, or fetch one with \`portcullis db pull\``);
     }
     const head = Buffer.alloc(16);
     const fd = openSync(path, 'r');

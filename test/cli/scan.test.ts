@@ -294,7 +294,7 @@ test('bad input: unknown scanner, severity or format, a missing or foreign DB, a
   assert.match(format.stderr, /table, json, sarif, cyclonedx/);
   const missing = await run(f.home, ['scan', src, '--db', 'nope.db']);
   assert.equal(missing.code, 1);
-  assert.match(missing.stderr, /no advisory DB at .*nope\.db/);
+  assert.match(missing.stderr, /no advisory DB at .*nope\.db: make one from the official feeds with `portcullis db update --db .*nope\.db`/);
   writeFileSync(join(f.home, 'random.db'), Buffer.alloc(4096, 7));
   const random = await run(f.home, ['scan', src, '--db', 'random.db']);
   assert.equal(random.code, 1);
