@@ -7,7 +7,9 @@
 import { imageContentKey, type Image, type LayerCache } from '../image/index.js';
 import { ALL_CATALOGERS, analyzeDirectory, analyzeImage, catalogersKey, imageSubject, type AnalyzerResults, type CatalogProgress, type FileAnalyzer, type ImageAnalysis, type Inventory } from '../sbom/index.js';
 import { coverageWarnings, matchInventory, type AdvisoryLookup } from '../vuln/index.js';
-import { checkDockerfile, checkImageConfig, MISCONFIG_VERSION } from './misconfig.js';
+import { checkDockerfile } from './dockerfile.js';
+import { checkImageConfig } from './misconfig.js';
+import { MISCONFIG_VERSION } from './misconfig-rules.js';
 import type { ArtifactType, ConfigFinding, ScanReport, SecretFinding } from './model.js';
 import { buildReport } from './report.js';
 import { scanSecrets, SECRETS_VERSION, wantsSecretScan } from './secrets.js';

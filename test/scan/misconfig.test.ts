@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FileTree, type FileNode, type ImageConfig } from '../../src/image/index.js';
-import { checkDockerfile, checkImageConfig, MISCONFIG_VERSION } from '../../src/scan/misconfig.js';
+import { checkDockerfile } from '../../src/scan/dockerfile.js';
+import { checkImageConfig } from '../../src/scan/misconfig.js';
+import { MISCONFIG_VERSION } from '../../src/scan/misconfig-rules.js';
 import type { ConfigFinding } from '../../src/scan/model.js';
 
 type Entry = Omit<FileNode, 'layer'>;
