@@ -6,18 +6,20 @@
  * report is kept as an OCI artifact whose `subject` is the image; a summary row in the metadata
  * store answers listings without opening it.
  *
- * When the advisory DB file is replaced, every stored image is re-evaluated from its stored
- * CycloneDX SBOM (no layer is read again), and the images that gained a vulnerability are named.
+ * When the advisory DB file is replaced, every stored image is re-evaluated from its stored match
+ * keys (or its stored CycloneDX SBOM: no layer is read again; the counting is scan-reevaluate.ts),
+ * and the images that gained a vulnerability are named.
  */
 import { MediaType, isDigest, parseManifest, parseRepositoryName, type Digest } from '../oci/index.js';
 import type { FindingDecision, ReportFormat } from '../scan/index.js';
-import type { ScanEvaluation, ScanResultRecord, ScanSummary, StoredEvaluation } from '../storage/index.js';
-import { AdvisoryDb, Matcher, parseMatchKeys, type MatchKeys, type VulnerabilityCounts } from '../vuln/index.js';
+import type { ScanResultRecord, ScanSummary } from '../storage/index.js';
+import type { MatchKeys } from '../vuln/index.js';
 import { owned, taskBase, type GateFinding, type ScanTask } from './image-tasks.js';
 import { DEFAULT_JOB_LIMITS, JobThread } from './job-thread.js';
 import { imageJobTarget, JobWorker, queueOf, type ImageJobDeps, type RunningJob } from './job-worker.js';
 import { AdvisoryDbFile } from './scan-db-file.js';
-import { sameCounts, summaryJson } from './scan-summary.js';
+import { Reevaluator, type Found } from './scan-reevaluate.js';
+import { summaryJson } from './scan-summary.js';
 import { TermCache } from './scan-terms.js';
 import { isContainerImage, storeSbom } from './sbom.js';
 import { SYSTEM } from './artifact-writer.js';
@@ -64,11 +66,6 @@ export type ReevaluateOutcome =
   | { readonly kind: 'done'; readonly dbBuiltAt: string; readonly evaluated: number; readonly skipped: number; readonly newlyAffected: readonly NewlyAffected[] }
   | { readonly kind: 'no-db'; readonly reason: string };
 
-interface Found {
-  readonly repository: string;
-  readonly digest: Digest;
-  readonly ids: string[];
-}
 
 /** What a scan found, as the result records it (the report itself is stored apart). */
 interface Findings {
@@ -81,8 +78,6 @@ interface Findings {
 /** A view of `bytes` as a Buffer, without a copy. */
 const bufferOf = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
-const EMPTY = new Uint32Array(0);
-
 export class ScanService {
   private readonly thread: JobThread;
   /** Reports asked for through the API: formatted (and made again when stale) off the event loop. */
@@ -93,13 +88,17 @@ export class ScanService {
   private lastDbCheck = Number.NEGATIVE_INFINITY;
   private reevaluation: Promise<unknown> = Promise.resolve();
   private lastDbProblem: string | undefined;
-  private matcher: { db: AdvisoryDb; matcher: Matcher } | undefined;
   private readonly terms: TermCache;
-  private idTerms: { matcher: Matcher; terms: Uint32Array } | undefined;
-  private mark = new Uint8Array(1024);
+  private readonly evaluator: Reevaluator;
 
   constructor(private readonly deps: ScanServiceDeps) {
     this.terms = new TermCache(deps.meta.scans);
+    this.evaluator = new Reevaluator({
+      terms: this.terms,
+      log: deps.log,
+      storedKeys: (repository, digest) => this.storedKeys(repository, digest),
+      rescan: (repository, digest) => this.enqueue(repository, digest, true),
+    });
     this.thread = new JobThread('the scan', deps.limits ?? DEFAULT_JOB_LIMITS, deps.log);
     this.reports = new JobThread('the report', deps.limits ?? DEFAULT_JOB_LIMITS, deps.log);
     this.worker = new JobWorker({
@@ -252,7 +251,7 @@ export class ScanService {
       warnings: found.warnings,
     };
     const vulnerabilities = Uint32Array.from(await this.terms.ids(found.vulnerabilityIds)).sort();
-    if (!(await meta.scans.put(record, { vulnerabilities, ...(keys !== undefined ? { keys: await this.keyRefs(keys) } : {}) }))) {
+    if (!(await meta.scans.put(record, { vulnerabilities, ...(keys !== undefined ? { keys: await this.evaluator.keyRefs(keys) } : {}) }))) {
       // The image was deleted meanwhile: its report goes too.
       await this.deps.writer.deleteManifest(repository, reportDigest, SYSTEM).catch(() => undefined);
       return undefined;
@@ -297,7 +296,7 @@ export class ScanService {
       // Every scanned image, a page at a time: its keys counted, the changes written in one transaction per page.
       for (let cursor: string | undefined, more = true; more; ) {
         const page = await meta.scans.evaluations(cursor, REEVALUATE_PAGE);
-        const outcome = await this.reevaluatePage(page.items, db);
+        const outcome = await this.evaluator.page(page.items, db);
         tally.evaluated += outcome.evaluated;
         tally.skipped += outcome.skipped;
         await meta.scans.updateEvaluations(outcome.updates);
@@ -321,7 +320,7 @@ export class ScanService {
               continue;
             }
             tally.evaluated += 1;
-            const { ids } = this.matcherFor(db).count(keys);
+            const { ids } = this.evaluator.matcherFor(db).count(keys);
             if (ids.length > 0) found.push({ repository, digest, ids });
           } catch (err) {
             tally.skipped += 1;
@@ -339,141 +338,6 @@ export class ScanService {
     const { evaluated, skipped } = tally;
     log.info({ dbBuiltAt: db.info.builtAt, evaluated, skipped, newlyAffected: newlyAffected.length, ms: this.deps.now() - started }, 'stored images re-evaluated');
     return { kind: 'done', dbBuiltAt: db.info.builtAt, evaluated, skipped, newlyAffected };
-  }
-
-  /** One Matcher per open DB: images share packages, so each distinct package version is looked up once. */
-  private matcherFor(db: AdvisoryDb): Matcher {
-    if (this.matcher?.db !== db) this.matcher = { db, matcher: new Matcher(db) };
-    return this.matcher.matcher;
-  }
-
-  /** Match keys as term numbers: `[key term, packages, ...]`. */
-  private async keyRefs(mk: MatchKeys): Promise<Uint32Array> {
-    const strings: string[] = [];
-    for (let i = 0; i < mk.keys.length; i += 2) strings.push(mk.keys[i] as string);
-    const ids = await this.terms.ids(strings);
-    const out = new Uint32Array(mk.keys.length);
-    for (let i = 0; i < ids.length; i++) {
-      out[2 * i] = ids[i]!;
-      out[2 * i + 1] = mk.keys[2 * i + 1] as number;
-    }
-    return out;
-  }
-
-  /**
-   * Scanned images against `db`: the ids new to each, and the updates of their results (none
-   * for a result where nothing changed). Reads the keys kept with each result; a result without
-   * them gets them from its stored JSON (an older Portcullis) or its stored SBOM, or, with
-   * neither, its scan is queued again. The full reports are rebuilt only when asked for (`report`).
-   * The store is asked for terms a few times a page, never per image.
-   */
-  private async reevaluatePage(items: readonly StoredEvaluation[], db: AdvisoryDb): Promise<{ evaluated: number; skipped: number; updates: ScanEvaluation[]; found: Found[] }> {
-    const { log } = this.deps;
-    const matcher = this.matcherFor(db);
-    const out = { evaluated: 0, skipped: 0, updates: [] as ScanEvaluation[], found: [] as Found[] };
-    const failed = (e: StoredEvaluation, err: unknown): void => {
-      out.skipped += 1;
-      log.warn({ err: err instanceof Error ? err.message : String(err), repository: e.record.repository, digest: e.record.digest }, 'could not re-evaluate an image');
-    };
-    // The keys of each result, as numbers; those made now are stored with its update.
-    const ready: { e: StoredEvaluation; keys: Uint32Array; freshKeys: boolean; before: Uint32Array }[] = [];
-    for (const e of items) {
-      try {
-        let keys = e.keys;
-        let fresh = false;
-        if (keys === undefined) {
-          const legacy = e.legacy?.matchKeys === undefined ? undefined : parseMatchKeys(e.legacy.matchKeys)?.keys;
-          const mk = legacy ?? (await this.storedKeys(e.record.repository, e.record.digest));
-          if (mk === undefined) {
-            await this.enqueue(e.record.repository, e.record.digest, true);
-            out.skipped += 1;
-            continue;
-          }
-          keys = await this.keyRefs(mk);
-          fresh = true;
-        }
-        const before = e.vulnerabilities ?? Uint32Array.from(await this.terms.ids(e.legacy?.vulnerabilityIds ?? [])).sort();
-        ready.push({ e, keys, freshKeys: fresh, before });
-      } catch (err) {
-        failed(e, err);
-      }
-    }
-    // Key strings for the numbers this Matcher has not met, in one query.
-    await this.terms.load(ready.flatMap((r) => matcher.unknownRefs(r.keys)));
-    const counted: { r: (typeof ready)[number]; counts: VulnerabilityCounts; ids: Uint32Array }[] = [];
-    for (const r of ready) {
-      try {
-        counted.push({ r, ...matcher.countRefs(r.keys, (ref) => this.terms.termOf(ref)) });
-      } catch (err) {
-        failed(r.e, err);
-      }
-    }
-    // The Matcher's id numbers as term numbers: those not met yet numbered in one call.
-    const toTerm = this.termNumbers(matcher);
-    const unnamed = new Set<number>();
-    for (const c of counted) for (const n of c.ids) if (toTerm.of(n) === 0) unnamed.add(n);
-    if (unnamed.size > 0) {
-      const numbers = [...unnamed];
-      (await this.terms.ids(numbers.map((n) => matcher.idName(n)))).forEach((t, i) => toTerm.set(numbers[i]!, t));
-    }
-    for (const { r, counts, ids } of counted) {
-      const { e, before } = r;
-      const { record } = e;
-      // Evaluated before against a DB (dbBuiltAt null: there was none, so every id is new).
-      const known = record.dbBuiltAt === null ? EMPTY : before;
-      const refs = new Uint32Array(ids.length);
-      const fresh: number[] = [];
-      const mark = this.marks(known);
-      for (let i = 0; i < ids.length; i++) {
-        const t = toTerm.of(ids[i]!);
-        refs[i] = t;
-        if (mark[t] !== 1) fresh.push(ids[i]!);
-      }
-      for (const t of known) mark[t] = 0;
-      // The Matcher looked nothing up since this page's counts: its ranks are built once a page.
-      const newIds = fresh.length === 0 ? [] : Array.from(matcher.orderByName(Uint32Array.from(fresh)), (n) => matcher.idName(n));
-      // Distinct on both sides: nothing new and as many as before means the same ids.
-      const sameIds = record.dbBuiltAt !== null && fresh.length === 0 && refs.length === before.length;
-      out.evaluated += 1;
-      if (newIds.length > 0) out.found.push({ repository: record.repository, digest: record.digest, ids: newIds });
-      const unchanged = record.dbBuiltAt === db.info.builtAt && !r.freshKeys && sameIds && sameCounts(record.summary.vulnerabilities, counts);
-      if (unchanged) continue;
-      out.updates.push({
-        repository: record.repository,
-        digest: record.digest,
-        dbBuiltAt: db.info.builtAt,
-        counts,
-        ...(sameIds && e.vulnerabilities !== undefined ? {} : { vulnerabilities: refs.sort() }),
-        ...(r.freshKeys ? { keys: r.keys } : {}),
-      });
-    }
-    return out;
-  }
-
-  /** A Matcher's id numbers → term numbers (0: not numbered yet), kept as long as the Matcher. */
-  private termNumbers(matcher: Matcher): { of(n: number): number; set(n: number, term: number): void } {
-    if (this.idTerms?.matcher !== matcher) this.idTerms = { matcher, terms: new Uint32Array(Math.max(1024, matcher.idCount)) };
-    const state = this.idTerms;
-    return {
-      of: (n) => state.terms[n] ?? 0,
-      set: (n, term) => {
-        if (n >= state.terms.length) {
-          const grown = new Uint32Array(Math.max(n + 1, state.terms.length * 2));
-          grown.set(state.terms);
-          state.terms = grown;
-        }
-        state.terms[n] = term;
-      },
-    };
-  }
-
-  /** A byte per term number with `refs` marked 1; the caller sets them back to 0. */
-  private marks(refs: Uint32Array): Uint8Array {
-    let max = 0;
-    for (const r of refs) if (r > max) max = r;
-    if (max >= this.mark.length) this.mark = new Uint8Array(Math.max(max + 1, this.mark.length * 2));
-    for (const r of refs) this.mark[r] = 1;
-    return this.mark;
   }
 
   /** Match keys from the SBOM Portcullis made of an image, read in the scan thread; undefined when it has none. */
