@@ -3,10 +3,20 @@
  * archive (`oci-archive:FILE[:TAG]`), and `docker save` archives (`docker-archive:FILE[:NAME:TAG]`).
  * Archives are indexed once (names → offsets) and their members streamed straight from the file:
  * nothing is unpacked to disk.
+ *
+ * An archive may also be gzip-compressed as a whole (`docker save img | gzip`, what Trivy's
+ * `--input image.tar.gz` reads), known by its magic bytes. A gzip stream cannot be entered at an
+ * offset, so the indexing pass keeps the small members (manifest.json, index.json, the config, a
+ * small layer: at most `GZIP_KEPT_MEMBER` each, `GZIP_KEPT_TOTAL` in all), and a larger member is
+ * read by inflating the archive again from its start and passing over what precedes it, as
+ * go-containerregistry's tarball reader does. Memory stays bounded; the cost is inflating up to
+ * a layer's end once per layer.
  */
 import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { MediaType, digestOf, isDigest, parseDigest, type Descriptor } from '../oci/index.js';
 import { ImageError } from './errors.js';
 import { readAll, type ContentSource, type FetchedManifest } from './image.js';
@@ -38,18 +48,73 @@ function directoryFiles(root: string): Files {
   };
 }
 
+/** Members of a gzip-compressed archive kept from the indexing pass: the JSON documents (and layers as small). */
+const GZIP_KEPT_MEMBER = 4 * 1024 * 1024;
+const GZIP_KEPT_TOTAL = 32 * 1024 * 1024;
+
+/** Whether the file starts with gzip's magic bytes (1f 8b). */
+async function isGzipFile(file: string): Promise<boolean> {
+  const fh = await fsp.open(file, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await fh.read(head, 0, 2, 0);
+    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The inflated content of a gzip file, streamed; an error of the file or of the data ends the iteration with it. */
+function gunzipped(file: string): AsyncIterable<Uint8Array> {
+  return pipeline(createReadStream(file, { highWaterMark: READ_CHUNK }), createGunzip({ chunkSize: READ_CHUNK }), () => {});
+}
+
+/** Bytes [offset, offset + size) of a stream, read from its start; the stream is dropped once they are out. */
+async function* sliceOf(source: AsyncIterable<Uint8Array>, offset: number, size: number, what: string): AsyncGenerator<Uint8Array> {
+  let position = 0;
+  const end = offset + size;
+  for await (const chunk of source) {
+    const next = position + chunk.length;
+    if (next > offset) yield chunk.subarray(Math.max(0, offset - position), Math.min(chunk.length, end - position));
+    position = next;
+    if (position >= end) return;
+  }
+  throw new ImageError('LAYER_TRUNCATED', `${what} ends before its member ends`);
+}
+
 /** Indexes a tar archive's members by normalized name; a later member of the same name wins. */
 async function archiveFiles(file: string): Promise<Files> {
   const members = new Map<string, { offset: number; size: number }>();
+  let gzip: boolean;
   try {
-    await readTar(createReadStream(file, { highWaterMark: READ_CHUNK }), (h) => {
+    gzip = await isGzipFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError('NOT_FOUND', `${file}: no such file`);
+    throw err;
+  }
+  const kept = new Map<string, Uint8Array>();
+  let keptBytes = 0;
+  try {
+    await readTar(gzip ? gunzipped(file) : createReadStream(file, { highWaterMark: READ_CHUNK }), (h) => {
       const name = normalizePath(h.name);
-      if (name !== undefined && h.type === 'file' && !h.sparse) members.set(name, { offset: h.offset, size: h.size });
-      return undefined;
+      if (name === undefined || h.type !== 'file' || h.sparse) return undefined;
+      members.set(name, { offset: h.offset, size: h.size });
+      kept.delete(name);
+      if (!gzip || h.size > GZIP_KEPT_MEMBER || keptBytes + h.size > GZIP_KEPT_TOTAL) return undefined;
+      const parts: Uint8Array[] = [];
+      return {
+        write: (chunk) => void parts.push(Buffer.from(chunk)),
+        end: () => {
+          const bytes = Buffer.concat(parts);
+          kept.set(name, bytes);
+          keptBytes += bytes.length;
+        },
+      };
     });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError('NOT_FOUND', `${file}: no such file`);
     if (err instanceof ImageError) throw new ImageError('SOURCE_INVALID', `${file} is not a readable tar archive: ${err.message}`, { cause: err });
+    if (gzip && (err as NodeJS.ErrnoException).code?.startsWith('Z_') === true) throw new ImageError('SOURCE_INVALID', `${file} is not a readable gzip archive: ${(err as Error).message}`, { cause: err });
     throw err;
   }
   return {
@@ -57,7 +122,10 @@ async function archiveFiles(file: string): Promise<Files> {
     stream(name) {
       const m = members.get(name);
       if (m === undefined) throw new ImageError('NOT_FOUND', `${file} has no member ${name}`);
+      const bytes = kept.get(name);
+      if (bytes !== undefined) return (async function* () { yield bytes; })();
       if (m.size === 0) return (async function* () {})();
+      if (gzip) return sliceOf(gunzipped(file), m.offset, m.size, `${file} (${name})`);
       return createReadStream(file, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: READ_CHUNK });
     },
     close: () => Promise.resolve(),

@@ -3,7 +3,7 @@
  *   REGISTRY/REPO[:TAG|@DIGEST]      (or registry:REF) any OCI / Docker v2 registry
  *   oci-dir:PATH[:TAG]               an OCI image layout directory
  *   oci-archive:FILE[:TAG]           an OCI image layout in a tar file
- *   docker-archive:FILE[:NAME:TAG]   a `docker save` archive
+ *   docker-archive:FILE[:NAME:TAG]   a `docker save` archive, plain or gzip-compressed
  *   dir:PATH                         a directory taken as an image root filesystem
  */
 import { statSync } from 'node:fs';

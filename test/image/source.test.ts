@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import {
@@ -25,7 +26,7 @@ import {
 } from '../../src/image/index.js';
 import { requireTools, tempDir } from '../helpers/env.js';
 import { writeOciLayout } from '../helpers/images.js';
-import { chunked, drain, rejection, runOk, sha256hex } from './helpers.js';
+import { chunked, drain, END, fileEntry, prng, rejection, runOk, sha256hex } from './helpers.js';
 
 // ------------------------------------------------------------------ parseSource
 
@@ -294,6 +295,61 @@ describe('openImageSource on an OCI layout built by umoci', () => {
     const err = await rejection(indexLayer(await image.layers[0]!.open(), { want: () => undefined, visit: async () => {}, warn: () => {} }, tempDir(t)));
     assert.ok(err instanceof ImageError);
     assert.equal(err.code, 'DIGEST_MISMATCH');
+  });
+});
+
+describe('openImageSource on a gzip-compressed docker save archive', () => {
+  test('skopeo docker-archive | gzip reads as the plain archive does (Trivy --input image.tar.gz)', async (t) => {
+    if (!requireTools(t, 'umoci', 'tar', 'skopeo', 'gzip')) return;
+    const u = await umociImage(t);
+    const plain = join(u.dir, 'docker.tar');
+    await runOk('skopeo', ['copy', '-q', `oci:${u.layout}:v1`, `docker-archive:${plain}:example.com/team/app:v1`]);
+    await runOk('gzip', ['-k', '-9', plain]);
+    const fromPlain = await openImageSource(parseSource(`docker-archive:${plain}`) as Exclude<SourceSpec, { kind: 'dir' }>);
+    t.after(() => fromPlain.close());
+    const expected = treePaths((await squash(fromPlain, t)).tree);
+    for (const text of [`docker-archive:${plain}.gz`, `docker-archive:${plain}.gz:example.com/team/app:v1`]) {
+      const image = await openImageSource(parseSource(text) as Exclude<SourceSpec, { kind: 'dir' }>);
+      t.after(() => image.close());
+      assert.equal(image.tag, 'v1', text);
+      assert.equal(image.digest, fromPlain.digest, 'the same synthesized manifest');
+      assert.deepEqual(image.layers.map((l) => l.digest), fromPlain.layers.map((l) => l.digest));
+      assert.deepEqual(treePaths((await squash(image, t)).tree), expected, text);
+    }
+  });
+
+  test('a layer too large to keep is read by inflating the archive again, twice if asked, and verified', async (t) => {
+    // A hand-made `docker save` archive (legacy layout) with a 6 MiB incompressible layer.
+    const random = prng(7);
+    const big = Buffer.alloc(6 * 1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = Math.floor(random() * 256);
+    const layer = Buffer.concat([fileEntry('etc/os-release', 'ID=gzip-test\n'), fileEntry('opt/big.bin', big), END]);
+    const diffId = `sha256:${sha256hex(layer)}`;
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [diffId] }, config: {} }));
+    const configName = `${sha256hex(config)}.json`;
+    const manifest = JSON.stringify([{ Config: configName, RepoTags: ['gz/app:1'], Layers: ['0123abcd/layer.tar'] }]);
+    const archive = Buffer.concat([fileEntry('0123abcd/layer.tar', layer), fileEntry(configName, config), fileEntry('manifest.json', manifest), END]);
+    const dir = tempDir(t);
+    const file = join(dir, 'image.tar.gz');
+    writeFileSync(file, gzipSync(archive));
+    const image = await openImageSource({ kind: 'docker-archive', text: `docker-archive:${file}`, path: file });
+    t.after(() => image.close());
+    assert.equal(image.tag, '1');
+    assert.deepEqual(image.layers.map((l) => l.digest), [diffId]);
+    for (let round = 0; round < 2; round++) {
+      const { files } = await squash(image, t);
+      assert.equal(files.get('etc/os-release'), 'ID=gzip-test\n', `round ${round}`);
+      assert.equal(files.has('opt/big.bin'), false, 'over the 1 MiB read limit of the squash helper');
+    }
+    const bytes = await drain(await image.layers[0]!.open());
+    assert.equal(`sha256:${sha256hex(bytes)}`, diffId);
+
+    // The same archive cut short: it is not readable, and says so as the plain one does.
+    const cut = join(dir, 'cut.tar.gz');
+    writeFileSync(cut, gzipSync(archive).subarray(0, 3 * 1024 * 1024));
+    const err = await rejection(openImageSource({ kind: 'docker-archive', text: 'x', path: cut }));
+    assert.ok(err instanceof ImageError, String(err));
+    assert.equal(err.code, 'SOURCE_INVALID');
   });
 });
 
