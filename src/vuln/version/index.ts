@@ -1,6 +1,7 @@
 /**
- * Version comparison per ecosystem: Debian (dpkg), RPM (rpmvercmp), Alpine (apk), npm and Cargo
- * (SemVer), Go modules, NuGet, PEP 440, Maven (ComparableVersion), RubyGems and Composer.
+ * Version comparison per ecosystem: Debian (dpkg), RPM (rpmvercmp), Alpine (apk), npm, Cargo and
+ * Hex (SemVer), Go modules, NuGet, PEP 440, Maven (ComparableVersion), RubyGems, Composer, Pub
+ * (pub_semver), SwiftURL (SwiftPM) and ConanCenter (OSV's semver-like order).
  * Pure functions, no I/O. Every compare function returns -1, 0 or 1 and never throws; each
  * ecosystem also has an `isValid*` check for strings its package tools would reject.
  */
@@ -17,3 +18,7 @@ export { comparePep440, isValidPep440 } from './pep440.js';
 export { compareMaven, isValidMaven } from './maven.js';
 export { compareGem, isGemPrerelease, isValidGem } from './gem.js';
 export { compareComposer, isValidComposer, normalizeComposer } from './composer.js';
+export { compareHex, isValidHex } from './hex.js';
+export { comparePub, isValidPub } from './pub.js';
+export { compareSwift, isValidSwift } from './swift.js';
+export { compareConan, isValidConan } from './conan.js';
