@@ -155,6 +155,7 @@ export function purlOf(p: RawPackage, distro: Distro | undefined): string {
       break;
     }
     default:
+      Object.assign(qualifiers, p.qualifiers);
       break;
   }
   const PackageURL = (PurlCtor ??= (requireLazy('packageurl-js') as { PackageURL: typeof PackageURLT }).PackageURL);

@@ -5,7 +5,26 @@
  */
 
 /** Package ecosystems, named as their purl types are. */
-export const PACKAGE_TYPES = ['deb', 'apk', 'rpm', 'npm', 'pypi', 'golang', 'maven', 'gem', 'cargo', 'composer', 'nuget'] as const;
+export const PACKAGE_TYPES = [
+  'deb',
+  'apk',
+  'rpm',
+  'npm',
+  'pypi',
+  'golang',
+  'maven',
+  'gem',
+  'cargo',
+  'composer',
+  'nuget',
+  'hex',
+  'pub',
+  'swift',
+  'conan',
+  'cocoapods',
+  'conda',
+  'julia',
+] as const;
 export type PackageType = (typeof PACKAGE_TYPES)[number];
 
 /** Where a package was found: a path in the image (no leading slash) and the layer that added it. */
@@ -32,6 +51,11 @@ export interface RawPackage {
   /** Ecosystem facts that belong in the purl qualifiers or the SBOM properties: arch, epoch, release, ... */
   readonly arch?: string;
   readonly epoch?: number;
+  /**
+   * Purl qualifiers the ecosystem's purl type defines and the file states, for language packages
+   * (conda `channel`/`subdir`/`build`, julia `uuid`, conan `channel`): part of the package's identity.
+   */
+  readonly qualifiers?: Readonly<Record<string, string>>;
   /** Extra facts, shown as SBOM properties (`portcullis:<key>`). Keys are stable, lower-case. */
   readonly properties?: Readonly<Record<string, string>>;
   /**

@@ -566,6 +566,8 @@ function newEntry(type: PackageType, parsed: PackageURLT, canonical: string, d: 
     properties[m[1]!] = values[0];
   }
   const distroHint = type === 'deb' || type === 'apk' || type === 'rpm' ? distroOfQualifier(q['distro'], parsed.namespace ?? undefined, type) : undefined;
+  // A language package's qualifiers (conda channel, julia uuid) are part of its identity, as the cataloger gave them.
+  const qualifiers = type === 'deb' || type === 'apk' || type === 'rpm' || Object.keys(q).length === 0 ? undefined : { ...q };
 
   return {
     pkg: {
@@ -578,6 +580,7 @@ function newEntry(type: PackageType, parsed: PackageURLT, canonical: string, d: 
       ...(arch !== undefined && arch !== '' ? { arch } : {}),
       ...(epoch !== undefined ? { epoch } : {}),
       ...(Object.keys(properties).length > 0 ? { properties } : {}),
+      ...(qualifiers !== undefined ? { qualifiers } : {}),
     },
     locations: [],
     locationKeys: new Set(),

@@ -9,14 +9,19 @@ import {
   compareApk,
   compareCargo,
   compareComposer,
+  compareConan,
   compareDpkg,
   compareGem,
   compareGo,
+  compareHex,
   compareMaven,
   compareNpm,
   compareNuget,
   comparePep440,
+  comparePub,
   compareRpmEvrString,
+  compareSwift,
+  isValidSwift,
 } from './version/index.js';
 
 /** A version order: negative, zero or positive, as Array.prototype.sort wants. */
@@ -31,6 +36,10 @@ const LANGUAGE_ECOSYSTEMS: Partial<Record<PackageType, string>> = {
   gem: 'rubygems',
   composer: 'packagist',
   nuget: 'nuget',
+  hex: 'hex',
+  pub: 'pub',
+  swift: 'swifturl',
+  conan: 'conancenter',
 };
 
 const DISTRO_FEEDS: Readonly<Record<string, string>> = { debian: 'debian-tracker', alpine: 'alpine-secdb' };
@@ -104,6 +113,14 @@ export function comparatorOf(ecosystem: string): Compare | undefined {
       return compareComposer;
     case 'nuget':
       return compareNuget;
+    case 'hex':
+      return compareHex;
+    case 'pub':
+      return comparePub;
+    case 'swifturl':
+      return compareSwift;
+    case 'conancenter':
+      return compareConan;
     default:
       return undefined;
   }
@@ -117,6 +134,8 @@ function goVersion(v: string): string {
 /** Where a package is looked up: ecosystem and normalized name (the source package for OS packages). */
 export function lookupKey(pkg: Package, osEcosystem: string | undefined): { ecosystem: string; name: string; version: string } | undefined {
   const lang = LANGUAGE_ECOSYSTEMS[pkg.type];
+  // A Swift package pinned to a branch or commit carries the revision in place of a version: no range can place it.
+  if (lang === 'swifturl' && !isValidSwift(pkg.version)) return undefined;
   if (lang !== undefined) {
     const full =
       pkg.type === 'maven' ? `${pkg.namespace ?? ''}:${pkg.name}` : pkg.namespace !== undefined && pkg.namespace !== '' ? `${pkg.namespace}/${pkg.name}` : pkg.name;

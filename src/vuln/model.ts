@@ -23,7 +23,7 @@ export type VulnStatus = (typeof VULN_STATUSES)[number];
 /**
  * Ecosystems, as the DB keys them. OS ecosystems carry the release: `debian:12`, `ubuntu:22.04`,
  * `alpine:3.19` (major.minor). Language ecosystems are OSV's names, lower-cased: npm, pypi, go,
- * maven, crates.io, rubygems, packagist, nuget.
+ * maven, crates.io, rubygems, packagist, nuget, hex, pub, swifturl, conancenter.
  */
 export type Ecosystem = string;
 

@@ -113,6 +113,25 @@ test('purlOf maven, gem, cargo, composer, nuget: the spec examples', () => {
   assert.equal(purlOf({ type: 'nuget', name: 'EnterpriseLibrary.Common', version: '6.0.1304' }, undefined), 'pkg:nuget/EnterpriseLibrary.Common@6.0.1304');
 });
 
+test('purlOf hex, pub, swift, conan, cocoapods, conda, julia: the spec examples, qualifiers from the cataloger', () => {
+  const cases: [RawPackage, string][] = [
+    [{ type: 'hex', name: 'jason', version: '1.1.2' }, 'pkg:hex/jason@1.1.2'],
+    [{ type: 'hex', namespace: 'acme', name: 'foo', version: '2.3.0' }, 'pkg:hex/acme/foo@2.3.0'],
+    [{ type: 'pub', name: 'characters', version: '1.2.0' }, 'pkg:pub/characters@1.2.0'],
+    [{ type: 'pub', name: 'internal_kit', version: '1.0.0', qualifiers: { repository_url: 'https://dart.example.com' } }, 'pkg:pub/internal_kit@1.0.0?repository_url=https%3A%2F%2Fdart.example.com'],
+    [{ type: 'swift', namespace: 'github.com/Alamofire', name: 'Alamofire', version: '5.4.3' }, 'pkg:swift/github.com/Alamofire/Alamofire@5.4.3'],
+    [{ type: 'conan', name: 'openssl', version: '3.0.3' }, 'pkg:conan/openssl@3.0.3'],
+    [{ type: 'conan', namespace: 'openssl.org', name: 'openssl', version: '3.0.3', qualifiers: { channel: 'stable' } }, 'pkg:conan/openssl.org/openssl@3.0.3?channel=stable'],
+    [{ type: 'cocoapods', name: 'AFNetworking', version: '4.0.1' }, 'pkg:cocoapods/AFNetworking@4.0.1'],
+    [
+      { type: 'conda', name: 'absl-py', version: '0.4.1', qualifiers: { build: 'py36h06a4308_0', channel: 'main', subdir: 'linux-64', type: 'tar.bz2' } },
+      'pkg:conda/absl-py@0.4.1?build=py36h06a4308_0&channel=main&subdir=linux-64&type=tar.bz2',
+    ],
+    [{ type: 'julia', name: 'Dates', version: '1.9.0', qualifiers: { uuid: 'ade2ca70-3891-5945-98fb-dc099432e06a' } }, 'pkg:julia/Dates@1.9.0?uuid=ade2ca70-3891-5945-98fb-dc099432e06a'],
+  ];
+  for (const [raw, want] of cases) assert.equal(purlOf(raw, { id: 'debian', versionId: '12' }), want, want);
+});
+
 test('purlOf: an empty version is no version; an empty name is no purl', () => {
   assert.equal(purlOf({ type: 'npm', name: 'foobar', version: '' }, undefined), 'pkg:npm/foobar');
   assert.throws(() => purlOf({ type: 'npm', name: '', version: '1.0.0' }, undefined));

@@ -81,6 +81,21 @@ function rhelInventory(): Inventory {
   return { subject: { reference: 'ubi9:latest', name: 'ubi9', tag: 'latest', digest: `sha256:${hex('ubi9')}`, layers: [{ digest: LAYER_1 }] }, distro, packages: [ssl, bash], warnings: [] };
 }
 
+/** Packages of the lockfile ecosystems, with the purl qualifiers their catalogers set (conda, julia, conan, pub). */
+function lockfileInventory(): Inventory {
+  const distro: Distro = { id: 'debian', versionId: '12' };
+  const at = (path: string): { path: string; layer: string }[] => [{ path, layer: LAYER_2 }];
+  const mime = pkg({ type: 'hex', name: 'mime', version: '2.0.3', locations: at('app/mix.lock') }, distro);
+  const plug = pkg({ type: 'hex', name: 'plug', version: '1.14.2', locations: at('app/mix.lock') }, distro, { dependsOn: [mime.id] });
+  const kit = pkg({ type: 'pub', name: 'internal_kit', version: '1.10.0', qualifiers: { repository_url: 'https://dart.example.com/api/packages' }, properties: { dependency: 'direct main' }, locations: at('app/pubspec.lock') }, distro);
+  const nio = pkg({ type: 'swift', namespace: 'github.com/apple', name: 'swift-nio', version: '2.40.0', properties: { revision: '124119f0bb12384cef35aa041d7c3a686108722d' }, locations: at('app/Package.resolved') }, distro);
+  const fmt = pkg({ type: 'conan', namespace: 'corp', name: 'fmt', version: '10.2.1', qualifiers: { channel: 'stable' }, locations: at('src/conan.lock') }, distro);
+  const pod = pkg({ type: 'cocoapods', name: 'Firebase', version: '10.3.0', properties: { subspecs: 'Analytics,Core' }, locations: at('ios/Podfile.lock') }, distro);
+  const zstd = pkg({ type: 'conda', name: 'zstd', version: '1.4.4', qualifiers: { build: 'h3b9ef0a_1', channel: 'conda-forge', subdir: 'linux-64', type: 'tar.bz2' }, licenses: ['BSD-3-Clause'], locations: at('opt/conda/conda-meta/zstd-1.4.4-h3b9ef0a_1.json') }, distro);
+  const json = pkg({ type: 'julia', name: 'JSON', version: '0.21.4', qualifiers: { uuid: '682c06a0-de6a-54ab-a142-c8b1cf79cde6' }, locations: at('app/Manifest.toml') }, distro);
+  return { subject: SUBJECT, distro, packages: [mime, plug, kit, nio, fmt, pod, zstd, json], warnings: [] };
+}
+
 const byPurl = (a: Package, b: Package): number => (a.purl < b.purl ? -1 : a.purl > b.purl ? 1 : 0);
 
 /** What the matcher and the report need of a package. */
@@ -101,7 +116,7 @@ function matcherFacts(p: Package): Record<string, unknown> {
   };
 }
 
-for (const [label, make] of [['debian', debianInventory], ['alpine', alpineInventory], ['rhel', rhelInventory]] as const) {
+for (const [label, make] of [['debian', debianInventory], ['alpine', alpineInventory], ['rhel', rhelInventory], ['lockfiles', lockfileInventory]] as const) {
   test(`round trip through Portcullis's CycloneDX (${label}): every package fact comes back`, () => {
     const inventory = make();
     const doc = readSbom(formatInventory(inventory, 'cyclonedx-json', OPTIONS));
@@ -360,13 +375,13 @@ test('a component with a broken purl is skipped with a warning naming it; the re
       { type: 'library', name: 'broken', version: '2.0.0', purl: 'npm/broken@2.0.0' },
       { type: 'library', name: 'nameless', version: '3.0.0', purl: 'pkg:npm/' },
       { type: 'library', name: 'no-purl', version: '4.0.0' },
-      { type: 'library', name: 'conan-thing', version: '1.0', purl: 'pkg:conan/zlib@1.3' },
+      { type: 'library', name: 'cran-thing', version: '1.0', purl: 'pkg:cran/zlib@1.3' },
     ],
   });
   assert.deepEqual(inventory.packages.map((p) => p.name), ['good']);
   assert.equal(inventory.warnings.length, 4);
   assert.equal(inventory.warnings[0], '1 package has no purl: skipped');
-  assert.equal(inventory.warnings[1], '1 package of purl types Portcullis does not match skipped (conan ×1)');
+  assert.equal(inventory.warnings[1], '1 package of purl types Portcullis does not match skipped (cran ×1)');
   assert.match(inventory.warnings[2]!, /^skipped "broken": purl "npm\/broken@2\.0\.0" does not parse/);
   assert.match(inventory.warnings[3]!, /^skipped "nameless": purl "pkg:npm\/" does not parse/);
 });

@@ -168,6 +168,25 @@ const newtonsoft = pkg({ type: 'nuget', name: 'Newtonsoft.Json', version: '13.0.
 const withException = pkg({ type: 'maven', namespace: 'org.openjdk', name: 'jdk-lib', version: '21', purl: 'pkg:maven/org.openjdk/jdk-lib@21', licenses: ['GPL-2.0-only WITH Classpath-exception-2.0'], locations: [at('opt/jdk/release')] });
 const deprecatedId = pkg({ type: 'deb', name: 'oldlib', version: '1.0-1', source: { name: 'oldlib' }, purl: 'pkg:deb/debian/oldlib@1.0-1?distro=debian-12', licenses: ['GPL-2.0'], locations: [at('var/lib/dpkg/status', LAYER_1)] });
 
+// The lockfile ecosystems: hex (with an organization), pub, swift (URL namespace), conan (user/channel),
+// cocoapods, conda and julia (purl qualifiers), as purlOf writes them.
+const plug = pkg({ type: 'hex', name: 'plug', version: '1.14.2', purl: 'pkg:hex/plug@1.14.2', locations: [at('app/mix.lock', LAYER_3)] });
+const privateHex = pkg({ type: 'hex', namespace: 'acme', name: 'private_lib', version: '0.3.0-rc.1', purl: 'pkg:hex/acme/private_lib@0.3.0-rc.1', locations: [at('app/mix.lock', LAYER_3)] });
+const pubHttp = pkg({ type: 'pub', name: 'http', version: '1.2.2', purl: 'pkg:pub/http@1.2.2', properties: { dependency: 'direct main' }, locations: [at('app/pubspec.lock', LAYER_3)] });
+const swiftNio = pkg({ type: 'swift', namespace: 'github.com/apple', name: 'swift-nio', version: '2.40.0', purl: 'pkg:swift/github.com/apple/swift-nio@2.40.0', locations: [at('app/Package.resolved', LAYER_3)] });
+const conanFmt = pkg({ type: 'conan', namespace: 'corp', name: 'fmt', version: '10.2.1', qualifiers: { channel: 'stable' }, purl: 'pkg:conan/corp/fmt@10.2.1?channel=stable', locations: [at('src/conan.lock', LAYER_3)] });
+const pod = pkg({ type: 'cocoapods', name: 'Alamofire', version: '5.6.4', purl: 'pkg:cocoapods/Alamofire@5.6.4', locations: [at('ios/Podfile.lock', LAYER_3)] });
+const condaZstd = pkg({
+  type: 'conda',
+  name: 'zstd',
+  version: '1.4.4',
+  qualifiers: { build: 'h3b9ef0a_1', channel: 'conda-forge', subdir: 'linux-64', type: 'tar.bz2' },
+  purl: 'pkg:conda/zstd@1.4.4?build=h3b9ef0a_1&channel=conda-forge&subdir=linux-64&type=tar.bz2',
+  licenses: ['BSD-3-Clause'],
+  locations: [at('opt/conda/conda-meta/zstd-1.4.4-h3b9ef0a_1.json', LAYER_3)],
+});
+const juliaJson = pkg({ type: 'julia', name: 'JSON', version: '0.21.4', qualifiers: { uuid: '682c06a0-de6a-54ab-a142-c8b1cf79cde6' }, purl: 'pkg:julia/JSON@0.21.4?uuid=682c06a0-de6a-54ab-a142-c8b1cf79cde6', locations: [at('app/Manifest.toml', LAYER_3)] });
+
 const IMAGE_SUBJECT: ImageSubject = {
   reference: 'registry.example.com/team/app:1.2.3',
   name: 'registry.example.com/team/app',
@@ -190,6 +209,7 @@ const FULL: Inventory = {
     djangoRest, urllib3, requests, customOnly, customAndMit, noLicense,
     gorillaMux, stdlib, server,
     log4j, rake, serde, laravel, newtonsoft, withException,
+    plug, privateHex, pubHttp, swiftNio, conanFmt, pod, condaZstd, juliaJson,
   ],
   warnings: ['var/lib/rpm/Packages: not a Berkeley DB file'],
 };

@@ -1,5 +1,19 @@
 /** Small helpers every cataloger needs the same way. */
+import { createRequire } from 'node:module';
 import type { CatalogContext } from '../cataloger.js';
+
+// yaml is loaded on the first YAML file only: most images have none, and start-up counts.
+const requireLazy = createRequire(import.meta.url);
+let yamlParse: (typeof import('yaml'))['parse'] | undefined;
+
+/**
+ * A YAML document with every scalar a string (the failsafe schema: versions such as 1.10 must not
+ * become numbers) and aliases bounded (a billion-laughs file is refused). Throws on bad YAML.
+ */
+export function parseYamlStrings(text: string): unknown {
+  yamlParse ??= (requireLazy('yaml') as typeof import('yaml')).parse;
+  return yamlParse(text, { schema: 'failsafe', maxAliasCount: 100 }) as unknown;
+}
 
 /** Warnings per file: one broken record is worth telling, ten thousand are one problem. */
 export const MAX_WARNINGS = 20;

@@ -55,7 +55,7 @@ function isDebianNodePath(dir: string): boolean {
   return dir.startsWith('usr/lib/') && dir.endsWith('/nodejs') && dir.indexOf('/', 8) === dir.length - '/nodejs'.length;
 }
 
-function insideNodeModules(path: string): boolean {
+export function insideNodeModules(path: string): boolean {
   return path.startsWith('node_modules/') || path.includes('/node_modules/') || path.startsWith('usr/share/nodejs/') || path.startsWith('usr/lib/nodejs/') || (path.startsWith('usr/lib/') && path.includes('/nodejs/'));
 }
 
@@ -88,7 +88,7 @@ function npmKey(fullName: string, version: string): string {
  * Packages of one lockfile, merged by key: the same name@version installed at several paths is one
  * package whose dependencies are the union, and which is dev only if every occurrence is.
  */
-class LockPackages {
+export class LockPackages {
   private readonly entries = new Map<string, { fullName: string; version: string; licenses: Set<string>; dev: boolean | undefined; root: boolean; deps: Set<string> }>();
 
   /** Adds (or merges) a package; `dev` undefined means the lockfile does not say. Returns its key. */

@@ -3,8 +3,9 @@
  * - `composerLockCataloger`: `composer.lock`, its `packages` and `packages-dev` (the latter marked
  *   with the property `dev: "true"`).
  * - `composerInstalledCataloger`: `vendor/composer/installed.json`, what `composer install` put in
- *   vendor/: a plain array of packages (Composer 1) or `{ packages: [...], dev-package-names }`
- *   (Composer 2, which names the dev packages).
+ *   vendor/ (or in the directory `config.vendor-dir` names: any `…/composer/installed.json`), in a
+ *   source tree or an image: a plain array of packages (Composer 1) or
+ *   `{ packages: [...], dev-package-names }` (Composer 2, which names the dev packages).
  * `vendor/name` gives the purl namespace `vendor` and name `name`; versions are kept as written
  * (`v2.0.0`, `dev-main`). `require` entries that name locked packages become dependsOn; platform
  * requirements (`php`, `ext-json`, `lib-icu`) are not packages and match none.
@@ -106,8 +107,9 @@ export const composerLockCataloger: Cataloger = {
 
 export const composerInstalledCataloger: Cataloger = {
   id: 'composer-installed',
-  version: 1,
-  wants: (path) => path.endsWith('vendor/composer/installed.json'),
+  version: 2,
+  // `<vendor-dir>/composer/installed.json`: vendor/ by default, whatever `config.vendor-dir` names otherwise.
+  wants: (path) => path === 'composer/installed.json' || path.endsWith('/composer/installed.json'),
   async parse(file, ctx) {
     const doc = await readJson(file, ctx);
     if (doc === undefined) return [];

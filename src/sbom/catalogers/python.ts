@@ -7,7 +7,9 @@
  * - `pythonLockCataloger`: `poetry.lock` (dev from `category = "dev"` before Poetry 1.5, from
  *   `groups` without "main" after), `Pipfile.lock` (`default` and `develop`), `uv.lock` (the project
  *   `source = { editable/virtual = "." }` is the root; dev is what only the workspace's
- *   dev-dependencies reach).
+ *   dev-dependencies reach), `pylock.toml` and `pylock.<name>.toml` (PEP 751: `[[packages]]` from an
+ *   index are PyPI packages; a `directory` entry is the project's own code, the root; `vcs` and
+ *   `archive` entries come from no index and are skipped; there is no dev mark, only markers).
  * - `pythonRequirementsCataloger`: pinned lines (`name==version`) of `*requirements*.txt`; ranges,
  *   URLs, editable installs and options say no exact version and are skipped.
  * Names keep their spelling from the file (`PyYAML`, `dbus-python`); PEP 503 normalization is for
@@ -130,11 +132,13 @@ export const pythonPackageCataloger: Cataloger = {
 // Lockfiles
 
 const LOCKS = new Set(['poetry.lock', 'Pipfile.lock', 'uv.lock']);
+/** PEP 751's names: `pylock.toml`, or `pylock.<name>.toml` with no dot in the name. */
+const PYLOCK = /^pylock\.(?:[^.]+\.)?toml$/;
 
 export const pythonLockCataloger: Cataloger = {
   id: 'python-lock',
-  version: 1,
-  wants: (path) => path.endsWith('.lock') && LOCKS.has(basename(path)),
+  version: 2,
+  wants: (path) => (path.endsWith('.lock') && LOCKS.has(basename(path))) || (path.endsWith('.toml') && PYLOCK.test(basename(path))),
   async parse(file, ctx) {
     const text = await textOf(file);
     const warnings = limitedWarnings(ctx);
@@ -146,8 +150,11 @@ export const pythonLockCataloger: Cataloger = {
       case 'uv.lock':
         findings = readTomlLock(text, warnings, readUvLock);
         break;
-      default:
+      case 'poetry.lock':
         findings = readTomlLock(text, warnings, readPoetryLock);
+        break;
+      default:
+        findings = readTomlLock(text, warnings, readPylock);
     }
     warnings.done();
     return findings;
@@ -167,11 +174,11 @@ function readTomlLock(text: string, warnings: Warn, read: (doc: Json, warnings: 
   return read(doc, warnings);
 }
 
-/** `[[package]]` entries with a name (the version may be missing: a dynamic project); the rest warned about. */
-function lockEntries(doc: Json, warnings: Warn): { name: string; version: string | undefined; entry: Json }[] {
-  const list = doc['package'];
+/** `[[package]]` (`[[packages]]` in pylock.toml) entries with a name (the version may be missing: a dynamic project); the rest warned about. */
+function lockEntries(doc: Json, warnings: Warn, table = 'package'): { name: string; version: string | undefined; entry: Json }[] {
+  const list = doc[table];
   if (!Array.isArray(list)) {
-    warnings.warn('lockfile has no [[package]] entries');
+    warnings.warn(`lockfile has no [[${table}]] entries`);
     return [];
   }
   const out: { name: string; version: string | undefined; entry: Json }[] = [];
@@ -221,6 +228,11 @@ function readPoetryLock(doc: Json, warnings: Warn): Finding[] {
   return findings;
 }
 
+/** The keys a dependency `{ name, version? }` may mean: that name's packages, of that version when it says. */
+function resolveDep(names: ReadonlyMap<string, readonly { version: string; key: string }[]>, d: { name: string; version?: string }): string[] {
+  return (names.get(normalizeName(d.name)) ?? []).filter((x) => d.version === undefined || x.version === d.version).map((x) => x.key);
+}
+
 /** uv.lock dependency lists: `[{ name = "idna" }, { name = "x", version = "1.0", marker = "…" }]`. */
 function uvDeps(list: unknown): { name: string; version?: string }[] {
   if (!Array.isArray(list)) return [];
@@ -240,8 +252,7 @@ function uvGroupDeps(table: unknown): { name: string; version?: string }[] {
 function readUvLock(doc: Json, warnings: Warn): Finding[] {
   const entries = lockEntries(doc, warnings);
   const names = byName(entries);
-  const resolve = (d: { name: string; version?: string }): string[] =>
-    (names.get(normalizeName(d.name)) ?? []).filter((x) => d.version === undefined || x.version === d.version).map((x) => x.key);
+  const resolve = (d: { name: string; version?: string }): string[] => resolveDep(names, d);
 
   const resolved = entries.map(({ name, version, entry }) => {
     const source = isRecord(entry['source']) ? entry['source'] : {};
@@ -272,6 +283,24 @@ function readUvLock(doc: Json, warnings: Warn): Finding[] {
     const dev = !r.project && devOnly.has(key) && !prod.has(key);
     return [{ kind: 'package', package: pypiPackage(r.name, r.version, { dependsOn, root: r.root, ...(dev ? { properties: { dev: 'true' } } : {}) }) }];
   });
+}
+
+/** PEP 751 pylock.toml: `[[packages]]` with `dependencies = [{ name, version? }]`. */
+function readPylock(doc: Json, warnings: Warn): Finding[] {
+  const entries = lockEntries(doc, warnings, 'packages').filter(({ entry }) => entry['vcs'] === undefined && entry['archive'] === undefined);
+  const names = byName(entries);
+  const findings: Finding[] = [];
+  for (const { name, version, entry } of entries) {
+    const project = entry['directory'] !== undefined;
+    if (version === undefined) {
+      // A local project need not state its version; one from an index must.
+      if (!project) warnings.warn(`pylock.toml package "${name.slice(0, 200)}" has no version`);
+      continue;
+    }
+    const dependsOn = uvDeps(entry['dependencies']).flatMap((d) => resolveDep(names, d));
+    findings.push({ kind: 'package', package: pypiPackage(name, version, { dependsOn: [...new Set(dependsOn)], root: project }) });
+  }
+  return findings;
 }
 
 /** Pipfile.lock: `default` and `develop` maps of name → { version: "==1.2.3", hashes, markers }. */
@@ -309,6 +338,19 @@ function readPipfileLock(text: string, warnings: Warn): Finding[] {
 /** `name[extra,…] == version` at the start of a requirement, and what follows the version. */
 const PINNED = /^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?\s*===?\s*([^\s;,]+)(.*)$/;
 
+/**
+ * The name and version of a requirement pinned to one version (`name[extra]==1.2.3`, markers and
+ * options such as `--hash` may follow); undefined for ranges, wildcards, URLs and options.
+ */
+export function pinnedRequirement(line: string): { name: string; version: string } | undefined {
+  const m = PINNED.exec(line.trim());
+  if (m === null) return undefined;
+  const [, name, version, rest] = m as unknown as [string, string, string, string];
+  // Only an exact pin counts: not `==1.*`, not `==1.0,<2`; markers (`; …`) and options (`--hash`) may follow.
+  const tail = rest.trim();
+  return version.includes('*') || !(tail === '' || tail.startsWith(';') || tail.startsWith('--')) ? undefined : { name, version };
+}
+
 export const pythonRequirementsCataloger: Cataloger = {
   id: 'python-requirements',
   version: 1,
@@ -321,13 +363,8 @@ export const pythonRequirementsCataloger: Cataloger = {
       // A comment starts at `#` at the line start or after whitespace (a URL fragment is no comment).
       const line = logical.replace(/(^|\s)#.*$/, '').trim();
       if (line === '' || line.startsWith('-')) continue;
-      const m = PINNED.exec(line);
-      if (m === null) continue;
-      const [, name, version, rest] = m as unknown as [string, string, string, string];
-      // Only an exact pin counts: not `==1.*`, not `==1.0,<2`; markers (`; …`) and options (`--hash`) may follow.
-      const tail = rest.trim();
-      if (version.includes('*') || !(tail === '' || tail.startsWith(';') || tail.startsWith('--'))) continue;
-      found.set(pypiKey(name, version), pypiPackage(name, version));
+      const pin = pinnedRequirement(line);
+      if (pin !== undefined) found.set(pypiKey(pin.name, pin.version), pypiPackage(pin.name, pin.version));
     }
     return [...found.values()].map((p) => ({ kind: 'package', package: p }));
   },

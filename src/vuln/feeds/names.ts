@@ -15,6 +15,10 @@ const LANGUAGE_ECOSYSTEMS: ReadonlyMap<string, Ecosystem> = new Map([
   ['RubyGems', 'rubygems'],
   ['Packagist', 'packagist'],
   ['NuGet', 'nuget'],
+  ['Hex', 'hex'],
+  ['Pub', 'pub'],
+  ['SwiftURL', 'swifturl'],
+  ['ConanCenter', 'conancenter'],
 ]);
 
 /**
@@ -87,8 +91,12 @@ export function osvEcosystem(osvName: string): { ecosystem: Ecosystem } | undefi
  * A package name as the DB stores it, for feed records and inventory packages alike:
  * - pypi: PEP 503 (lower case, every run of `-`, `_`, `.` becomes one `-`);
  * - packagist (Composer) and nuget: lower case (both registries treat names case-insensitively);
- * - maven `group:artifact`, npm, go (module paths are case-sensitive), crates.io, rubygems and
- *   the OS ecosystems (source or origin package names): as given.
+ * - swifturl (`github.com/apple/swift-nio`): lower case, as the hosts that serve Swift packages
+ *   (GitHub, GitLab) treat repository paths, and a Package.resolved spells the URL as the
+ *   project's manifest did, not always as the advisory does; a trailing `.git` or `/` is dropped;
+ * - maven `group:artifact`, npm, go (module paths are case-sensitive), crates.io, rubygems, hex,
+ *   pub, conancenter (all three lower case by their registries' rules) and the OS ecosystems
+ *   (source or origin package names): as given.
  * Surrounding white space is dropped everywhere.
  */
 export function normalizePackageName(ecosystem: Ecosystem, name: string): string {
@@ -99,6 +107,8 @@ export function normalizePackageName(ecosystem: Ecosystem, name: string): string
     case 'packagist':
     case 'nuget':
       return n.toLowerCase();
+    case 'swifturl':
+      return n.toLowerCase().replace(/\/+$/, '').replace(/\.git$/, '');
     default:
       return n;
   }

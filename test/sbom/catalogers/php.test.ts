@@ -112,12 +112,35 @@ test('composer install on path repositories: the catalogers agree with composer 
   }
 });
 
+test('composer install with config.vendor-dir: installed.json is found and read where Composer put it', async (t) => {
+  if (!requireTools(t, 'composer', 'php')) return;
+  const dir = tempDir(t);
+  mkdirSync(join(dir, 'pkgs', 'acme-log'), { recursive: true });
+  writeFileSync(join(dir, 'pkgs', 'acme-log', 'composer.json'), JSON.stringify({ name: 'acme/log', version: '1.4.2', type: 'library' }));
+  writeFileSync(
+    join(dir, 'composer.json'),
+    JSON.stringify({ name: 'acme/app', config: { 'vendor-dir': 'lib/deps' }, repositories: [{ type: 'path', url: 'pkgs/*', options: { symlink: false } }, { 'packagist.org': false }], require: { 'acme/log': '^1.0' } }),
+  );
+  const env = { ...process.env, COMPOSER_HOME: join(dir, '.composer'), COMPOSER_ALLOW_SUPERUSER: '1', COMPOSER_NO_INTERACTION: '1' };
+  execFileSync('composer', ['install', '--no-progress'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const path = 'lib/deps/composer/installed.json';
+  assert.ok(composerInstalledCataloger.wants(`srv/app/${path}`, 1, 0o644));
+  const { packages, warnings } = await catalog(composerInstalledCataloger, `srv/app/${path}`, readFileSync(join(dir, path)));
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(summary(packages), ['acme/log@1.4.2']);
+});
+
 test('wants composer.lock outside vendor/ and installed.json under vendor/composer/', () => {
   assert.ok(composerLockCataloger.wants('composer.lock', 1, 0o644));
   assert.ok(composerLockCataloger.wants('var/www/html/composer.lock', 1, 0o644));
   assert.ok(!composerLockCataloger.wants('var/www/html/vendor/acme/core/composer.lock', 1, 0o644));
   assert.ok(!composerLockCataloger.wants('var/www/html/my-composer.lock', 1, 0o644));
   assert.ok(composerInstalledCataloger.wants('var/www/html/vendor/composer/installed.json', 1, 0o644));
+  assert.ok(composerInstalledCataloger.wants('vendor/composer/installed.json', 1, 0o644));
+  // config.vendor-dir moves vendor/ elsewhere: the file is still <vendor-dir>/composer/installed.json.
+  assert.ok(composerInstalledCataloger.wants('srv/app/lib/php-deps/composer/installed.json', 1, 0o644));
+  assert.ok(!composerInstalledCataloger.wants('srv/app/installed.json', 1, 0o644));
+  assert.ok(!composerInstalledCataloger.wants('srv/app/vendor/mycomposer/installed.json', 1, 0o644));
   assert.ok(!composerInstalledCataloger.wants('var/www/html/vendor/composer/installed.php', 1, 0o644));
 });
 

@@ -189,9 +189,111 @@ test('uv.lock: the editable project is the root, forked versions resolved, dev f
   ]);
 });
 
+/** The example of the pylock.toml specification (packaging.python.org), shortened to its tables. */
+const PYLOCK_SPEC = `lock-version = '1.0'
+environments = ["sys_platform == 'win32'", "sys_platform == 'linux'"]
+requires-python = '== 3.12.*'
+created-by = 'mousebender'
+
+[[packages]]
+name = 'attrs'
+version = '25.1.0'
+requires-python = '>= 3.8'
+
+    [[packages.wheels]]
+    name = 'attrs-25.1.0-py3-none-any.whl'
+    upload-time = 2025-01-25T11:30:10.164985+00:00
+    url = 'https://files.pythonhosted.org/packages/fc/30/d4986a882011f9df997a55e6becd864812ccfcd821d64aac8570ee39f719/attrs-25.1.0-py3-none-any.whl'
+    size = 63152
+    hashes = {sha256 = 'c75a69e28a550a7e93789579c22aa26b0f5b83b75dc4e08fe092980051e1090a'}
+
+[[packages]]
+name = 'cattrs'
+version = '24.1.2'
+requires-python = '>= 3.8'
+dependencies = [
+    {name = 'attrs'},
+]
+
+    [[packages.wheels]]
+    name = 'cattrs-24.1.2-py3-none-any.whl'
+    url = 'https://files.pythonhosted.org/packages/c8/d5/867e75361fc45f6de75fe277dd085627a9db5ebb511a87f27dc1396b5351/cattrs-24.1.2-py3-none-any.whl'
+    hashes = {sha256 = '67c7495b760168d931a10233f979b28dc04daf853b30752246f4f8471c6d68d0'}
+
+[[packages]]
+name = 'numpy'
+version = '2.2.3'
+requires-python = '>= 3.10'
+
+    [[packages.wheels]]
+    name = 'numpy-2.2.3-cp312-cp312-win_amd64.whl'
+    url = 'https://files.pythonhosted.org/packages/42/6e/55580a538116d16ae7c9aa17d4edd56e83f42126cb1dfe7a684da7925d2c/numpy-2.2.3-cp312-cp312-win_amd64.whl'
+    hashes = {sha256 = '83807d445817326b4bcdaaaf8e8e9f1753da04341eceec705c001ff342002e5d'}
+
+[tool.mousebender]
+command = ['.', 'lock', '--platform', 'cpython3.12-windows-x64', 'cattrs', 'numpy']
+`;
+
+test('pylock.toml (PEP 751), the specification\'s example: index packages, dependencies by name', async () => {
+  const { packages, warnings } = await text(pythonLockCataloger, 'app/pylock.toml', PYLOCK_SPEC);
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(summary(packages), ['attrs@25.1.0', 'cattrs@24.1.2 -> attrs@25.1.0', 'numpy@2.2.3']);
+});
+
+test('pylock.toml: a directory is the root, vcs and archive entries skipped, versioned dependencies, environment-forked versions', async () => {
+  const lock = `lock-version = '1.0'
+created-by = 'uv'
+
+[[packages]]
+name = 'my-app'
+directory = { path = '.', editable = true }
+dependencies = [{ name = 'numpy', version = '1.26.4' }, { name = 'Requests' }, { name = 'fork' }]
+
+[[packages]]
+name = 'numpy'
+version = '1.26.4'
+marker = "python_version < '3.12'"
+index = 'https://pypi.org/simple'
+sdist = { url = 'https://files.pythonhosted.org/numpy-1.26.4.tar.gz', hashes = { sha256 = '2a02aba9ed12e4ac4eb3ea9421c420301a0c6460d9830d74a9df87efa4912010' } }
+
+[[packages]]
+name = 'numpy'
+version = '2.2.6'
+marker = "python_version >= '3.12'"
+index = 'https://pypi.org/simple'
+
+[[packages]]
+name = 'requests'
+version = '2.32.3'
+index = 'https://pypi.org/simple'
+
+[[packages]]
+name = 'fork'
+version = '0.1.0'
+vcs = { type = 'git', url = 'https://github.com/example/fork.git', commit-id = '0123456789abcdef0123456789abcdef01234567' }
+
+[[packages]]
+name = 'vendored'
+version = '1.0'
+archive = { url = 'https://example.com/vendored-1.0.tar.gz', hashes = { sha256 = '00' } }
+`;
+  const { packages, warnings } = await text(pythonLockCataloger, 'app/pylock.prod.toml', lock);
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(summary(packages), ['numpy@1.26.4', 'numpy@2.2.6', 'requests@2.32.3']);
+  const versioned = lock.replace("name = 'my-app'\n", "name = 'my-app'\nversion = '0.3.0'\n");
+  assert.deepEqual(summary((await text(pythonLockCataloger, 'pylock.toml', versioned)).packages), ['my-app@0.3.0 root -> numpy@1.26.4 requests@2.32.3', 'numpy@1.26.4', 'numpy@2.2.6', 'requests@2.32.3']);
+  const { warnings: missing } = await text(pythonLockCataloger, 'pylock.toml', "lock-version = '1.0'\n[[packages]]\nname = 'x'\nindex = 'https://pypi.org/simple'\n");
+  assert.equal(missing.length, 1);
+});
+
+test('wants pylock.toml and pylock.<name>.toml only', () => {
+  for (const p of ['pylock.toml', 'app/pylock.toml', 'app/pylock.dev.toml']) assert.ok(pythonLockCataloger.wants(p, 1, 0o644), p);
+  for (const p of ['app/pylock.a.b.toml', 'app/mypylock.toml', 'app/pyproject.toml', 'app/pylock.tomlx']) assert.ok(!pythonLockCataloger.wants(p, 1, 0o644), p);
+});
+
 test('broken lockfiles warn and give nothing', async () => {
   const garbage = Buffer.from(Array.from({ length: 1 << 16 }, (_, i) => (i * 2654435761) % 251));
-  for (const name of ['poetry.lock', 'uv.lock', 'Pipfile.lock']) {
+  for (const name of ['poetry.lock', 'uv.lock', 'Pipfile.lock', 'pylock.toml']) {
     for (const body of [garbage, Buffer.from('[[package]]\nname = "x"\nversion = '), Buffer.from('{"default": {"a": ')]) {
       const { packages, warnings } = await catalog(pythonLockCataloger, fileFromBytes(name, body));
       assert.deepEqual(packages, [], name);

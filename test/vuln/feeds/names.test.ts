@@ -26,8 +26,14 @@ test('OSV ecosystem names map to the DB keys; unknown ones to undefined', () => 
     ['RubyGems', 'rubygems'],
     ['Packagist', 'packagist'],
     ['NuGet', 'nuget'],
+    ['Hex', 'hex'],
+    ['Pub', 'pub'],
+    ['SwiftURL', 'swifturl'],
+    ['ConanCenter', 'conancenter'],
     ['pypi', undefined], // OSV names are case-sensitive
-    ['Hex', undefined],
+    ['hex', undefined],
+    ['Swift', undefined],
+    ['Hackage', undefined],
     ['GIT', undefined],
     ['', undefined],
   ];
@@ -49,6 +55,11 @@ test('package names: PEP 503 for PyPI, lower case for Composer and NuGet, others
     ['go', 'github.com/BurntSushi/toml', 'github.com/BurntSushi/toml'],
     ['crates.io', 'Inflector', 'Inflector'],
     ['rubygems', 'ActiveSupport', 'ActiveSupport'],
+    ['swifturl', 'github.com/Alamofire/Alamofire', 'github.com/alamofire/alamofire'],
+    ['swifturl', 'github.com/apple/swift-nio.git', 'github.com/apple/swift-nio'],
+    ['hex', 'plug_crypto', 'plug_crypto'],
+    ['pub', 'flutter_lints', 'flutter_lints'],
+    ['conancenter', 'openssl', 'openssl'],
     ['debian:12', 'openssl', 'openssl'],
     ['alpine:3.19', 'py3-Pillow', 'py3-Pillow'],
   ];

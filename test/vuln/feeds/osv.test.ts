@@ -157,7 +157,7 @@ test('unknown ecosystems and package-less entries are skipped and counted', () =
       id: 'OSV-2024-1',
       modified: '2024-01-01T00:00:00Z',
       affected: [
-        { package: { ecosystem: 'Hex', name: 'plug' }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '1.0.0' }] }] },
+        { package: { ecosystem: 'Hackage', name: 'aeson' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '2.0.3.0' }] }] },
         { ranges: [{ type: 'GIT', repo: 'https://example.org/x.git', events: [{ introduced: '0' }] }] },
         { package: { ecosystem: 'npm', name: 'left-pad' }, ranges: [{ type: 'GIT', repo: 'https://example.org/y.git', events: [{ introduced: '0' }] }] },
         { package: { ecosystem: 'NuGet', name: 'Newtonsoft.Json' }, versions: ['12.0.1'] },
@@ -166,7 +166,7 @@ test('unknown ecosystems and package-less entries are skipped and counted', () =
     'bundle.json',
   );
   assert.deepEqual(r.errors, []);
-  assert.deepEqual(r.skipped, { 'ecosystem Hex': 1, 'no package': 1, 'no version ranges': 1 });
+  assert.deepEqual(r.skipped, { 'ecosystem Hackage': 1, 'no package': 1, 'no version ranges': 1 });
   assert.deepEqual(r.affected.map((a) => [a.ecosystem, a.name, a.versions, a.status]), [['nuget', 'newtonsoft.json', ['12.0.1'], 'affected']]);
 });
 
