@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { PackageURL as PackageURLT } from 'packageurl-js';
+import { distroRank } from './catalogers/os-release.js';
 import { normalizeLicenses } from './licenses.js';
 import { packageKey, type Distro, type Finding, type ImageSubject, type Inventory, type Location, type Package, type RawPackage } from './model.js';
 
@@ -19,9 +20,6 @@ export interface LocatedFindings {
   readonly location: Location;
   readonly findings: readonly Finding[];
 }
-
-/** os-release wins over the fallbacks; among equals the first (in path order) is kept. */
-const DISTRO_PREFERENCE = ['etc/os-release', 'usr/lib/os-release'];
 
 export function assembleInventory(subject: ImageSubject, files: readonly LocatedFindings[], warnings: readonly string[]): Inventory {
   const sorted = [...files].sort((a, b) => (a.location.path < b.location.path ? -1 : a.location.path > b.location.path ? 1 : 0));
@@ -117,8 +115,8 @@ function pickDistro(files: readonly LocatedFindings[]): Distro | undefined {
   for (const f of files) {
     for (const x of f.findings) {
       if (x.kind !== 'distro') continue;
-      const i = DISTRO_PREFERENCE.indexOf(f.location.path);
-      const rank = i < 0 ? DISTRO_PREFERENCE.length : i;
+      // os-release, then the distributions' own files, then a content manifest; among equals the first in path order.
+      const rank = distroRank(f.location.path);
       if (best === undefined || rank < best.rank) best = { distro: x.distro, rank };
     }
   }

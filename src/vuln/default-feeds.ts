@@ -7,8 +7,50 @@
 /** Alpine releases whose secdb is fetched (main and community). */
 const ALPINE_RELEASES = ['v3.17', 'v3.18', 'v3.19', 'v3.20', 'v3.21', 'v3.22', 'edge'];
 
-/** osv.dev's per-ecosystem exports (`<ecosystem>/all.zip`). */
-const OSV_ECOSYSTEMS = ['npm', 'PyPI', 'Go', 'Maven', 'crates.io', 'RubyGems', 'Packagist', 'NuGet', 'Hex', 'Pub', 'SwiftURL', 'ConanCenter', 'Ubuntu', 'Debian'];
+/**
+ * osv.dev's per-ecosystem exports (`<ecosystem>/all.zip`). The RPM distributions' own advisories
+ * reach osv.dev from their vendors (Red Hat's CSAF, AlmaLinux's and Rocky's errata, SUSE's, …);
+ * Photon OS has no export there.
+ */
+const OSV_ECOSYSTEMS = [
+  'npm',
+  'PyPI',
+  'Go',
+  'Maven',
+  'crates.io',
+  'RubyGems',
+  'Packagist',
+  'NuGet',
+  'Hex',
+  'Pub',
+  'SwiftURL',
+  'ConanCenter',
+  'Ubuntu',
+  'Debian',
+  'Red Hat',
+  'AlmaLinux',
+  'Rocky Linux',
+  'SUSE',
+  'openSUSE',
+  'Azure Linux',
+  'Mageia',
+  'openEuler',
+  'Wolfi',
+  'Chainguard',
+];
+
+/**
+ * The distributions' own feeds in their published forms: Wolfi's and Chainguard's secdb, Oracle's
+ * ELSA OVAL (all years, bzip2). Amazon Linux's updateinfo.xml.gz lives under a repository path
+ * that changes with every release of the distribution (`…/al2023/core/guids/<hash>/x86_64/`, found
+ * through the release's `mirror.list`): it cannot be listed here; a feeds file names it
+ * (docs/scan.md).
+ */
+const DISTRIBUTION_FEEDS = [
+  'https://packages.wolfi.dev/os/security.json',
+  'https://packages.cgr.dev/chainguard/security.json',
+  'https://linux.oracle.com/security/oval/com.oracle.elsa-all.xml.bz2',
+];
 
 /** The NVD's yearly feeds start in 2002 (older CVEs are in the 2002 file). */
 const NVD_FIRST_YEAR = 2002;
@@ -17,6 +59,7 @@ export function defaultFeeds(now: Date = new Date()): string[] {
   const out = ['https://security-tracker.debian.org/tracker/data/json'];
   for (const r of ALPINE_RELEASES) for (const repo of ['main', 'community']) out.push(`https://secdb.alpinelinux.org/${r}/${repo}.json`);
   for (const e of OSV_ECOSYSTEMS) out.push(`https://osv-vulnerabilities.storage.googleapis.com/${encodeURIComponent(e)}/all.zip`);
+  out.push(...DISTRIBUTION_FEEDS);
   for (let y = NVD_FIRST_YEAR; y <= now.getUTCFullYear(); y++) out.push(`https://nvd.nist.gov/feeds/json/cve/2.0/nvdcve-2.0-${y}.json.gz`);
   out.push('https://nvd.nist.gov/feeds/json/cve/2.0/nvdcve-2.0-modified.json.gz');
   out.push('https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json');

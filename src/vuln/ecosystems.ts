@@ -1,16 +1,17 @@
 /**
  * Where a package is judged: the DB ecosystem of a distribution release or a language, the name
- * it is looked up by, and that ecosystem's version order. Pure. A new distribution or language is
- * added here (and in feeds/names.ts, where the importers spell the same keys).
+ * it is looked up by, and that ecosystem's version order. Pure. A new distribution is added to the
+ * table in distros.ts, a new language here (and both in feeds/names.ts, where the importers spell
+ * the same keys).
  */
 import type { Distro, Package, PackageType } from '../sbom/index.js';
+import { distroFamily, familyOfEcosystem, type Compare } from './distros.js';
 import { normalizePackageName } from './feeds/names.js';
+import { modularName, moduleStream } from './rpm-builds.js';
 import {
-  compareApk,
   compareCargo,
   compareComposer,
   compareConan,
-  compareDpkg,
   compareGem,
   compareGo,
   compareHex,
@@ -19,13 +20,11 @@ import {
   compareNuget,
   comparePep440,
   comparePub,
-  compareRpmEvrString,
   compareSwift,
   isValidSwift,
 } from './version/index.js';
 
-/** A version order: negative, zero or positive, as Array.prototype.sort wants. */
-export type Compare = (a: string, b: string) => number;
+export type { Compare } from './distros.js';
 
 const LANGUAGE_ECOSYSTEMS: Partial<Record<PackageType, string>> = {
   npm: 'npm',
@@ -42,11 +41,9 @@ const LANGUAGE_ECOSYSTEMS: Partial<Record<PackageType, string>> = {
   conan: 'conancenter',
 };
 
-const DISTRO_FEEDS: Readonly<Record<string, string>> = { debian: 'debian-tracker', alpine: 'alpine-secdb' };
-
 /** The distribution's own feed, whose records alone decide for its packages when it has any; null when it has none. */
 export function distroFeedOf(distro: Distro | undefined): string | null {
-  return distro !== undefined ? (DISTRO_FEEDS[distro.id.toLowerCase()] ?? null) : null;
+  return distroFamily(distro)?.feed ?? null;
 }
 
 /** Whether a package is a language ecosystem's (matched by OSV ranges), not a distribution's. */
@@ -54,49 +51,26 @@ export function isLanguagePackage(pkg: Package): boolean {
   return pkg.type in LANGUAGE_ECOSYSTEMS;
 }
 
-/** Debian-family releases without VERSION_ID (testing) are named by codename. */
-const DEBIAN_CODENAMES: Readonly<Record<string, string>> = { buster: '10', bullseye: '11', bookworm: '12', trixie: '13', forky: '14' };
-
-/** The DB ecosystem of the distribution's packages: `debian:12`, `ubuntu:22.04`, `alpine:3.19`; undefined when unknown. */
+/**
+ * The DB ecosystem of the distribution's packages: `debian:12`, `ubuntu:22.04`, `alpine:3.19`,
+ * `rhel:9` (RHEL, UBI and CentOS), `sles:15.5`, `wolfi`; undefined when the release cannot be
+ * told. A distribution missing from the table keeps `id:VERSION_ID`, which no feed fills: the
+ * coverage warning then names it.
+ */
 export function distroEcosystem(distro: Distro | undefined): string | undefined {
   if (distro === undefined) return undefined;
-  const id = distro.id.toLowerCase();
-  const version = distro.versionId;
-  switch (id) {
-    case 'debian': {
-      const major = version?.split('.')[0] ?? (distro.versionCodename !== undefined ? DEBIAN_CODENAMES[distro.versionCodename] : undefined);
-      return major === undefined ? undefined : `debian:${major}`;
-    }
-    case 'ubuntu':
-      return version === undefined ? undefined : `ubuntu:${version}`;
-    case 'alpine': {
-      const m = /^(\d+)\.(\d+)/.exec(version ?? '');
-      return m === null ? undefined : `alpine:${m[1]}.${m[2]}`;
-    }
-    default:
-      return version === undefined ? undefined : `${id}:${version}`;
-  }
+  const family = distroFamily(distro);
+  if (family === undefined) return distro.versionId === undefined ? undefined : `${distro.id.toLowerCase()}:${distro.versionId}`;
+  const release = family.release(distro);
+  if (release === undefined) return undefined;
+  return release === null ? family.ecosystem : `${family.ecosystem}:${release}`;
 }
 
 /** The version order of an ecosystem (DB key, with or without release). */
 export function comparatorOf(ecosystem: string): Compare | undefined {
-  const kind = ecosystem.split(':')[0]!;
-  switch (kind) {
-    case 'debian':
-    case 'ubuntu':
-      return compareDpkg;
-    case 'alpine':
-      return compareApk;
-    case 'rhel':
-    case 'rocky':
-    case 'almalinux':
-    case 'centos':
-    case 'fedora':
-    case 'amzn':
-    case 'ol':
-    case 'opensuse':
-    case 'sles':
-      return compareRpmEvrString;
+  const os = familyOfEcosystem(ecosystem);
+  if (os !== undefined) return os.compare;
+  switch (ecosystem.split(':')[0]!) {
     case 'npm':
       return compareNpm;
     case 'pypi':
@@ -131,7 +105,13 @@ function goVersion(v: string): string {
   return v.startsWith('v') ? v : `v${v}`;
 }
 
-/** Where a package is looked up: ecosystem and normalized name (the source package for OS packages). */
+/**
+ * Where a package is looked up: ecosystem and normalized name. An OS package is named as its
+ * distribution's feeds key it (distros.ts): by its source package (Debian, Ubuntu, Alpine, Wolfi,
+ * Mageia, openEuler, Azure Linux) or by its own name (the RPM distributions whose errata list
+ * binary packages). An RPM from a module stream (its MODULARITYLABEL) is looked up as
+ * `stream/name` (`nodejs:18/nodejs`): see rpm-builds.ts.
+ */
 export function lookupKey(pkg: Package, osEcosystem: string | undefined): { ecosystem: string; name: string; version: string } | undefined {
   const lang = LANGUAGE_ECOSYSTEMS[pkg.type];
   // A Swift package pinned to a branch or commit carries the revision in place of a version: no range can place it.
@@ -143,10 +123,16 @@ export function lookupKey(pkg: Package, osEcosystem: string | undefined): { ecos
   }
   if (osEcosystem === undefined) return undefined;
   if (pkg.type !== 'deb' && pkg.type !== 'apk' && pkg.type !== 'rpm') return undefined;
-  const name = pkg.source?.name ?? pkg.name;
+  const byBinary = familyOfEcosystem(osEcosystem)?.name === 'binary';
+  let name = byBinary ? pkg.name : (pkg.source?.name ?? pkg.name);
   // Debian's source version differs from the binary's for binNMUs and some renamed builds; the
-  // tracker speaks of source versions. Fall back to the binary's when the source's is unknown.
-  let version = pkg.source?.version ?? pkg.version;
-  if (pkg.type === 'rpm' && pkg.epoch !== undefined && pkg.epoch > 0 && !version.includes(':')) version = `${pkg.epoch}:${version}`;
+  // tracker speaks of source versions. Fall back to the binary's when the source's is unknown. An
+  // RPM's source has the binary's version and release; its epoch is the binary's own.
+  let version = pkg.type === 'rpm' ? pkg.version : (pkg.source?.version ?? pkg.version);
+  if (pkg.type === 'rpm') {
+    if (pkg.epoch !== undefined && pkg.epoch > 0 && !version.includes(':')) version = `${pkg.epoch}:${version}`;
+    const stream = moduleStream(pkg.properties?.['modularitylabel']);
+    if (stream !== undefined) name = modularName(stream, name);
+  }
   return { ecosystem: osEcosystem, name: normalizePackageName(osEcosystem, name), version };
 }

@@ -11,16 +11,17 @@
  * - the NVD's CVE API 2.0 feeds (`nvdcve-2.0-*.json`, streamed: a year runs to hundreds of MB)
  *   and CVE JSON 5 records (enrichment: scores, CWEs and text for CVEs a package feed names);
  * - CISA's Known Exploited Vulnerabilities catalogue (JSON) and FIRST's EPSS scores (CSV);
- * - any of these gzip-compressed (`.json.gz`, as the NVD publishes its feeds).
- * A directory is walked recursively (dot-directories skipped) for `*.json`, `*.yaml`, `*.yml` and
- * `*.zip` files. A single file of no known format is FEED_INVALID; inside a directory such a file
+ * - Amazon Linux's `updateinfo.xml` and Oracle Linux's ELSA OVAL, streamed (feed-xml.ts);
+ * - any of these gzip- or bzip2-compressed (`.json.gz` as the NVD publishes its feeds,
+ *   `updateinfo.xml.gz`, `com.oracle.elsa-all.xml.bz2`).
+ * A directory is walked recursively (dot-directories skipped) for `*.json`, `*.yaml`, `*.yml`,
+ * `*.xml`, `*.zip` and `*.csv` files, and those compressed (`.gz`, `.bz2`). A single file of no known format is FEED_INVALID; inside a directory such a file
  * is reported in its entry's `errors` and the walk goes on (a stray file must not stop an import
  * of thousands). A malformed record inside a good file is an `errors` line; the rest is imported.
  * A URL is downloaded to a private temporary directory (size cap, timeout) that is removed when
  * the iteration ends, then read as a file.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -31,6 +32,8 @@ import type * as YamlT from 'yaml';
 import type { Document } from 'yaml';
 import type * as YauzlT from 'yauzl';
 import { VulnError } from './errors.js';
+import { compressionOf, openContent, type Compression } from './feed-streams.js';
+import { readXmlFeed, type XmlFeedFormat } from './feed-xml.js';
 import { isAlpineSecdb, parseAlpineSecdb } from './feeds/alpine.js';
 import { isDebianTracker, parseDebianTracker } from './feeds/debian.js';
 import { isCve5Record, isNvdFeed, parseCve5Record, parseNvdItem } from './feeds/nvd.js';
@@ -56,7 +59,7 @@ const streamJson = (): StreamJson =>
     streamArray: (requireLazy('stream-json/streamers/StreamArray') as { streamArray: StreamJson['streamArray'] }).streamArray,
   });
 
-export type FeedFormat = 'osv' | 'osv-list' | 'osv-zip' | 'alpine-secdb' | 'debian-tracker' | 'nvd' | 'cve5' | 'kev' | 'epss';
+export type FeedFormat = 'osv' | 'osv-list' | 'osv-zip' | 'alpine-secdb' | 'debian-tracker' | 'nvd' | 'cve5' | 'kev' | 'epss' | XmlFeedFormat;
 
 export interface FeedFile {
   /** The file the records come from; for a zip entry `archive.zip!entry.json`, for a URL the URL. */
@@ -78,20 +81,24 @@ export interface ReadFeedsOptions {
 
 const DEFAULT_MAX_BYTES = 1024 * 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
-const FEED_FILE = /\.(json|ya?ml|zip|csv|json\.gz|csv\.gz)$/i;
+const FEED_FILE = /\.(json|ya?ml|zip|csv|xml)(\.gz|\.bz2)?$/i;
+/** How much of an XML feed's start is read to tell which feed it is (OVAL names its vendor after a long header). */
+const XML_HEAD = 16 * 1024;
 /** NVD items per FeedFile yielded: the DB stages them as they come, memory stays flat. */
 const NVD_BATCH = 2000;
 /** The start of an NVD CVE API 2.0 feed document. */
 const NVD_HEAD = /"format"\s*:\s*"NVD_CVE"/;
 
-/** What the first bytes of a file say it is: a zip, JSON, YAML, or nothing known. */
-export function detectFeedFormat(head: Uint8Array, name: string): 'zip' | 'gzip' | 'json' | 'yaml' | 'csv' | undefined {
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+/** What the first bytes of a file say it is: compressed, a zip, JSON, XML, YAML, CSV, or nothing known. */
+export function detectFeedFormat(head: Uint8Array, name: string): 'zip' | Compression | 'json' | 'xml' | 'yaml' | 'csv' | undefined {
+  const compression = compressionOf(head);
+  if (compression !== undefined) return compression;
   if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && (head[2] === 3 || head[2] === 5) && (head[3] === 4 || head[3] === 6)) return 'zip';
   let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0; // UTF-8 BOM
   while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d)) i++;
   const c = head[i];
   if (c === 0x7b || c === 0x5b) return 'json'; // { [
+  if (c === 0x3c) return 'xml'; // <
   if (head.includes(0)) return undefined; // binary
   const start = new TextDecoder('utf-8', { fatal: false }).decode(head.subarray(i, i + 256));
   if (isEpssCsv(start)) return 'csv';
@@ -100,7 +107,7 @@ export function detectFeedFormat(head: Uint8Array, name: string): 'zip' | 'gzip'
 }
 
 /** Which parser a parsed document is for. */
-export function classifyFeedDocument(doc: unknown): Exclude<FeedFormat, 'osv-zip' | 'epss'> | undefined {
+export function classifyFeedDocument(doc: unknown): Exclude<FeedFormat, 'osv-zip' | 'epss' | XmlFeedFormat> | undefined {
   if (Array.isArray(doc)) return doc.length > 0 && doc.some(isOsvRecord) ? 'osv-list' : undefined;
   if (isOsvRecord(doc)) return 'osv';
   if (isAlpineSecdb(doc)) return 'alpine-secdb';
@@ -170,11 +177,20 @@ async function* readOneFile(path: string, label: string, maxBytes: number, stric
     }
     return;
   }
-  const gzip = kind === 'gzip';
-  const inner = gzip ? detectFeedFormat(await readHead(path, label, true), label.replace(/\.gz$/i, '')) : kind;
-  if (inner === 'json' && NVD_HEAD.test((await readHead(path, label, gzip)).toString('utf8'))) {
+  const compression = kind === 'gzip' || kind === 'bzip2' ? kind : undefined;
+  const inner = compression !== undefined ? detectFeedFormat(await readHead(path, label, compression), label.replace(/\.(gz|bz2)$/i, '')) : kind;
+  if (inner === 'json' && NVD_HEAD.test((await readHead(path, label, compression)).toString('utf8'))) {
     try {
-      yield* readNvd(path, label, gzip, maxBytes);
+      yield* readNvd(path, label, compression, maxBytes);
+    } catch (err) {
+      yield unknown(err);
+    }
+    return;
+  }
+  if (inner === 'xml') {
+    try {
+      // Streamed, never held whole: the decompressed bound is only a guard against a decompression bomb.
+      yield* readXmlFeed(path, label, (await readHead(path, label, compression, XML_HEAD)).toString('utf8'), compression, 4 * maxBytes);
     } catch (err) {
       yield unknown(err);
     }
@@ -182,8 +198,8 @@ async function* readOneFile(path: string, label: string, maxBytes: number, stric
   }
   let result: FeedFile;
   try {
-    if (inner === undefined || inner === 'zip' || inner === 'gzip') throw new VulnError('FEED_INVALID', `${label}: not an advisory feed (neither JSON, YAML, CSV nor zip${gzip ? ' inside the gzip' : ''})`);
-    const text = gzip ? await readGunzipped(path, label, maxBytes) : await readWhole(path, label);
+    if (inner === undefined || inner === 'zip' || inner === 'gzip' || inner === 'bzip2') throw new VulnError('FEED_INVALID', `${label}: not an advisory feed (neither JSON, YAML, XML, CSV nor zip${compression !== undefined ? ` inside the ${compression} file` : ''})`);
+    const text = compression !== undefined ? await readDecompressed(path, label, maxBytes, compression) : await readWhole(path, label);
     if (inner === 'csv') {
       const out = new FeedCollector();
       parseEpssCsv(text, label, out);
@@ -192,7 +208,7 @@ async function* readOneFile(path: string, label: string, maxBytes: number, stric
     }
     const doc = parseText(text, inner, label);
     const format = classifyFeedDocument(doc);
-    if (format === undefined) throw new VulnError('FEED_INVALID', `${label}: not an OSV record, an Alpine secdb file, the Debian security tracker dump, an NVD feed, a CVE record or CISA's KEV catalogue`);
+    if (format === undefined) throw new VulnError('FEED_INVALID', `${label}: not an OSV record, a secdb file (Alpine, Wolfi, Chainguard), the Debian security tracker dump, an NVD feed, a CVE record or CISA's KEV catalogue`);
     result = { file: label, format, records: parseDocumentAs(format, doc, label) };
   } catch (err) {
     result = unknown(err);
@@ -200,29 +216,29 @@ async function* readOneFile(path: string, label: string, maxBytes: number, stric
   yield result;
 }
 
-/** The first 512 bytes of a file (of its content when `gunzip`). */
-async function readHead(path: string, label: string, gunzip = false): Promise<Buffer> {
-  if (gunzip) {
+/** The first `size` bytes of a file (of its content when compressed). */
+async function readHead(path: string, label: string, compression?: Compression, size = 512): Promise<Buffer> {
+  if (compression !== undefined) {
     const chunks: Buffer[] = [];
     let n = 0;
-    const stream = createReadStream(path).pipe(createGunzip());
+    const stream = openContent(path, compression);
     try {
       for await (const c of stream as AsyncIterable<Buffer>) {
         chunks.push(c);
         n += c.length;
-        if (n >= 512) break;
+        if (n >= size) break;
       }
     } catch (err) {
-      throw new VulnError('FEED_INVALID', `${label}: not a readable gzip file: ${messageOf(err)}`, { cause: err });
+      throw new VulnError('FEED_INVALID', `${label}: not a readable ${compression} file: ${messageOf(err)}`, { cause: err });
     } finally {
       stream.destroy();
     }
-    return Buffer.concat(chunks).subarray(0, 512);
+    return Buffer.concat(chunks).subarray(0, size);
   }
   try {
     const fh = await open(path, 'r');
     try {
-      const { buffer, bytesRead } = await fh.read(Buffer.alloc(512), 0, 512, 0);
+      const { buffer, bytesRead } = await fh.read(Buffer.alloc(size), 0, size, 0);
       return buffer.subarray(0, bytesRead);
     } finally {
       await fh.close();
@@ -240,19 +256,19 @@ async function readWhole(path: string, label: string): Promise<string> {
   }
 }
 
-/** A gzip file's content as text, at most `maxBytes` of it. */
-async function readGunzipped(path: string, label: string, maxBytes: number): Promise<string> {
+/** A compressed file's content as text, at most `maxBytes` of it. */
+async function readDecompressed(path: string, label: string, maxBytes: number, compression: Compression): Promise<string> {
   const chunks: Buffer[] = [];
   let n = 0;
   try {
-    for await (const c of createReadStream(path).pipe(createGunzip()) as AsyncIterable<Buffer>) {
+    for await (const c of openContent(path, compression) as AsyncIterable<Buffer>) {
       n += c.length;
       if (n > maxBytes) throw new VulnError('FEED_INVALID', `${label}: more than ${maxBytes} bytes once decompressed: skipped`);
       chunks.push(c);
     }
   } catch (err) {
     if (err instanceof VulnError) throw err;
-    throw new VulnError('FEED_INVALID', `${label}: a truncated or corrupt gzip file: ${messageOf(err)}`, { cause: err });
+    throw new VulnError('FEED_INVALID', `${label}: a truncated or corrupt ${compression} file: ${messageOf(err)}`, { cause: err });
   }
   return Buffer.concat(chunks, n).toString('utf8');
 }
@@ -261,7 +277,7 @@ async function readGunzipped(path: string, label: string, maxBytes: number): Pro
  * An NVD feed, streamed item by item (a year of the NVD is hundreds of MB of JSON), yielded in
  * batches of NVD_BATCH items. A truncated file yields what came before the cut and an error line.
  */
-async function* readNvd(path: string, label: string, gzip: boolean, maxBytes: number): AsyncGenerator<FeedFile> {
+async function* readNvd(path: string, label: string, compression: Compression | undefined, maxBytes: number): AsyncGenerator<FeedFile> {
   const { parser, pick, streamArray } = streamJson();
   let read = 0;
   const cap = new Transform({
@@ -270,13 +286,12 @@ async function* readNvd(path: string, label: string, gzip: boolean, maxBytes: nu
       cb(read > maxBytes ? new VulnError('FEED_INVALID', `${label}: more than ${maxBytes} bytes once decompressed`) : null, chunk);
     },
   });
-  const source = createReadStream(path);
-  const gunzip = gzip ? createGunzip() : undefined;
+  const source = openContent(path, compression);
   const json = parser();
   const picked = pick({ filter: 'vulnerabilities' });
-  const items = (gunzip !== undefined ? source.pipe(gunzip) : source).pipe(cap).pipe(json).pipe(picked).pipe(streamArray());
+  const items = source.pipe(cap).pipe(json).pipe(picked).pipe(streamArray());
   // .pipe() does not pass errors on: any stage's failure ends the iteration with that error.
-  for (const s of [source, gunzip, cap, json, picked]) s?.on('error', (err: Error) => items.destroy(err));
+  for (const s of [source, cap, json, picked]) s.on('error', (err: Error) => items.destroy(err));
   let out = new FeedCollector();
   let first = 0;
   let n = 0;
@@ -298,7 +313,7 @@ async function* readNvd(path: string, label: string, gzip: boolean, maxBytes: nu
   yield { file: n - first === n ? label : `${label} (items ${first}-${n - 1})`, format: 'nvd', records: out.result() };
 }
 
-function parseDocumentAs(format: Exclude<FeedFormat, 'osv-zip' | 'epss'>, doc: unknown, label: string): FeedResult {
+function parseDocumentAs(format: Exclude<FeedFormat, 'osv-zip' | 'epss' | XmlFeedFormat>, doc: unknown, label: string): FeedResult {
   switch (format) {
     case 'nvd': {
       const out = new FeedCollector();

@@ -19,8 +19,11 @@ export interface MatchKeys {
   readonly keys: readonly (string | number)[];
 }
 
-/** Bump when lookupKey, distroEcosystem, name normalization or the key encoding change; older stored keys are converted or rebuilt. */
-export const MATCH_KEYS_VERSION = 3;
+/**
+ * Bump when lookupKey, distroEcosystem, name normalization or the key encoding change: a registry
+ * that stored keys of another version rebuilds them from its SBOMs (registry/scan.ts).
+ */
+export const MATCH_KEYS_VERSION = 4;
 
 /** Separates a key's fields: printable to JSON (no escaping), and in no ecosystem, name or version. */
 const SEP = '\u007f';
@@ -64,47 +67,4 @@ export function matchKeys(inventory: Pick<Inventory, 'distro' | 'packages'>): Ma
   const keys: (string | number)[] = [];
   for (const [k, n] of byKey) keys.push(k, n);
   return { v: MATCH_KEYS_VERSION, keys };
-}
-
-/**
- * Stored match keys read back, those of earlier versions converted (`converted` says so: store
- * them again): version 1 held `[ecosystem, name, version, os, n]` tuples, version 2 flat keys
- * without the feed. Undefined for anything else: rebuild them from the SBOM then.
- */
-export function parseMatchKeys(text: string): { keys: MatchKeys; converted: boolean } | undefined {
-  let doc: { v?: unknown; distroFeed?: unknown; keys?: unknown } | null;
-  try {
-    doc = JSON.parse(text) as typeof doc;
-  } catch {
-    return undefined;
-  }
-  if (typeof doc !== 'object' || doc === null || !Array.isArray(doc.keys)) return undefined;
-  const distroFeed = typeof doc.distroFeed === 'string' ? doc.distroFeed : null;
-  const list = doc.keys as unknown[];
-  const keys: (string | number)[] = [];
-  if (doc.v === MATCH_KEYS_VERSION || doc.v === 2) {
-    if (list.length % 2 !== 0) return undefined;
-    for (let i = 0; i < list.length; i += 2) {
-      const [k, n] = [list[i], list[i + 1]];
-      if (typeof k !== 'string' || typeof n !== 'number') return undefined;
-      if (doc.v === MATCH_KEYS_VERSION) keys.push(k, n);
-      else {
-        // Version 2: `os SEP ecosystem SEP name SEP version`, or SEP + JSON [os, ecosystem, name, version].
-        const f = k.startsWith(SEP) ? (JSON.parse(k.slice(1)) as unknown[]) : k.split(SEP);
-        const os = f[0] === 1 || f[0] === '1' ? 1 : 0;
-        keys.push(packageMatchKey(String(f[1] ?? ''), String(f[2] ?? ''), String(f[3] ?? ''), os, distroFeed), n);
-      }
-    }
-    return { keys: { v: MATCH_KEYS_VERSION, keys }, converted: doc.v !== MATCH_KEYS_VERSION };
-  }
-  if (doc.v === 1) {
-    for (const t of list) {
-      if (!Array.isArray(t) || t.length !== 5) return undefined;
-      const [ecosystem, name, version, os, n] = t as unknown[];
-      if (typeof ecosystem !== 'string' || typeof name !== 'string' || typeof version !== 'string' || (os !== 0 && os !== 1) || typeof n !== 'number') return undefined;
-      keys.push(packageMatchKey(ecosystem, name, version, os, distroFeed), n);
-    }
-    return { keys: { v: MATCH_KEYS_VERSION, keys }, converted: true };
-  }
-  return undefined;
 }

@@ -2,18 +2,23 @@
  * Matching an inventory against advisories. Pure: the advisories come through `AdvisoryLookup`
  * (the SQLite DB in production, a map in tests).
  *
- * - OS packages match through their source package in their distribution's release (`debian:12`,
- *   `alpine:3.19`): a bookworm package is never judged by bullseye's records. When the
- *   distribution's own feed (Debian's tracker, Alpine's secdb) speaks about a package, only it is
- *   used for that package; OSV's copies of distro data fill in otherwise.
+ * - OS packages match in their distribution's release (`debian:12`, `alpine:3.19`, `rhel:9`),
+ *   named as its feeds key them (the source package, or the binary RPM: distros.ts): a bookworm
+ *   package is never judged by bullseye's records. When the distribution's own feed (Debian's
+ *   tracker, Alpine's, Wolfi's and Chainguard's secdb, ALAS, Oracle's OVAL) speaks about a
+ *   package, only it is used for that package; OSV's copies of distro data fill in otherwise. An
+ *   RPM is judged only by records of its kind of build (modular, Ksplice, plain: rpm-builds.ts).
  * - Language packages match OSV ranges (introduced / fixed / last_affected / limit, plus explicit
  *   `versions`) on normalized names, compared with their ecosystem's own version order.
  */
 import type { Inventory, Package } from '../sbom/index.js';
+import { isRpmEcosystem } from './distros.js';
 import { comparatorOf } from './ecosystems.js';
+import { vendorName } from './feeds/names.js';
 import { keyedPackages, matchKeys, splitMatchKey, type MatchKeys } from './match-keys.js';
 import type { AffectedRecord, MergedVulnerability, Severity, VulnStatus } from './model.js';
 import { chooseSeverity, recordAffects } from './rules.js';
+import { rpmRecords } from './rpm-builds.js';
 import { severityRank } from './severity.js';
 
 export interface AdvisoryLookup {
@@ -41,7 +46,8 @@ export interface VulnerabilityMatch {
 }
 
 /** What one package version matches, before it is tied to a package: the unit the Matcher memoizes. */
-type MatchTemplate = Omit<VulnerabilityMatch, 'package'>;
+export type KeyMatch = Omit<VulnerabilityMatch, 'package'>;
+type MatchTemplate = KeyMatch;
 
 export type VulnerabilityCounts = Record<'critical' | 'high' | 'medium' | 'low' | 'unknown' | 'fixable', number>;
 
@@ -122,6 +128,11 @@ export class Matcher {
       this.hits.push({ memo: m, n: keys[i + 1]! });
     }
     return this.tally();
+  }
+
+  /** What one match key (`packageMatchKey`) matches: a package version's vulnerabilities, without the package. */
+  matchKey(key: string): readonly KeyMatch[] {
+    return this.memoOf(key).templates;
   }
 
   /** The vulnerability id of one of this Matcher's id numbers (as `countRefs` gives them). */
@@ -270,7 +281,8 @@ export class Matcher {
   private lookup(key: { ecosystem: string; name: string; version: string }, isOs: boolean, distroFeed: string | undefined): MatchTemplate[] {
     const compare = comparatorOf(key.ecosystem);
     if (compare === undefined) return [];
-    let records = this.db.affected(key.ecosystem, key.name);
+    // An RPM is judged only by records of its kind of build (modular, Ksplice, plain): rpm-builds.ts.
+    let records = isRpmEcosystem(key.ecosystem) ? rpmRecords(this.db, key.ecosystem, key.name, key.version) : this.db.affected(key.ecosystem, key.name);
     if (records.length === 0) return [];
     if (isOs && distroFeed !== undefined && records.some((r) => r.source === distroFeed)) records = records.filter((r) => r.source === distroFeed);
     const byVuln = new Map<string, AffectedRecord[]>();
@@ -324,7 +336,3 @@ function byCodePoint(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Feed names as Trivy names the vendors in VendorSeverity. */
-function vendorName(source: string): string {
-  return source === 'debian-tracker' ? 'debian' : source === 'alpine-secdb' ? 'alpine' : source;
-}

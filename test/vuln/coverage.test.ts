@@ -30,7 +30,7 @@ test('coverage: what the DB holds no data for is named, with the count of packag
   const cases: [string, Pick<Inventory, 'distro' | 'packages'>, string[]][] = [
     ['all held', { distro: { id: 'debian', versionId: '12' }, packages: [...deb, npm] }, []],
     ['another release', { distro: { id: 'debian', versionId: '13' }, packages: deb }, ['the advisory DB holds no data for debian:13: 2 deb packages were not checked for vulnerabilities (add the distribution\'s feed to the DB: see docs/scan.md)']],
-    ['another distribution', { distro: { id: 'rocky', versionId: '9.3' }, packages: [pkg({ type: 'rpm', name: 'openssl-libs', version: '3.0.7-25.el9_3' })] }, ['the advisory DB holds no data for rocky:9.3: 1 rpm package was not checked for vulnerabilities (add the distribution\'s feed to the DB: see docs/scan.md)']],
+    ['another distribution', { distro: { id: 'rocky', versionId: '9.3' }, packages: [pkg({ type: 'rpm', name: 'openssl-libs', version: '3.0.7-25.el9_3' })] }, ['the advisory DB holds no data for rocky:9: 1 rpm package was not checked for vulnerabilities (add the distribution\'s feed to the DB: see docs/scan.md)']],
     ['no version', { distro: { id: 'debian' }, packages: deb }, ['unsupported OS debian (no VERSION_ID): 2 deb packages were not checked for vulnerabilities']],
     ['no OS release', { packages: deb }, ['no OS release file (etc/os-release) was found: 2 deb packages were not checked for vulnerabilities']],
     ['a language ecosystem', { packages: [npm, pkg({ type: 'cargo', name: 'smallvec', version: '1.6.0' }), pkg({ type: 'cargo', name: 'time', version: '0.1.0' })] }, ['the advisory DB holds no data for crates.io: 2 crates.io packages were not checked for vulnerabilities']],

@@ -86,6 +86,8 @@ test('detectFeedFormat reads the first bytes', () => {
   assert.equal(detectFeedFormat(Buffer.from('anything'), 'x.yml'), 'yaml');
   assert.equal(detectFeedFormat(Buffer.from('hello, world'), 'notes.txt'), undefined);
   assert.equal(detectFeedFormat(Buffer.from([0x1f, 0x8b, 8, 0, 0]), 'x.gz'), 'gzip'); // read through gunzip (the NVD's .json.gz feeds)
+  assert.equal(detectFeedFormat(Buffer.from('BZh91AY&SY'), 'x.xml.bz2'), 'bzip2'); // Oracle's OVAL
+  assert.equal(detectFeedFormat(Buffer.from('<?xml version="1.0" ?>\n<updates>'), 'updateinfo.xml'), 'xml');
   assert.equal(classifyFeedDocument([]), undefined);
   assert.equal(classifyFeedDocument({ name: 'portcullis', version: '1.0.0' }), undefined);
 });
@@ -96,10 +98,15 @@ test('a directory: every format recognized by content, file by file, in a stable
   assert.deepEqual(
     files.map((f) => [rel(f.file), f.format, f.records.vulnerabilities.length, f.records.affected.length, f.records.errors.length]),
     [
+      ['almalinux/ALSA-2022_6224.json', 'osv', 1, 4, 0],
+      ['almalinux/ALSA-2025_10073.json', 'osv', 1, 1, 0],
       ['alpine/v3.10/main.yaml', 'alpine-secdb', 6, 6, 0],
       ['alpine/v3.19-main.json', 'alpine-secdb', 8, 8, 0],
       ['alpine/v3.8/main.yaml', 'alpine-secdb', 8, 8, 1],
+      ['amazon/updateinfo.xml', 'alas-updateinfo', 3, 5, 0],
+      ['chainguard/security.json', 'alpine-secdb', 1, 1, 0],
       ['debian/tracker.json', 'debian-tracker', 6, 12, 0],
+      ['oracle/com.oracle.elsa-2024.xml', 'oracle-oval', 2, 3, 0],
       ['osv/debian/DSA-5532-1.json', 'osv', 1, 1, 0],
       ['osv/ghsa/GHSA-35jh-r3h4-6jhm.json', 'osv', 1, 2, 0],
       ['osv/ghsa/GHSA-jfh8-c2jp-5v3q.json', 'osv', 1, 1, 0],
@@ -109,6 +116,12 @@ test('a directory: every format recognized by content, file by file, in a stable
       ['osv/pypa/PYSEC-2022-42969.yaml', 'osv', 1, 1, 0],
       ['osv/pypa/PYSEC-2023-221.yaml', 'osv', 1, 1, 0],
       ['osv/pypa/PYSEC-2023-73.yaml', 'osv', 0, 0, 0],
+      ['photon/PHSA-2024-5.0-0200.json', 'osv', 1, 1, 0],
+      ['redhat/RHSA-2023_7877.json', 'osv', 1, 3, 0],
+      ['redhat/RHSA-2024_4546.json', 'osv', 1, 0, 0],
+      ['rocky/RLSA-2023_7877.json', 'osv', 1, 2, 0],
+      ['suse/SUSE-SU-2024_0001-1.json', 'osv', 1, 5, 0],
+      ['wolfi/security.json', 'alpine-secdb', 3, 3, 0],
     ],
   );
 });

@@ -1,7 +1,12 @@
 /**
- * The distribution of an image. `os-release` (freedesktop.org) is the source; `etc/alpine-release`
- * and `etc/debian_version` are read only as fallbacks for images old enough to lack it. Each file
- * gives its own 'distro' finding; `pickDistro` says which one stands for the image.
+ * The distribution of an image. `os-release` (freedesktop.org) is the source; for images old
+ * enough to lack it the distribution's own release files are read as fallbacks:
+ * `etc/alpine-release`, `etc/debian_version`, and the Red Hat family's one-line files
+ * (`etc/centos-release`, `etc/oracle-release`, `etc/redhat-release`, `etc/system-release`: CentOS 6,
+ * RHEL 6, Amazon Linux AMI). Red Hat's content manifests (`root/buildinfo/content_manifests/*.json`,
+ * in UBI and every Red Hat-built image) name the repositories the image was built from
+ * (`rhel-9-for-x86_64-baseos-rpms`): the RHEL major release, when nothing better says it. Each
+ * file gives its own 'distro' finding; `pickDistro` says which one stands for the image.
  */
 import { textOf, type Cataloger } from '../cataloger.js';
 import type { Distro, Finding } from '../model.js';
@@ -10,20 +15,31 @@ const OS_RELEASE = 'etc/os-release';
 const USR_OS_RELEASE = 'usr/lib/os-release';
 const ALPINE_RELEASE = 'etc/alpine-release';
 const DEBIAN_VERSION = 'etc/debian_version';
+const CENTOS_RELEASE = 'etc/centos-release';
+const ORACLE_RELEASE = 'etc/oracle-release';
+const REDHAT_RELEASE = 'etc/redhat-release';
+const SYSTEM_RELEASE = 'etc/system-release';
+const CONTENT_MANIFEST = /^root\/buildinfo\/content_manifests\/[^/]+\.json$/;
 
 /**
  * Precedence, best first: etc/os-release overrides usr/lib/os-release (as the os-release spec says),
- * and either overrides the distribution-specific version files.
+ * and either overrides the distribution-specific version files; of those, the most specific
+ * first (Oracle Linux also ships a redhat-release naming RHEL); a content manifest last.
  */
-const PRECEDENCE: readonly string[] = [OS_RELEASE, USR_OS_RELEASE, ALPINE_RELEASE, DEBIAN_VERSION];
+const PRECEDENCE: readonly string[] = [OS_RELEASE, USR_OS_RELEASE, ALPINE_RELEASE, DEBIAN_VERSION, CENTOS_RELEASE, ORACLE_RELEASE, REDHAT_RELEASE, SYSTEM_RELEASE];
+/** A distro file's rank in that order, 0 best; files of no rank after every ranked one. */
+export function distroRank(path: string): number {
+  const i = PRECEDENCE.indexOf(path);
+  return i >= 0 ? i : CONTENT_MANIFEST.test(path) ? PRECEDENCE.length : PRECEDENCE.length + 1;
+}
 
 /** The distro of the image from the distro findings of its files, keyed by path. */
 export function pickDistro(found: Iterable<readonly [path: string, distro: Distro]>): Distro | undefined {
   let best: Distro | undefined;
-  let bestRank = PRECEDENCE.length;
+  let bestRank = PRECEDENCE.length + 1;
   for (const [path, distro] of found) {
-    const rank = PRECEDENCE.indexOf(path);
-    if (rank !== -1 && rank < bestRank) {
+    const rank = distroRank(path);
+    if (rank < bestRank) {
       best = distro;
       bestRank = rank;
     }
@@ -104,21 +120,70 @@ function parseDebianVersion(text: string): Distro | undefined {
   return undefined;
 }
 
+/**
+ * The one line of the Red Hat family's release files, as the distributions write it; the ID and
+ * VERSION_ID their os-release would have said.
+ */
+const RELEASE_LINES: readonly (readonly [RegExp, string])[] = [
+  [/^Red Hat Enterprise Linux\b.* release (\d+(?:\.\d+)?)/, 'rhel'],
+  [/^CentOS(?: Linux| Stream)? release (\d+)/, 'centos'],
+  [/^Rocky Linux release (\d+\.\d+)/, 'rocky'],
+  [/^AlmaLinux release (\d+\.\d+)/, 'almalinux'],
+  [/^Oracle Linux Server release (\d+\.\d+)/, 'ol'],
+  [/^Amazon Linux AMI release (\d{4}\.\d{2})/, 'amzn'],
+  [/^Amazon Linux release (\d+)\b/, 'amzn'],
+  [/^Fedora release (\d+)/, 'fedora'],
+];
+
+/** `CentOS Linux release 7.9.2009 (Core)`, `Amazon Linux release 2 (Karoo)`, …: the first line of a *-release file. */
+function parseReleaseLine(text: string): Distro | undefined {
+  const line = text.split('\n', 1)[0]!.trim();
+  for (const [pattern, id] of RELEASE_LINES) {
+    const m = pattern.exec(line);
+    if (m !== null) return { id, versionId: m[1]!, prettyName: line };
+  }
+  return undefined;
+}
+
+/**
+ * A Red Hat content manifest: `{"content_sets": ["rhel-9-for-x86_64-baseos-rpms", …], …}`. The
+ * repositories' RHEL major (UBI images are built from RHEL's repositories: `ubi-8-…` names them too).
+ */
+function parseContentManifest(text: string): Distro | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const sets = typeof doc === 'object' && doc !== null ? (doc as { content_sets?: unknown }).content_sets : undefined;
+  if (!Array.isArray(sets)) return undefined;
+  const majors = new Set(sets.flatMap((x) => (typeof x === 'string' ? (/^(?:rhel|ubi)-(\d+)(?:-|$)/.exec(x)?.[1] ?? []) : [])));
+  // Repositories of two majors say nothing certain.
+  return majors.size === 1 ? { id: 'rhel', versionId: [...majors][0]! } : undefined;
+}
+
 const PARSERS: ReadonlyMap<string, (text: string) => Distro | undefined> = new Map([
   [OS_RELEASE, parseOsRelease],
   [USR_OS_RELEASE, parseOsRelease],
   [ALPINE_RELEASE, parseAlpineRelease],
   [DEBIAN_VERSION, parseDebianVersion],
+  [CENTOS_RELEASE, parseReleaseLine],
+  [ORACLE_RELEASE, parseReleaseLine],
+  [REDHAT_RELEASE, parseReleaseLine],
+  [SYSTEM_RELEASE, parseReleaseLine],
 ]);
+
+const parserOf = (path: string): ((text: string) => Distro | undefined) | undefined => PARSERS.get(path) ?? (CONTENT_MANIFEST.test(path) ? parseContentManifest : undefined);
 
 export const osReleaseCataloger: Cataloger = {
   id: 'os-release',
-  version: 1,
+  version: 2,
   // These files are a few hundred bytes; anything big is not one of them.
   maxBytes: 64 * 1024,
-  wants: (path) => PARSERS.has(path),
+  wants: (path) => parserOf(path) !== undefined,
   async parse(file, ctx): Promise<readonly Finding[]> {
-    const parser = PARSERS.get(file.path);
+    const parser = parserOf(file.path);
     if (parser === undefined) return [];
     const distro = parser(await textOf(file));
     if (distro === undefined) {

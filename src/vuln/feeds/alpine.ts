@@ -26,7 +26,15 @@ import { compareApk, isValidApkVersion } from '../version/index.js';
 import { alpineRelease } from './names.js';
 import { FeedCollector, type FeedResult } from './osv.js';
 
-const SOURCE = 'alpine-secdb';
+/**
+ * Wolfi and Chainguard publish the same format (`packages.wolfi.dev/os/security.json`,
+ * `packages.cgr.dev/chainguard/security.json`) without `distroversion`: they are rolling
+ * distributions, told apart by their `urlprefix`. Their `pkg.name` is the origin package too.
+ */
+const ROLLING: readonly { host: string; ecosystem: string; source: string }[] = [
+  { host: 'packages.wolfi.dev', ecosystem: 'wolfi', source: 'wolfi-secdb' },
+  { host: 'packages.cgr.dev', ecosystem: 'chainguard', source: 'chainguard-secdb' },
+];
 const CVE = /^CVE-(\d{4})-(\d{4,})/;
 const OTHER_ID = /^[A-Za-z]+(?:-[A-Za-z]+)*-\d+(?:-\d+)*$/;
 
@@ -34,9 +42,28 @@ function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
-/** Whether a parsed document is a secdb file. */
+/** Whether a parsed document is a secdb file: Alpine's (with `distroversion`), or Wolfi's and Chainguard's (`apkurl` and `urlprefix`). */
 export function isAlpineSecdb(doc: unknown): boolean {
-  return isObject(doc) && typeof doc['distroversion'] === 'string' && 'packages' in doc && (doc['packages'] === null || Array.isArray(doc['packages']));
+  if (!isObject(doc) || !('packages' in doc) || !(doc['packages'] === null || Array.isArray(doc['packages']))) return false;
+  return typeof doc['distroversion'] === 'string' || (typeof doc['apkurl'] === 'string' && typeof doc['urlprefix'] === 'string');
+}
+
+/** The DB ecosystem and source of a secdb document, or the reason it is skipped. */
+function secdbTarget(doc: Record<string, unknown>): { ecosystem: string; source: string } | { skip: string } {
+  const distroversion = doc['distroversion'];
+  if (typeof distroversion === 'string') {
+    const release = alpineRelease(distroversion);
+    return release === undefined ? { skip: `release ${distroversion}` } : { ecosystem: `alpine:${release}`, source: 'alpine-secdb' };
+  }
+  const prefix = String(doc['urlprefix']);
+  let host: string;
+  try {
+    host = new URL(prefix).hostname.toLowerCase();
+  } catch {
+    host = '';
+  }
+  const rolling = ROLLING.find((r) => r.host === host);
+  return rolling === undefined ? { skip: `distribution ${prefix}` } : { ecosystem: rolling.ecosystem, source: rolling.source };
 }
 
 /** The ids of one secfixes entry: CVEs first (each a record id), then the other ids (aliases). */
@@ -68,15 +95,14 @@ function fixedVersionOf(key: string): { version: string; valid: boolean } {
 }
 
 export function parseAlpineSecdb(doc: unknown, file: string): FeedResult {
-  if (!isAlpineSecdb(doc) || !isObject(doc)) throw new VulnError('FEED_INVALID', `${file}: not an Alpine secdb document (no distroversion and packages)`);
+  if (!isAlpineSecdb(doc) || !isObject(doc)) throw new VulnError('FEED_INVALID', `${file}: not a secdb document (no packages with a distroversion or an urlprefix)`);
   const out = new FeedCollector();
-  const distroversion = doc['distroversion'] as string;
-  const release = alpineRelease(distroversion);
-  if (release === undefined) {
-    out.skip(`release ${distroversion}`);
+  const target = secdbTarget(doc);
+  if ('skip' in target) {
+    out.skip(target.skip);
     return out.result();
   }
-  const ecosystem = `alpine:${release}`;
+  const { ecosystem, source } = target;
   const vulns = new Map<string, Set<string>>();
   /** alias → the ids it was written next to, in this file. */
   const aliasOf = new Map<string, Set<string>>();
@@ -129,21 +155,21 @@ export function parseAlpineSecdb(doc: unknown, file: string): FeedResult {
         }
       }
     }
-    for (const [id, version] of fixes) out.affected.push(affectedRecord(id, ecosystem, name, version));
+    for (const [id, version] of fixes) out.affected.push(affectedRecord(id, ecosystem, name, version, source));
   });
 
   for (const [id, aliases] of vulns) {
     // One XSA often covers several CVEs (`CVE-2018-12126 XSA-297`, `CVE-2018-12127 XSA-297`): such
     // an id is no alias, and as one it would merge distinct CVEs in the DB. Only 1:1 ids stay.
     const own = [...aliases].filter((a) => aliasOf.get(a)?.size === 1);
-    const v: VulnerabilityRecord = { id, aliases: own, references: [], cvss: [], source: SOURCE };
+    const v: VulnerabilityRecord = { id, aliases: own, references: [], cvss: [], source };
     out.vulnerabilities.push(v);
   }
   return out.result();
 }
 
-function affectedRecord(vulnId: string, ecosystem: string, name: string, version: string): AffectedRecord {
-  if (version === '0') return { vulnId, ecosystem, name, ranges: [], versions: [], status: 'not_affected', source: SOURCE };
+function affectedRecord(vulnId: string, ecosystem: string, name: string, version: string, source: string): AffectedRecord {
+  if (version === '0') return { vulnId, ecosystem, name, ranges: [], versions: [], status: 'not_affected', source };
   return {
     vulnId,
     ecosystem,
@@ -152,6 +178,6 @@ function affectedRecord(vulnId: string, ecosystem: string, name: string, version
     versions: [],
     status: 'fixed',
     fixedVersion: version,
-    source: SOURCE,
+    source,
   };
 }

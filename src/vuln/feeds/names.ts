@@ -83,9 +83,83 @@ export function osvEcosystem(osvName: string): { ecosystem: Ecosystem } | undefi
       return { ecosystem: `ubuntu:${release}` };
     }
     default:
+      return rpmDistroEcosystem(parts[0]!, parts.slice(1));
+  }
+}
+
+/** `9`, `9.3` → `9`; undefined for anything else. */
+const majorOf = (release: string | undefined): string | undefined => /^(\d+)(?:\.\d+)?$/.exec(release ?? '')?.[1];
+
+/**
+ * The RPM and Wolfi-family distributions osv.dev carries (see `osvEcosystem`):
+ * - `Red Hat:enterprise_linux:9::appstream` (any repository suffix) → `rhel:9`. The other Red Hat
+ *   products (`rhel_eus`, `rhel_aus`, `rhel_tus`, `rhel_e4s` streams of a minor release, `rhel_els`,
+ *   layered products) ship other builds for other subscriptions: undefined (skipped).
+ * - `AlmaLinux:8` → `almalinux:8`, `Rocky Linux:9` → `rocky:9`, `Mageia:9` → `mageia:9`.
+ * - `SUSE:Linux Enterprise Server 15 SP5` and every other SUSE Linux Enterprise 15 SP5 product
+ *   or module (Server for SAP Applications, Desktop, Module for Basesystem, LTSS, …) → `sles:15.5`:
+ *   one code stream, one set of builds, whichever product an image installed from;
+ *   `SUSE:Linux Enterprise Micro 5.5` → `sle-micro:5.5`. Other SUSE products (Storage, Manager,
+ *   SL Micro 6) are skipped.
+ * - `openSUSE:Leap 15.5` → `opensuse-leap:15.5`, `openSUSE:Tumbleweed` → `opensuse-tumbleweed`.
+ * - `Photon OS:5.0` → `photon:5.0`; `Azure Linux:3` → `azurelinux:3` (CBL-Mariner 2.0 is
+ *   `Azure Linux:2` at osv.dev); `openEuler:22.03-LTS-SP1` → `openeuler:22.03-LTS-SP1`.
+ * - `Wolfi` → `wolfi`, `Chainguard` → `chainguard` (rolling: no release).
+ */
+function rpmDistroEcosystem(name: string, rest: readonly string[]): { ecosystem: Ecosystem } | undefined {
+  const release = rest.length === 1 ? rest[0]! : undefined;
+  const keyed = (kind: string, r: string | undefined): { ecosystem: Ecosystem } | undefined => (r === undefined ? undefined : { ecosystem: `${kind}:${r}` });
+  switch (name) {
+    case 'Red Hat':
+      return rest[0] === 'enterprise_linux' && /^\d+$/.test(rest[1] ?? '') ? { ecosystem: `rhel:${Number(rest[1])}` } : undefined;
+    case 'AlmaLinux':
+      return keyed('almalinux', majorOf(release));
+    case 'Rocky Linux':
+      return keyed('rocky', majorOf(release));
+    case 'Mageia':
+      return keyed('mageia', majorOf(release));
+    case 'Azure Linux':
+      return keyed('azurelinux', majorOf(release));
+    case 'Photon OS':
+      return keyed('photon', /^\d+\.\d+$/.test(release ?? '') ? release : undefined);
+    case 'openEuler':
+      return keyed('openeuler', /^\d+\.\d+(?:-[A-Za-z0-9]+)*$/.test(release ?? '') ? release : undefined);
+    case 'SUSE': {
+      const micro = /^Linux Enterprise Micro (\d+\.\d+)$/.exec(release ?? '');
+      if (micro !== null) return { ecosystem: `sle-micro:${micro[1]}` };
+      const m = /^Linux Enterprise (?:[A-Za-z][\w ]*? )?(\d+)(?: SP(\d+))?(?:[ -]LTSS)?$/.exec(release ?? '');
+      return m === null ? undefined : { ecosystem: `sles:${m[1]}${m[2] !== undefined ? `.${m[2]}` : ''}` };
+    }
+    case 'openSUSE': {
+      if (release === 'Tumbleweed') return { ecosystem: 'opensuse-tumbleweed' };
+      const leap = /^Leap (\d+\.\d+)$/.exec(release ?? '');
+      return leap === null ? undefined : { ecosystem: `opensuse-leap:${leap[1]}` };
+    }
+    case 'Wolfi':
+      return rest.length === 0 ? { ecosystem: 'wolfi' } : undefined;
+    case 'Chainguard':
+      return rest.length === 0 ? { ecosystem: 'chainguard' } : undefined;
+    default:
       return undefined;
   }
 }
+
+/**
+ * The vendor a feed's ratings are filed under in a finding's VendorSeverity, as Trivy names them:
+ * `debian-tracker` → debian, `alas` → amazon, `suse` → suse-cvrf, …; other sources as they are.
+ */
+export function vendorName(source: string): string {
+  return VENDORS[source] ?? source;
+}
+
+const VENDORS: Readonly<Record<string, string>> = {
+  'debian-tracker': 'debian',
+  'alpine-secdb': 'alpine',
+  'wolfi-secdb': 'wolfi',
+  'chainguard-secdb': 'chainguard',
+  alas: 'amazon',
+  suse: 'suse-cvrf',
+};
 
 /**
  * A package name as the DB stores it, for feed records and inventory packages alike:

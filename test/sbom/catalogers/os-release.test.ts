@@ -131,3 +131,42 @@ test('pickDistro prefers etc/os-release, then usr/lib/os-release, then the fallb
   assert.equal(pickDistro([['some/other/file', a]]), undefined);
   assert.equal(pickDistro([]), undefined);
 });
+
+test('the Red Hat family\'s release files, for images without os-release (CentOS 6, RHEL 6, Amazon Linux AMI)', async () => {
+  const cases: [string, string, Distro | undefined][] = [
+    ['etc/centos-release', 'CentOS release 6.10 (Final)\n', { id: 'centos', versionId: '6', prettyName: 'CentOS release 6.10 (Final)' }],
+    ['etc/centos-release', 'CentOS Linux release 7.9.2009 (Core)\n', { id: 'centos', versionId: '7', prettyName: 'CentOS Linux release 7.9.2009 (Core)' }],
+    ['etc/redhat-release', 'CentOS Stream release 9\n', { id: 'centos', versionId: '9', prettyName: 'CentOS Stream release 9' }],
+    ['etc/redhat-release', 'Red Hat Enterprise Linux Server release 6.10 (Santiago)\n', { id: 'rhel', versionId: '6.10', prettyName: 'Red Hat Enterprise Linux Server release 6.10 (Santiago)' }],
+    ['etc/redhat-release', 'Red Hat Enterprise Linux release 9.3 (Plow)\n', { id: 'rhel', versionId: '9.3', prettyName: 'Red Hat Enterprise Linux release 9.3 (Plow)' }],
+    ['etc/redhat-release', 'Rocky Linux release 9.3 (Blue Onyx)\n', { id: 'rocky', versionId: '9.3', prettyName: 'Rocky Linux release 9.3 (Blue Onyx)' }],
+    ['etc/redhat-release', 'AlmaLinux release 8.9 (Midnight Oncilla)\n', { id: 'almalinux', versionId: '8.9', prettyName: 'AlmaLinux release 8.9 (Midnight Oncilla)' }],
+    ['etc/oracle-release', 'Oracle Linux Server release 6.10\n', { id: 'ol', versionId: '6.10', prettyName: 'Oracle Linux Server release 6.10' }],
+    ['etc/system-release', 'Amazon Linux AMI release 2018.03\n', { id: 'amzn', versionId: '2018.03', prettyName: 'Amazon Linux AMI release 2018.03' }],
+    ['etc/system-release', 'Amazon Linux release 2 (Karoo)\n', { id: 'amzn', versionId: '2', prettyName: 'Amazon Linux release 2 (Karoo)' }],
+    ['etc/system-release', 'Amazon Linux release 2023.3.20240131 (Amazon Linux)\n', { id: 'amzn', versionId: '2023', prettyName: 'Amazon Linux release 2023.3.20240131 (Amazon Linux)' }],
+    ['etc/redhat-release', 'Some Linux 1.0\n', undefined],
+  ];
+  for (const [path, text, want] of cases) assert.deepEqual(await distroOf(path, text), want, text);
+  for (const p of ['etc/centos-release', 'etc/oracle-release', 'etc/redhat-release', 'etc/system-release', 'root/buildinfo/content_manifests/ubi9-container-9.3-1361.json']) assert.ok(osReleaseCataloger.wants(p, 100, 0o644), p);
+  assert.ok(!osReleaseCataloger.wants('root/buildinfo/content_manifests/sub/x.json', 100, 0o644));
+  assert.ok(!osReleaseCataloger.wants('root/buildinfo/Dockerfile-ubi9-9.3-1361', 100, 0o644));
+});
+
+test('a Red Hat content manifest names the RHEL major its repositories belong to (UBI images)', async () => {
+  const manifest = (sets: string[]): string => JSON.stringify({ metadata: { icm_version: 1, icm_spec: 'https://raw.githubusercontent.com/containerbuildsystem/atomic-reactor/master/atomic_reactor/schemas/content_manifest.json', image_layer_index: 1 }, content_sets: sets, image_contents: [] });
+  const path = 'root/buildinfo/content_manifests/ubi9-container-9.3-1361.json';
+  assert.deepEqual(await distroOf(path, manifest(['rhel-9-for-x86_64-appstream-rpms', 'rhel-9-for-x86_64-baseos-rpms'])), { id: 'rhel', versionId: '9' });
+  assert.deepEqual(await distroOf(path, manifest(['rhel-8-for-x86_64-baseos-eus-rpms__8_DOT_6'])), { id: 'rhel', versionId: '8' });
+  assert.deepEqual(await distroOf(path, manifest(['rhel-7-server-rpms'])), { id: 'rhel', versionId: '7' });
+  assert.equal(await distroOf(path, manifest(['rhel-8-for-x86_64-baseos-rpms', 'rhel-9-for-x86_64-baseos-rpms'])), undefined);
+  assert.equal(await distroOf(path, '{not json'), undefined);
+  // os-release first, then the distribution's own files, then a content manifest.
+  const rhel93: Distro = { id: 'rhel', versionId: '9.3' };
+  const centos: Distro = { id: 'centos', versionId: '6' };
+  const manifestDistro: Distro = { id: 'rhel', versionId: '9' };
+  assert.equal(pickDistro([[path, manifestDistro], ['etc/os-release', rhel93]]), rhel93);
+  assert.equal(pickDistro([[path, manifestDistro], ['etc/redhat-release', centos]]), centos);
+  assert.equal(pickDistro([[path, manifestDistro]]), manifestDistro);
+  assert.equal(pickDistro([['etc/redhat-release', rhel93], ['etc/oracle-release', centos]]), centos);
+});
