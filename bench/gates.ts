@@ -132,7 +132,7 @@ async function main(): Promise<void> {
   const server = await startProcess(
     process.execPath,
     [cli, 'serve', '--addr', `127.0.0.1:${port}`, '--data', join(dir, 'data')],
-    { ...process.env, PORTCULLIS_ADMIN_PASSWORD: ADMIN_PASSWORD, PORTCULLIS_SCAN_DB: db, PORTCULLIS_TOKEN_TTL: '2h', PORTCULLIS_LOG_LEVEL: 'warn' },
+    { ...process.env, PORTCULLIS_ADMIN_PASSWORD: ADMIN_PASSWORD, PORTCULLIS_SCAN_DB: db, PORTCULLIS_TOKEN_TTL: '2h', PORTCULLIS_LOG_LEVEL: 'warn', PORTCULLIS_SCAN_UPDATE_INTERVAL: '0' },
     `http://127.0.0.1:${port}/healthz`,
   );
   const host = `127.0.0.1:${port}`;

@@ -106,7 +106,7 @@ interface ServerRun {
 async function runServer(cli: string, work: string, name: string, skopeo: string, fixture: ImageFixture, probing: boolean): Promise<ServerRun> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const env = { ...process.env, PORTCULLIS_ADMIN_PASSWORD: PASSWORD, PORTCULLIS_SCAN: 'true', PORTCULLIS_SBOM: 'true', PORTCULLIS_LOG_LEVEL: 'warn', PORTCULLIS_SCAN_DB: join(work, 'no-advisory.db') };
+  const env = { ...process.env, PORTCULLIS_ADMIN_PASSWORD: PASSWORD, PORTCULLIS_SCAN: 'true', PORTCULLIS_SBOM: 'true', PORTCULLIS_LOG_LEVEL: 'warn', PORTCULLIS_SCAN_DB: join(work, 'no-advisory.db'), PORTCULLIS_SCAN_UPDATE_INTERVAL: '0' };
   const server = await startProcess(process.execPath, [cli, 'serve', '--addr', `127.0.0.1:${port}`, '--data', join(work, name)], env, `${url}/healthz`);
   try {
     const created = await api(url, 'POST', '/api/v1/projects', JSON.stringify({ name: 'bench' }), { 'Content-Type': 'application/json' });

@@ -40,7 +40,7 @@ async function startPortcullis(): Promise<Target> {
   const proc = await startProcess(
     process.execPath,
     [main, 'serve', '--addr', `127.0.0.1:${port}`, '--data', dir],
-    { ...process.env, PORTCULLIS_ADMIN_PASSWORD: ADMIN_PASSWORD, PORTCULLIS_TOKEN_TTL: '2h' },
+    { ...process.env, PORTCULLIS_ADMIN_PASSWORD: ADMIN_PASSWORD, PORTCULLIS_TOKEN_TTL: '2h', PORTCULLIS_SCAN_UPDATE_INTERVAL: '0' },
     `http://127.0.0.1:${port}/healthz`,
   );
   const base = `http://127.0.0.1:${port}`;

@@ -15,6 +15,7 @@ import { promptSecret, readStdin } from './prompt.js';
 import { registerAccountCommands } from './accounts.js';
 import { registerAdmission } from './admission.js';
 import { registerAudit } from './audit.js';
+import { registerSearch } from './search.js';
 import { registerGateCommands } from './gates.js';
 import { registerSbom } from './sbom.js';
 import { registerScan } from './scan.js';
@@ -162,6 +163,7 @@ export function buildProgram(io: CliIo, state: CliState = { exitCode: 0 }): Comm
   registerScan(program, io, state);
   registerSign(program, io, state);
   registerAudit(program, io, state);
+  registerSearch(program, io, state);
   registerAdmission(program, io, state);
   addHelpCommands(program);
   return program;

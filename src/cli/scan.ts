@@ -3,10 +3,7 @@
  * pre-push hooks. Parse, call the core, print: results to stdout or -o FILE, progress and warnings
  * to stderr, exit 0 / the --exit-code value on findings / 2 on a usage error / 1 on failure.
  */
-import { createReadStream, createWriteStream, existsSync, mkdirSync, openAsBlob, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { createGunzip, createGzip } from 'node:zlib';
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
+import { existsSync, mkdirSync, openAsBlob, readFileSync, rmSync, statSync } from 'node:fs';
 import { createHash, randomUUID } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
@@ -14,7 +11,7 @@ import { defaultCacheDir, ImageError, NO_CACHE, parseRegistryReference, Registry
 import { readSbom } from '../sbom/index.js';
 import { evaluateCached, factsKey, gatherDirectoryFacts, gatherImageFacts, SCANNERS, type ScanFacts, type Scanner } from '../scan/index.js';
 import { filterReport, formatReport, parseIgnoreFile, parseOpenVex, REPORT_FORMATS, type ReportFilter, type ReportFormat } from '../scan/index.js';
-import { AdvisoryDb, buildAdvisoryDb, defaultFeeds, parseFeedsFile, readFeeds, SEVERITIES, updateAdvisoryDb, VulnError, type DbInfo, type Severity } from '../vuln/index.js';
+import { AdvisoryDb, buildAdvisoryDb, defaultFeeds, installAdvisoryDb, packAdvisoryDb, parseFeedsFile, readFeeds, SEVERITIES, updateAdvisoryDb, VulnError, type DbInfo, type Severity } from '../vuln/index.js';
 import { CliError } from './errors.js';
 import { deprecated } from './output.js';
 import type { CliIo, CliState } from './program.js';
@@ -351,21 +348,7 @@ async function pushDb(ref: string, path: string, info: DbInfo, insecure: boolean
   if (reference.startsWith('sha256:')) throw new CliError('USAGE', 'push needs a tag, not a digest');
   const tmp = join(dirname(path), `.${randomUUID()}.gz.tmp`);
   try {
-    const hash = createHash('sha256');
-    let size = 0;
-    await pipeline(
-      createReadStream(path),
-      createGzip({ level: 6 }),
-      async function* (chunks: AsyncIterable<Buffer>) {
-        for await (const c of chunks) {
-          hash.update(c);
-          size += c.length;
-          yield c;
-        }
-      },
-      createWriteStream(tmp),
-    );
-    const layerDigest = `sha256:${hash.digest('hex')}`;
+    const { digest: layerDigest, size } = await packAdvisoryDb(path, tmp);
     const empty = Buffer.from('{}');
     const emptyDigest = `sha256:${createHash('sha256').update(empty).digest('hex')}`;
     await source.pushBlob(emptyDigest, new Blob([empty]));
@@ -388,8 +371,6 @@ async function pushDb(ref: string, path: string, info: DbInfo, insecure: boolean
 
 async function pullDb(ref: string, path: string, insecure: boolean): Promise<DbInfo> {
   const { source, reference } = registry(ref, insecure);
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${randomUUID()}.db.tmp`);
   try {
     const fetched = await source.manifest(reference);
     let manifest: { artifactType?: string; config?: { mediaType?: string }; layers?: { mediaType?: string; digest?: string; size?: number }[] };
@@ -401,17 +382,11 @@ async function pullDb(ref: string, path: string, insecure: boolean): Promise<DbI
     const layer = manifest.layers?.find((l) => l.mediaType === DB_LAYER_MEDIA_TYPE);
     if (layer?.digest === undefined) throw new CliError('FAILED', `${ref} is not an advisory DB artifact (no ${DB_LAYER_MEDIA_TYPE} layer); push one with \`portcullis db push\``);
     if ((layer.size ?? 0) > MAX_DB_BYTES) throw new CliError('FAILED', `${ref}: the DB layer is ${layer.size} bytes, over the ${MAX_DB_BYTES}-byte limit`);
-    const body = verified(await source.blob({ digest: layer.digest }), layer.digest);
-    await pipeline(Readable.from(body), createGunzip(), createWriteStream(tmp, { flags: 'wx' }));
-    const db = openDb(tmp);
-    const info = db.info;
-    db.close();
-    renameSync(tmp, path);
-    return info;
+    // The one way a DB replaces the current one (the registry's replicas use it too): whole, verified, opened.
+    return await installAdvisoryDb(verified(await source.blob({ digest: layer.digest }), layer.digest), path);
   } catch (err) {
     if (err instanceof ImageError) throw new CliError('FAILED', `cannot pull ${ref}: ${err.message}`, { cause: err });
+    if (err instanceof VulnError) throw new CliError('FAILED', err.message, { cause: err });
     throw err;
-  } finally {
-    rmSync(tmp, { force: true });
   }
 }

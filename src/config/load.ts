@@ -31,6 +31,8 @@ export const ENV_KEYS: Readonly<Record<string, readonly string[]>> = {
   PORTCULLIS_SBOM: ['sbom', 'enabled'],
   PORTCULLIS_SCAN: ['scan', 'enabled'],
   PORTCULLIS_SCAN_DB: ['scan', 'db'],
+  PORTCULLIS_SCAN_UPDATE_INTERVAL: ['scan', 'update', 'interval'],
+  PORTCULLIS_SCAN_UPDATE_FEEDS: ['scan', 'update', 'feeds'],
   PORTCULLIS_JOB_MAX_MEMORY: ['jobs', 'maxMemory'],
   PORTCULLIS_JOB_TIMEOUT: ['jobs', 'timeout'],
   PORTCULLIS_SIGNING_SECRET: ['signing', 'secret'],
@@ -101,7 +103,7 @@ export function loadConfig(sources: ConfigSources): Config {
     data,
     database: { ...c.database, path: at(c.database.path, 'portcullis.db') },
     storage: { ...c.storage, path: at(c.storage.path, 'storage') },
-    scan: { enabled: c.scan.enabled, maxDbAge: c.scan.maxDbAge, db: at(c.scan.db, 'advisory.db') },
+    scan: { enabled: c.scan.enabled, maxDbAge: c.scan.maxDbAge, db: at(c.scan.db, 'advisory.db'), update: c.scan.update },
     signing: { ...(c.signing.secret !== undefined ? { secret: c.signing.secret } : {}), secretFile: at(c.signing.secretFile, 'signing.secret') },
     ...(c.tls !== undefined ? { tls: { cert: at(c.tls.cert, ''), key: at(c.tls.key, '') } } : {}),
   });
@@ -132,6 +134,8 @@ function describe(error: z.ZodError, origin: Map<string, string>, fileName: stri
 function coerceEnv(path: readonly string[], value: string): unknown {
   const key = path.join('.');
   if (key === 'auth.trustProxy' && /^\d+$/.test(value)) return Number(value);
+  // Feed URLs hold no commas or blanks (those are percent-encoded): a list separated by either.
+  if (key === 'scan.update.feeds') return value.split(/[\s,]+/).filter((u) => u !== '');
   if (key === 'auth.trustProxy' || key === 'sbom.enabled' || key === 'scan.enabled' || key === 'webhooks.allowPrivate') return value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
   return value;
 }

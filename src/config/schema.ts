@@ -76,6 +76,18 @@ export const configSchema = z
         db: z.string().min(1).optional(),
         /** Older than this, results carry a warning that the DB is stale. */
         maxDbAge: duration.prefault('7d'),
+        /**
+         * Keeping the DB current: one replica at a time fetches the feeds every `interval` (0: never;
+         * soon after the first start) and hands the DB it built to the others (docs/scan.md).
+         */
+        update: z
+          .object({
+            interval: duration.prefault('12h').refine((ms) => ms === 0 || ms >= 1000, '0 (off) or at least 1s'),
+            /** Feed URLs in place of the official set (an internal mirror, say). */
+            feeds: z.array(z.url({ protocol: /^https?$/ })).min(1, 'at least one feed URL (or leave it out for the official feeds)').optional(),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

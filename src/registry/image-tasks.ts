@@ -11,6 +11,7 @@ import { catalogImage, ALL_CATALOGERS, formatInventory, readSbom, type Inventory
 import { applyDecisions, buildReport, evaluate, formatReport, gatherImageFacts, type FindingDecision, type ReportFormat, type ScanReport, type Scanner } from '../scan/index.js';
 import type { ScanSummary } from '../storage/index.js';
 import { matchInventory, matchKeys, type MatchKeys } from '../vuln/index.js';
+import { runDbUpdate, type DbUpdateOutcome, type DbUpdateTask } from './advisory-db-task.js';
 import type { Subject } from './referrer.js';
 import type { AdvisoryDbFile } from './scan-db-file.js';
 import type { StoredSbomFormat } from './sbom.js';
@@ -74,7 +75,7 @@ export interface ReportTask {
 
 /** Tasks on stored documents: no image is read. */
 export type DocumentTask = KeysTask | ReportTask;
-export type Task = ImageTask | DocumentTask;
+export type Task = ImageTask | DocumentTask | DbUpdateTask;
 
 export interface SbomOutcome {
   readonly kind: 'sbom';
@@ -112,7 +113,7 @@ export interface ReportOutcome {
   readonly rebuilt?: { readonly report: Uint8Array; readonly summary: ScanSummary; readonly vulnerabilityIds: readonly string[]; readonly dbBuiltAt: string };
 }
 
-export type TaskOutcome = SbomOutcome | ScanOutcome | KeysOutcome | ReportOutcome;
+export type TaskOutcome = SbomOutcome | ScanOutcome | KeysOutcome | ReportOutcome | DbUpdateOutcome;
 
 /** The part of a task every kind shares, from the service's settings. */
 export function taskBase(deps: { readonly version: string; readonly now: () => number; readonly cacheDir: string | undefined; readonly tmpDir?: string }, repository: string, digest: string): TaskBase {
@@ -167,6 +168,9 @@ export function transferList(x: Task | TaskOutcome): ArrayBuffer[] {
     case 'report':
       views = 'stored' in x ? [x.stored, ...(x.sbom !== undefined ? [x.sbom] : [])] : 'body' in x ? [x.body, ...(x.rebuilt !== undefined ? [x.rebuilt.report] : [])] : [];
       break;
+    case 'db-update':
+      views = [];
+      break;
   }
   return views.map((v) => v.buffer as ArrayBuffer);
 }
@@ -189,6 +193,8 @@ export async function runTask(task: Task, source: ContentSource | undefined, sta
       return { kind: 'keys', keys: matchKeys(readSbom(text(task.sbom), task.label).inventory) };
     case 'report':
       return report(task, state);
+    case 'db-update':
+      return runDbUpdate(task);
     case 'sbom':
     case 'scan': {
       if (source === undefined) throw new Error(`a ${task.kind} task reads an image: it needs a source`);
@@ -207,7 +213,8 @@ const text = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byte
 function report(task: ReportTask, state: TaskState): ReportOutcome {
   let report = JSON.parse(text(task.stored)) as ScanReport;
   let rebuilt: ReportOutcome['rebuilt'];
-  const lease = task.sbom === undefined || report.db === undefined ? undefined : state.advisoryDb(task.dbPath).acquire();
+  // A report made without a DB (before the first update) is made again too once there is one.
+  const lease = task.sbom === undefined ? undefined : state.advisoryDb(task.dbPath).acquire();
   try {
     if (task.sbom !== undefined && lease?.db !== undefined && lease.db.info.builtAt !== report.db?.builtAt) {
       const before = report;

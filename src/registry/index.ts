@@ -4,10 +4,12 @@ import type { Config } from '../config/index.js';
 import { parseRepositoryName } from '../oci/index.js';
 import type { Logger } from '../shared/index.js';
 import { StorageError, type BlobStore, type MetadataStore, type UploadStore } from '../storage/index.js';
+import { defaultFeeds } from '../vuln/index.js';
 import { Authenticator } from './auth/authenticator.js';
 import { generatePassword, hashPassword } from './auth/password.js';
 import { LoginLimiter } from './auth/rate-limit.js';
 import { TokenService } from './auth/tokens.js';
+import { AdvisoryDbUpdater } from './advisory-db-update.js';
 import { ArtifactWriter } from './artifact-writer.js';
 import { AuditLog } from './audit.js';
 import { GateService } from './gates.js';
@@ -23,6 +25,7 @@ import { isContainerImage, SbomService } from './sbom.js';
 import { ScanService } from './scan.js';
 import { SigningService } from './signing.js';
 
+export { AdvisoryDbUpdater, DB_UPDATE_JOB, displayUrl, type FeedView, type UpdateView, type VulnDbView } from './advisory-db-update.js';
 export { ArtifactWriteError, ArtifactWriter, SYSTEM, type ArtifactEvent, type Origin, type WriteGuard } from './artifact-writer.js';
 export { AUDIT_ACTIONS, AuditLog, ChainVerifier, ExportVerifier, GENESIS_HASH, auditHash, canonicalJson, type AuditAction, type AuditEntryJson, type ChainBreak, type ChainBreakReason, type ChainVerification, type PruneOutcome } from './audit.js';
 export { ANONYMOUS, ROLE_ACTIONS, allowedActions, type Principal } from './auth/access.js';
@@ -152,6 +155,23 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
     ...jobs,
   });
   if (deps.scan !== false) scan.start();
+  // The DB keeps itself current while this replica scans (scan.update.interval 0: the file is the operator's).
+  const vulndb = new AdvisoryDbUpdater({
+    meta,
+    blobs,
+    log: log.child({ component: 'vulndb' }),
+    now,
+    holder: deps.replicaId,
+    dbPath: config.scan.db,
+    intervalMs: deps.scan !== false ? config.scan.update.interval : 0,
+    feeds: () => config.scan.update.feeds ?? defaultFeeds(new Date(now())),
+    maxDbAgeMs: config.scan.maxDbAge,
+    graceMs: config.gc.grace,
+    maxMemoryBytes: config.jobs.maxMemory,
+    current: () => scan.dbInfo(),
+    installed: () => scan.dbChanged(),
+  });
+  vulndb.start();
   webhooks.start();
   const signing = new SigningService({ meta, blobs, writer, log: log.child({ component: 'signing' }), now, secretFile: config.signing.secretFile, ...(config.signing.secret !== undefined ? { secret: config.signing.secret } : {}) });
   const policies = new PolicyService({ meta, now, log: log.child({ component: 'policy' }) });
@@ -214,6 +234,8 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
         runGc,
         sbom,
         scan,
+        search: scan.search,
+        vulndb,
         signing,
       }),
     async bootstrapAdmin(password) {
@@ -234,7 +256,7 @@ export async function createRegistry(deps: RegistryDeps): Promise<Registry> {
       if (timer !== undefined) clearInterval(timer);
       if (auditTimer !== undefined) clearInterval(auditTimer);
       // Both at once: each stops its job in hand and gives it back to the queue.
-      await Promise.all([sbom.stop(), scan.stop(), webhooks.stop()]);
+      await Promise.all([sbom.stop(), scan.stop(), webhooks.stop(), vulndb.stop()]);
       await running?.catch(() => undefined);
       // Entries in flight are stored before the store closes.
       await audit.flush();

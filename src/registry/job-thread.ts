@@ -9,6 +9,7 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { serveContentSource, type ContentSource } from '../image/index.js';
 import type { Logger } from '../shared/index.js';
+import type { DbUpdateOutcome, DbUpdateTask } from './advisory-db-task.js';
 import { transferList, type DocumentTask, type ImageTask, type KeysOutcome, type KeysTask, type ReportOutcome, type ReportTask, type ScanOutcome, type ScanTask, type SbomOutcome, type SbomTask, type Task, type TaskOutcome } from './image-tasks.js';
 import { PermanentJobFailure } from './job-worker.js';
 
@@ -17,6 +18,8 @@ export interface JobLimits {
   readonly maxMemoryBytes: number;
   /** How long one task may run (`jobs.timeout`). */
   readonly timeoutMs: number;
+  /** The setting that limit comes from, for the message when a task passes it (default `jobs.timeout`). */
+  readonly timeoutSetting?: string;
 }
 
 export const DEFAULT_JOB_LIMITS: JobLimits = { maxMemoryBytes: 2 * 1024 ** 3, timeoutMs: 10 * 60_000 };
@@ -59,12 +62,13 @@ export class JobThread {
   run(task: ScanTask, source: ContentSource, signal?: AbortSignal): Promise<ScanOutcome>;
   run(task: KeysTask, source?: undefined, signal?: AbortSignal): Promise<KeysOutcome>;
   run(task: ReportTask, source?: undefined, signal?: AbortSignal): Promise<ReportOutcome>;
+  run(task: DbUpdateTask, source?: undefined, signal?: AbortSignal): Promise<DbUpdateOutcome>;
   /**
    * Runs `task` in the thread once the tasks before it have ended, serving it `source` (image
    * tasks). Rejects with PermanentJobFailure when it passes a limit, and with `signal`'s reason
    * when that is aborted (the task is stopped).
    */
-  run(task: ImageTask | DocumentTask, source?: ContentSource, signal?: AbortSignal): Promise<TaskOutcome> {
+  run(task: ImageTask | DocumentTask | DbUpdateTask, source?: ContentSource, signal?: AbortSignal): Promise<TaskOutcome> {
     const turn = this.tail.then(() => this.runNow(task, source, signal));
     this.tail = turn.catch(() => undefined);
     return turn;
@@ -97,7 +101,7 @@ export class JobThread {
           this.discard(worker);
           reject(err);
         };
-        const timer = setTimeout(() => stop(new PermanentJobFailure(`${this.what} stopped: it ran longer than ${formatDuration(this.limits.timeoutMs)} (jobs.timeout)`)), this.limits.timeoutMs);
+        const timer = setTimeout(() => stop(new PermanentJobFailure(`${this.what} stopped: it ran longer than ${formatDuration(this.limits.timeoutMs)} (${this.limits.timeoutSetting ?? 'jobs.timeout'})`)), this.limits.timeoutMs);
         const onAbort = (): void => stop(signal?.reason instanceof Error ? signal.reason : new Error(`${this.what} stopped`));
         const onMessage = (reply: ThreadReply): void => {
           done();

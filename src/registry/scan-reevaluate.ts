@@ -7,8 +7,8 @@
  */
 import type { Digest } from '../oci/index.js';
 import type { Logger } from '../shared/index.js';
-import type { ScanEvaluation, StoredEvaluation } from '../storage/index.js';
-import { Matcher, parseMatchKeys, type AdvisoryDb, type MatchKeys, type VulnerabilityCounts } from '../vuln/index.js';
+import type { PackageTerm, ScanEvaluation, StoredEvaluation } from '../storage/index.js';
+import { Matcher, splitMatchKey, type AdvisoryDb, type MatchKeys, type VulnerabilityCounts } from '../vuln/index.js';
 import { sameCounts } from './scan-summary.js';
 import type { TermCache } from './scan-terms.js';
 
@@ -26,7 +26,12 @@ export interface ReevaluatorDeps {
   storedKeys(repository: string, digest: Digest): Promise<MatchKeys | undefined>;
   /** Queues the image's scan again (its result lacks what re-evaluation needs). */
   rescan(repository: string, digest: Digest): Promise<void>;
+  /** Records what match-key terms stand for (the index of packages: see `keyRefs`). */
+  describe(items: readonly PackageTerm[]): Promise<void>;
 }
+
+/** Key terms remembered as described, per process (a bound on memory: start over rather than grow). */
+const DESCRIBED_LIMIT = 1_000_000;
 
 const EMPTY = new Uint32Array(0);
 
@@ -34,6 +39,7 @@ export class Reevaluator {
   private matcher: { db: AdvisoryDb; matcher: Matcher } | undefined;
   private idTerms: { matcher: Matcher; terms: Uint32Array } | undefined;
   private mark = new Uint8Array(1024);
+  private readonly described = new Set<number>();
 
   constructor(private readonly deps: ReevaluatorDeps) {}
 
@@ -48,6 +54,18 @@ export class Reevaluator {
     const strings: string[] = [];
     for (let i = 0; i < mk.keys.length; i += 2) strings.push(mk.keys[i] as string);
     const ids = await this.deps.terms.ids(strings);
+    // What each key stands for, recorded once (per process) for the index of packages.
+    const fresh: PackageTerm[] = [];
+    ids.forEach((term, i) => {
+      if (this.described.has(term)) return;
+      const { ecosystem, name, version } = splitMatchKey(strings[i]!);
+      fresh.push({ term, ecosystem, name, version });
+    });
+    if (fresh.length > 0) {
+      await this.deps.describe(fresh);
+      if (this.described.size + fresh.length > DESCRIBED_LIMIT) this.described.clear();
+      for (const f of fresh) this.described.add(f.term);
+    }
     const out = new Uint32Array(mk.keys.length);
     for (let i = 0; i < ids.length; i++) {
       out[2 * i] = ids[i]!;
@@ -59,8 +77,7 @@ export class Reevaluator {
   /**
    * Scanned images against `db`: the ids new to each, and the updates of their results (none
    * for a result where nothing changed). Reads the keys kept with each result; a result without
-   * them gets them from its stored JSON (an older Portcullis) or its stored SBOM, or, with
-   * neither, its scan is queued again. The full reports are rebuilt only when asked for (`report`).
+   * them gets them from its stored SBOM, or, without one, its scan is queued again. The full reports are rebuilt only when asked for (`report`).
    * The store is asked for terms a few times a page, never per image.
    */
   async page(items: readonly StoredEvaluation[], db: AdvisoryDb): Promise<{ evaluated: number; skipped: number; updates: ScanEvaluation[]; found: Found[] }> {
@@ -78,8 +95,7 @@ export class Reevaluator {
         let keys = e.keys;
         let fresh = false;
         if (keys === undefined) {
-          const legacy = e.legacy?.matchKeys === undefined ? undefined : parseMatchKeys(e.legacy.matchKeys)?.keys;
-          const mk = legacy ?? (await this.deps.storedKeys(e.record.repository, e.record.digest));
+          const mk = await this.deps.storedKeys(e.record.repository, e.record.digest);
           if (mk === undefined) {
             await this.deps.rescan(e.record.repository, e.record.digest);
             out.skipped += 1;
@@ -88,8 +104,7 @@ export class Reevaluator {
           keys = await this.keyRefs(mk);
           fresh = true;
         }
-        const before = e.vulnerabilities ?? Uint32Array.from(await this.deps.terms.ids(e.legacy?.vulnerabilityIds ?? [])).sort();
-        ready.push({ e, keys, freshKeys: fresh, before });
+        ready.push({ e, keys, freshKeys: fresh, before: e.vulnerabilities });
       } catch (err) {
         failed(e, err);
       }
@@ -139,7 +154,7 @@ export class Reevaluator {
         digest: record.digest,
         dbBuiltAt: db.info.builtAt,
         counts,
-        ...(sameIds && e.vulnerabilities !== undefined ? {} : { vulnerabilities: refs.sort() }),
+        ...(sameIds ? {} : { vulnerabilities: refs.sort() }),
         ...(r.freshKeys ? { keys: r.keys } : {}),
       });
     }

@@ -13,12 +13,14 @@
 import { MediaType, isDigest, parseManifest, parseRepositoryName, type Digest } from '../oci/index.js';
 import type { FindingDecision, ReportFormat } from '../scan/index.js';
 import type { ScanResultRecord, ScanSummary } from '../storage/index.js';
-import type { MatchKeys } from '../vuln/index.js';
+import type { DbInfo, MatchKeys } from '../vuln/index.js';
 import { owned, taskBase, type GateFinding, type ScanTask } from './image-tasks.js';
 import { DEFAULT_JOB_LIMITS, JobThread } from './job-thread.js';
 import { imageJobTarget, JobWorker, queueOf, type ImageJobDeps, type RunningJob } from './job-worker.js';
 import { AdvisoryDbFile } from './scan-db-file.js';
 import { Reevaluator, type Found } from './scan-reevaluate.js';
+import { reindex, reindexJobKey, SCAN_REINDEX_JOB } from './scan-reindex.js';
+import { SecuritySearch } from './security-search.js';
 import { summaryJson } from './scan-summary.js';
 import { TermCache } from './scan-terms.js';
 import { isContainerImage, storeSbom } from './sbom.js';
@@ -90,6 +92,8 @@ export class ScanService {
   private lastDbProblem: string | undefined;
   private readonly terms: TermCache;
   private readonly evaluator: Reevaluator;
+  /** "Which images hold CVE-X?", on this service's DB file and Matcher. */
+  readonly search: SecuritySearch;
 
   constructor(private readonly deps: ScanServiceDeps) {
     this.terms = new TermCache(deps.meta.scans);
@@ -98,13 +102,14 @@ export class ScanService {
       log: deps.log,
       storedKeys: (repository, digest) => this.storedKeys(repository, digest),
       rescan: (repository, digest) => this.enqueue(repository, digest, true),
+      describe: (items) => deps.meta.scans.describePackages(items),
     });
     this.thread = new JobThread('the scan', deps.limits ?? DEFAULT_JOB_LIMITS, deps.log);
     this.reports = new JobThread('the report', deps.limits ?? DEFAULT_JOB_LIMITS, deps.log);
     this.worker = new JobWorker({
       ...queueOf(deps),
       what: 'scan',
-      kinds: [SCAN_JOB, SCAN_REEVALUATE_JOB],
+      kinds: [SCAN_JOB, SCAN_REEVALUATE_JOB, SCAN_REINDEX_JOB],
       // Before a batch (and every dbCheckMs when idle) it looks whether the DB changed.
       onDrain: async () => {
         if (this.deps.now() - this.lastDbCheck >= (this.deps.dbCheckMs ?? 5 * 60_000)) await this.checkDb();
@@ -115,6 +120,7 @@ export class ScanService {
       },
     });
     this.dbFile = new AdvisoryDbFile(deps.dbPath);
+    this.search = new SecuritySearch({ meta: deps.meta, acquireDb: () => this.dbFile.acquire(), matcherFor: (db) => this.evaluator.matcherFor(db) });
   }
 
   /**
@@ -133,12 +139,34 @@ export class ScanService {
     this.wake();
   }
 
+  /** Starts the worker; the index of stored results is brought up to date first (once per version: see scan-reindex.ts). */
   start(): void {
-    this.worker.start();
+    const key = reindexJobKey();
+    void this.deps.meta.jobs
+      .enqueue(SCAN_REINDEX_JOB, key, JSON.stringify({ key }), this.deps.now())
+      .catch((err: unknown) => this.deps.log.error({ err }, 'could not queue the indexing of stored scan results'))
+      .finally(() => this.worker.start());
   }
 
   get maxDbAgeMs(): number {
     return this.deps.maxDbAgeMs;
+  }
+
+  /** The advisory DB the scans read now, or why there is none. */
+  dbInfo(): { readonly info: DbInfo } | { readonly reason: string } {
+    const lease = this.dbFile.acquire();
+    if (lease.db === undefined) return { reason: lease.reason };
+    try {
+      return { info: lease.db.info };
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** The DB file was just replaced (an update installed a new build): look at it now, not at the next check. */
+  dbChanged(): void {
+    this.lastDbCheck = Number.NEGATIVE_INFINITY;
+    this.wake();
   }
 
   /** Stops claiming; resolves when the job in hand (if any) and a running re-evaluation have ended. */
@@ -166,9 +194,19 @@ export class ScanService {
     this.lastDbProblem = undefined;
     try {
       const builtAt = lease.db.info.builtAt;
-      if ((await this.deps.meta.settings.get(EVALUATED_DB)) === builtAt) return;
+      const evaluated = await this.deps.meta.settings.get(EVALUATED_DB);
+      if (evaluated === builtAt) return;
+      // A build older than the one the images were evaluated against is a replica that has not
+      // received the newer one yet: it queues nothing (a deliberate rollback: POST …/vulndb/reevaluate).
+      if (evaluated !== undefined && !isNewerBuild(builtAt, evaluated)) return;
       if (await this.deps.meta.jobs.enqueue(SCAN_REEVALUATE_JOB, builtAt, JSON.stringify({ builtAt }), this.deps.now())) {
         this.deps.log.info({ dbBuiltAt: builtAt }, 'a new advisory DB: every stored image will be re-evaluated');
+        return;
+      }
+      // Queued before, and yet not evaluated: it failed for good on replicas that lacked the build. Again, here.
+      const job = await this.deps.meta.jobs.get(SCAN_REEVALUATE_JOB, builtAt);
+      if ((job?.state === 'failed' || job?.state === 'done') && (await this.deps.meta.jobs.requeue(SCAN_REEVALUATE_JOB, builtAt, this.deps.now()))) {
+        this.deps.log.info({ dbBuiltAt: builtAt }, 'the re-evaluation against this advisory DB did not happen yet: queued again');
       }
     } finally {
       lease.release();
@@ -182,7 +220,36 @@ export class ScanService {
 
   private async run(job: RunningJob): Promise<void> {
     const { log, now } = this.deps;
+    if (job.record.kind === SCAN_REINDEX_JOB) {
+      try {
+        const started = now();
+        const r = await reindex({ meta: this.deps.meta, terms: this.terms, log, storedKeys: (repo, digest) => this.storedKeys(repo, digest), keyRefs: (keys) => this.evaluator.keyRefs(keys), rescan: (repo, digest) => this.enqueue(repo, digest, true) }, job.signal);
+        log.info({ ...r, ms: now() - started }, 'stored scan results indexed');
+        // Keys made again may match otherwise: the counts follow them.
+        if (r.rekeyed > 0) await this.reevaluate();
+        await job.complete();
+      } catch (err) {
+        if (job.signal.aborted) return;
+        const { message } = await job.fail(err);
+        log.warn({ err: message, attempt: job.record.attempts }, 'indexing stored scan results failed');
+      }
+      return;
+    }
     if (job.record.kind === SCAN_REEVALUATE_JOB) {
+      // Replicas may each read a DB file of their own, received at different moments: the job is
+      // for one build, run where that build is.
+      const wanted = (JSON.parse(job.record.payload) as { builtAt?: string }).builtAt;
+      const here = this.dbInfo();
+      if (wanted !== undefined && !('info' in here && here.info.builtAt === wanted)) {
+        if ('info' in here && isNewerBuild(here.info.builtAt, wanted)) {
+          await job.complete();
+          log.info({ dbBuiltAt: wanted, current: here.info.builtAt }, 'a re-evaluation against an advisory DB already replaced: skipped');
+          return;
+        }
+        const { retrying } = await job.fail(new Error(`this replica does not have advisory DB build ${wanted} yet (${'info' in here ? `it has ${here.info.builtAt}` : here.reason})`));
+        log.info({ dbBuiltAt: wanted, retrying }, 'a re-evaluation against an advisory DB this replica has not received yet: left to another replica');
+        return;
+      }
       try {
         const outcome = await this.reevaluate();
         await job.complete();
@@ -403,4 +470,9 @@ export class ScanService {
     }
     return o.body;
   }
+}
+
+/** Whether DB build `a` is later than build `b` (their build times). */
+function isNewerBuild(a: string, b: string): boolean {
+  return Date.parse(a) > Date.parse(b);
 }

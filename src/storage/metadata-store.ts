@@ -217,6 +217,13 @@ export interface BlobIndex {
   unlink(repository: string, digest: Digest): Promise<boolean>;
   /** Links a live blob of `from` into `to`; the blob's size, or undefined when `from` cannot serve it. */
   mount(from: string, to: string, digest: Digest, now: number): Promise<number | undefined>;
+  /**
+   * Keeps a live blob under `name`, outside any repository (no repository serves it; garbage
+   * collection leaves it alone), recording its size, which the caller has verified. The blob the
+   * name kept before is kept no longer: resolves to its digest (undefined when there was none),
+   * or to false when the blob is not live (a collection is deleting it).
+   */
+  pin(name: string, digest: Digest, size: number, now: number): Promise<{ readonly previous: Digest | undefined } | false>;
 }
 
 export interface UploadIndex {
@@ -238,9 +245,9 @@ export interface ManifestNode {
 
 /** The collector's view: candidates, claims and the manifest graph. */
 export interface GcIndex {
-  /** Live blobs no manifest references, untouched since `before`. */
+  /** Live blobs no manifest references and no pin keeps, untouched since `before`. */
   unreferencedBlobs(before: number): Promise<{ digest: Digest; size: number }[]>;
-  /** Moves a blob to 'deleting' if it is still unreferenced and untouched since `before`. */
+  /** Moves a blob to 'deleting' if it is still unreferenced, unpinned and untouched since `before`. */
   claim(digest: Digest, before: number): Promise<boolean>;
   /** Records a blob found in storage but unknown here as 'deleting'; false when it is known. */
   claimOrphan(digest: Digest, size: number): Promise<boolean>;
@@ -389,17 +396,79 @@ export interface ScanResultStore {
   intern(terms: readonly string[]): Promise<number[]>;
   /** The strings of these term ids (undefined for an unknown id). */
   terms(ids: readonly number[]): Promise<(string | undefined)[]>;
+  /** Records what match-key terms stand for (ecosystem, name, version); terms already described are left. */
+  describePackages(items: readonly PackageTerm[]): Promise<void>;
+  /** The match-key terms of a package: by name, in one ecosystem, of one version when given; at most `limit`. */
+  findPackages(query: PackageQuery, limit: number): Promise<PackageTerm[]>;
+  /**
+   * The scanned images in `scope` holding any of these match-key terms, a page at a time (by
+   * repository, then digest), with the terms each holds; `total` counts them all.
+   */
+  imagesWithKeys(terms: readonly number[], scope: Visibility, page: PageRequest): Promise<{ total: number; items: ImageHit[] }>;
+  /** The scanned images in `scope` whose stored result names this vulnerability term (the last evaluation), as `imagesWithKeys`. */
+  imagesWithVulnerability(term: number, scope: Visibility, page: PageRequest): Promise<{ total: number; items: ImageHit[] }>;
+  /**
+   * Of the images in `scope` (manifests of `imageTypes`): how many there are and are scanned, their
+   * findings summed, and each vulnerability term with the number of images it is in.
+   */
+  securityTotals(scope: Visibility, imageTypes: readonly string[]): Promise<SecurityTotals>;
+  /** The images in `scope` with the most critical (then high) vulnerabilities, at most `limit`. */
+  mostVulnerable(scope: Visibility, limit: number): Promise<ImageHit[]>;
+}
+
+/** What a match-key term stands for: a package version as matching looks it up. */
+export interface PackageTerm {
+  readonly term: number;
+  /** The DB ecosystem (`npm`, `debian:12`). */
+  readonly ecosystem: string;
+  /** The name looked up (normalized; the source package of an OS package). */
+  readonly name: string;
+  readonly version: string;
+}
+
+export interface PackageQuery {
+  /** Spellings of the name (a query may not know how an ecosystem normalizes it). */
+  readonly names: readonly string[];
+  readonly ecosystem?: string;
+  readonly version?: string;
+}
+
+export interface PageRequest {
+  readonly offset: number;
+  readonly limit: number;
+}
+
+/** A scanned image a query found, with what it needs to be shown. */
+export interface ImageHit {
+  readonly project: string;
+  readonly repository: string;
+  readonly digest: Digest;
+  readonly tags: readonly string[];
+  readonly pushedAt: number;
+  readonly scannedAt: number;
+  readonly summary: ScanSummary;
+  /** The queried terms this image holds (with `imagesWithKeys`; the number of packages of each in `packages`). */
+  readonly terms: readonly number[];
+  readonly packages: readonly number[];
+}
+
+export interface SecurityTotals {
+  /** Image manifests stored (image configs), and how many of them have a scan result. */
+  readonly images: number;
+  readonly scanned: number;
+  /** Findings of every scanned image summed (a vulnerability counted once per image and package). */
+  readonly vulnerabilities: SeverityCounts & { readonly fixable: number };
+  /** Vulnerability term → how many images hold it. */
+  readonly byVulnerability: ReadonlyMap<number, number>;
 }
 
 /** A stored result and its state. */
 export interface StoredEvaluation {
   readonly record: ScanResultRecord;
-  /** Undefined for a result recorded before term ids (see `legacy`). */
-  readonly vulnerabilities: Uint32Array | undefined;
-  /** Undefined when no keys are stored in this form (see `legacy`). */
+  /** The vulnerability ids of its last evaluation, as term ids (empty for a result queued for a fresh scan). */
+  readonly vulnerabilities: Uint32Array;
+  /** Undefined when none are stored: re-evaluation makes them from the stored SBOM. */
   readonly keys: Uint32Array | undefined;
-  /** What a result recorded before term ids kept: its ids, and its match keys as JSON. */
-  readonly legacy?: { readonly vulnerabilityIds: readonly string[]; readonly matchKeys: string | undefined };
 }
 
 /** A re-evaluation of an image's vulnerabilities against a DB build. */

@@ -119,6 +119,8 @@ export async function buildAdvisoryDb(out: string, inputs: readonly FeedInput[],
     db.exec('DROP TABLE raw_vulns');
     db.exec('DROP TABLE raw_enrichment');
     db.exec('CREATE INDEX affected_package ON affected (ecosystem, name)');
+    // "Which images hold CVE-X?" starts from the packages a vulnerability names.
+    db.exec('CREATE INDEX affected_vuln ON affected (vuln_id)');
     const ecosystems: Record<string, number> = {};
     for (const row of db.prepare('SELECT ecosystem, COUNT(*) AS n FROM affected GROUP BY ecosystem ORDER BY ecosystem').all() as { ecosystem: string; n: number }[]) ecosystems[row.ecosystem] = row.n;
     const count = (table: string): number => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
@@ -302,6 +304,7 @@ export class AdvisoryDb implements AdvisoryLookup {
   private readonly affectedStmt: Database.Statement<[string, string], { vuln_id: string; data: string }>;
   private readonly vulnStmt: Database.Statement<[string], { data: string }>;
   private readonly aliasStmt: Database.Statement<[string], { id: string }>;
+  private readonly packagesStmt: Database.Statement<[string], { ecosystem: string; name: string }>;
   private readonly affectedCache = new Map<string, readonly AffectedRecord[]>();
   private readonly vulnCache = new Map<string, MergedVulnerability | undefined>();
 
@@ -311,6 +314,7 @@ export class AdvisoryDb implements AdvisoryLookup {
     this.affectedStmt = db.prepare('SELECT vuln_id, data FROM affected WHERE ecosystem = ? AND name = ?');
     this.vulnStmt = db.prepare('SELECT data FROM vulnerabilities WHERE id = ?');
     this.aliasStmt = db.prepare('SELECT id FROM aliases WHERE alias = ?');
+    this.packagesStmt = db.prepare('SELECT DISTINCT ecosystem, name FROM affected WHERE vuln_id = ? ORDER BY ecosystem, name');
   }
 
   /** Opens a DB read-only; DB_NOT_FOUND, DB_INVALID (not SQLite, not ours, corrupt) or DB_SCHEMA. */
@@ -373,6 +377,12 @@ export class AdvisoryDb implements AdvisoryLookup {
     if (this.vulnCache.size >= CACHE_LIMIT) this.vulnCache.clear();
     this.vulnCache.set(id, v);
     return v;
+  }
+
+  /** The packages (ecosystem, name) the records of a vulnerability name; its canonical id or an alias. */
+  packagesOf(id: string): { ecosystem: string; name: string }[] {
+    const v = this.vulnerability(id);
+    return v === undefined ? [] : this.packagesStmt.all(v.id);
   }
 
   holds(ecosystem: string): boolean {

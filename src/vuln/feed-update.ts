@@ -8,15 +8,13 @@
  * is not rebuilt at all.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { httpExchange, networkReason, replyHeader, type HttpReply } from '../shared/index.js';
 import { AdvisoryDb, buildAdvisoryDb, type DbInfo } from './db.js';
 import { VulnError } from './errors.js';
 import { detectFeedFormat, readFeeds, type FeedFile } from './feed-files.js';
+import { drain } from './feed-streams.js';
 
 export interface FeedState {
   readonly url: string;
@@ -97,14 +95,12 @@ async function checkFeedFile(path: string, label: string): Promise<void> {
     await fh.close();
   }
   const kind = detectFeedFormat(head, label);
-  if (kind === undefined) throw new VulnError('FEED_INVALID', `${label}: the download is not a feed (not JSON, YAML, CSV, gzip or zip): kept the previous copy`);
-  if (kind === 'gzip') {
+  if (kind === undefined) throw new VulnError('FEED_INVALID', `${label}: the download is not a feed (not JSON, YAML, XML, CSV, gzip, bzip2 or zip): kept the previous copy`);
+  if (kind === 'gzip' || kind === 'bzip2') {
     try {
-      await pipeline(createReadStream(path), createGunzip(), async function* (source) {
-        for await (const _ of source) void _;
-      });
+      await drain(path, kind);
     } catch (err) {
-      throw new VulnError('FEED_INVALID', `${label}: a truncated or corrupt gzip download (${networkReason(err)}): kept the previous copy`, { cause: err });
+      throw new VulnError('FEED_INVALID', `${label}: a truncated or corrupt ${kind} download (${networkReason(err)}): kept the previous copy`, { cause: err });
     }
   }
   const size = (await stat(path)).size;

@@ -33,8 +33,9 @@ interface Sandbox {
 function sandbox(t: TestContext): Sandbox {
   const home = tempDir(t, 'portcullis-cli-home-');
   const dockerConfig = join(home, 'docker-config');
-  // Only what the CLI needs: nothing from the real user's environment (no PORTCULLIS_*).
-  const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home, DOCKER_CONFIG: dockerConfig, NO_COLOR: '1' };
+  // Only what the CLI needs: nothing from the real user's environment (no PORTCULLIS_*), and a
+  // `serve` that fetches no advisory feeds.
+  const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home, DOCKER_CONFIG: dockerConfig, NO_COLOR: '1', PORTCULLIS_SCAN_UPDATE_INTERVAL: '0' };
   return {
     home,
     dockerConfig,

@@ -57,9 +57,24 @@ describe('loadConfig: defaults', () => {
   });
 
   test('scanning: on, the DB under the data directory, 7 days before it is stale; the environment and relative paths', () => {
-    assert.deepEqual(load().scan, { enabled: true, db: '/srv/portcullis/data/advisory.db', maxDbAge: 7 * 86_400_000 });
-    assert.deepEqual(load({ file: 'scan:\n  db: dbs/a.db\n  maxDbAge: 36h\n', env: { PORTCULLIS_SCAN: 'false' } }).scan, { enabled: false, db: `${CWD}/dbs/a.db`, maxDbAge: 36 * 3_600_000 });
+    assert.deepEqual(load().scan, { enabled: true, db: '/srv/portcullis/data/advisory.db', maxDbAge: 7 * 86_400_000, update: { interval: 12 * 3_600_000 } });
+    assert.deepEqual(load({ file: 'scan:\n  db: dbs/a.db\n  maxDbAge: 36h\n', env: { PORTCULLIS_SCAN: 'false' } }).scan, { enabled: false, db: `${CWD}/dbs/a.db`, maxDbAge: 36 * 3_600_000, update: { interval: 12 * 3_600_000 } });
     assert.equal(load({ env: { PORTCULLIS_SCAN_DB: '/var/lib/vuln/advisory.db', PORTCULLIS_SCAN: '1' } }).scan.db, '/var/lib/vuln/advisory.db');
+  });
+
+  test('scan.update: every 12h by default; 0 turns it off; feeds replace the official set, from the file or the environment', () => {
+    assert.deepEqual(load({ file: 'scan:\n  update:\n    interval: 0\n' }).scan.update, { interval: 0 });
+    assert.deepEqual(load({ env: { PORTCULLIS_SCAN_UPDATE_INTERVAL: '6h' } }).scan.update, { interval: 6 * 3_600_000 });
+    assert.deepEqual(load({ file: 'scan:\n  update:\n    feeds: [https://mirror.example.com/debian.json]\n' }).scan.update.feeds, ['https://mirror.example.com/debian.json']);
+    assert.deepEqual(load({ env: { PORTCULLIS_SCAN_UPDATE_FEEDS: 'https://m.example/a.json, https://m.example/b.zip\nhttp://10.0.0.5/c.json' } }).scan.update.feeds, [
+      'https://m.example/a.json',
+      'https://m.example/b.zip',
+      'http://10.0.0.5/c.json',
+    ]);
+    fails({ file: 'scan:\n  update:\n    interval: 500ms\n' }, /scan\.update\.interval: 0 \(off\) or at least 1s/);
+    fails({ env: { PORTCULLIS_SCAN_UPDATE_FEEDS: 'ftp://mirror.example.com/a.json' } }, /environment variable PORTCULLIS_SCAN_UPDATE_FEEDS: scan\.update\.feeds\.0/);
+    fails({ file: 'scan:\n  update:\n    feeds: []\n' }, /scan\.update\.feeds: at least one feed URL/);
+    fails({ file: 'scan:\n  update:\n    every: 1h\n' }, /scan\.update\.every: unknown setting/);
   });
 
   test('an empty file and a file of only comments are the defaults', () => {

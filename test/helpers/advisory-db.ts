@@ -11,6 +11,9 @@ export interface Advisory {
   readonly name: string;
   readonly fixed?: string;
   readonly severity: 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW';
+  readonly aliases?: readonly string[];
+  /** In CISA's KEV catalogue since this date. */
+  readonly kev?: string;
 }
 
 /** Feed records as the feeds produce them: OS advisories from the Debian tracker, npm ones from GHSA. */
@@ -20,7 +23,16 @@ export function records(advisories: readonly Advisory[]): FeedRecords {
   for (const a of advisories) {
     const os = a.ecosystem.startsWith('debian:');
     const source = os ? 'debian-tracker' : 'ghsa';
-    vulnerabilities.push({ id: a.id, aliases: [], summary: `${a.name} flaw`, references: [], cvss: [], ...(os ? {} : { severity: { source: 'ghsa', severity: a.severity } }), source });
+    vulnerabilities.push({
+      id: a.id,
+      aliases: a.aliases ?? [],
+      summary: `${a.name} flaw`,
+      references: [],
+      cvss: [],
+      ...(os ? {} : { severity: { source: 'ghsa', severity: a.severity } }),
+      ...(a.kev !== undefined ? { knownExploited: { dateAdded: a.kev, dueDate: a.kev } } : {}),
+      source,
+    });
     affected.push(
       os
         ? { vulnId: a.id, ecosystem: a.ecosystem, name: a.name, ranges: [], versions: [], status: a.fixed !== undefined ? 'fixed' : 'affected', ...(a.fixed !== undefined ? { fixedVersion: a.fixed } : {}), severity: a.severity, source }

@@ -26,6 +26,8 @@ function serverEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PORTCULLIS_')) env[k] = v;
   env['PORTCULLIS_ADMIN_PASSWORD'] = ADMIN_PASSWORD;
+  // No network in tests: no advisory DB updates from the official feeds unless a test sets them.
+  env['PORTCULLIS_SCAN_UPDATE_INTERVAL'] = '0';
   return { ...env, ...extra };
 }
 

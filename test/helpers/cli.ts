@@ -18,7 +18,7 @@ export interface CliResult {
 export function runCli(home: string, args: readonly string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home, DOCKER_CONFIG: join(home, '.docker'), NO_COLOR: '1', PORTCULLIS_CACHE_DIR: join(home, 'cache'), ...env },
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home, DOCKER_CONFIG: join(home, '.docker'), NO_COLOR: '1', PORTCULLIS_CACHE_DIR: join(home, 'cache'), PORTCULLIS_SCAN_UPDATE_INTERVAL: '0', ...env },
       cwd: home,
       stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });

@@ -40,9 +40,11 @@ export async function startTestServer(t: TestContext, options: TestServerOptions
   const dataDir = tempDir(t, 'portcullis-server-');
   const schema = uniqueSchema();
   const database = options.database === 'postgres' ? { kind: 'postgres' as const, url: POSTGRES_URL, schema } : { kind: 'sqlite' as const };
+  // No network in tests: the advisory DB is updated (from the test's own feeds) only when a test asks.
+  const scan = { enabled: false, ...options.config?.scan, update: { interval: 0, ...options.config?.scan?.update } };
   const config = loadConfig({
     // The SBOM and scan workers add referrers to pushed images in the background: off unless a test asks.
-    file: { path: 'test-config.yml', text: JSON.stringify({ sbom: { enabled: false }, scan: { enabled: false }, ...options.config, addr: '127.0.0.1:0', data: dataDir, database }) },
+    file: { path: 'test-config.yml', text: JSON.stringify({ sbom: { enabled: false }, ...options.config, scan, addr: '127.0.0.1:0', data: dataDir, database }) },
     env: {},
     flags: {},
     cwd: dataDir,

@@ -140,7 +140,7 @@ test('a job queued before a restart is done after it; an image pushed while SBOM
   const { loadConfig } = await import('../../src/config/index.js');
   const { startServer } = await import('../../src/server/index.js');
   const { silentLogger } = await import('../../src/shared/index.js');
-  const config = loadConfig({ file: { path: 'c.yml', text: JSON.stringify({ addr: '127.0.0.1:0', data: dataDir, sbom: { enabled: true } }) }, env: {}, flags: {}, cwd: dataDir });
+  const config = loadConfig({ file: { path: 'c.yml', text: JSON.stringify({ addr: '127.0.0.1:0', data: dataDir, sbom: { enabled: true }, scan: { update: { interval: 0 } } }) }, env: {}, flags: {}, cwd: dataDir });
   const second = await startServer({ config, log: silentLogger, adminPassword: 'unused-admin-password' });
   t.after(() => second.close());
   const deadline = Date.now() + 20_000;

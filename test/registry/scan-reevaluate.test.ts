@@ -13,7 +13,6 @@ import { ArtifactWriter, SCAN_JOB, SCAN_REPORT_ARTIFACT_TYPE, ScanService, store
 import { storeReferrer } from '../../src/registry/referrer.js';
 import { silentLogger } from '../../src/shared/index.js';
 import { openFsBlobStorage, openPostgresMetadataStore, openSqliteMetadataStore, PostgresDb, type MetadataStore } from '../../src/storage/index.js';
-import Database from 'better-sqlite3';
 import { buildAdvisoryDb, packageMatchKey, type AffectedRecord, type VulnerabilityRecord } from '../../src/vuln/index.js';
 import { POSTGRES_URL, tempDir, uniqueSchema } from '../helpers/env.js';
 
@@ -95,31 +94,10 @@ for (const database of ['sqlite', 'postgres'] as const) {
       const names = keys === undefined ? [] : await meta.scans.terms(keys.filter((_, i) => i % 2 === 0));
       return { ids: (await meta.scans.terms([...e.vulnerabilities])).sort(), keys: keys?.map((k, i) => (i % 2 === 0 ? names[i / 2] : k)) };
     };
-    /** Rewrites a result as a Portcullis before term numbers stored it: JSON ids and keys. */
-    const makeLegacy = async (digest: Digest, ids: string[], keysJson: string): Promise<void> => {
-      const sql = [
-        [`UPDATE scan_results SET vuln_refs = NULL, vuln_ids = ? WHERE digest = ?`, [JSON.stringify(ids), digest]],
-        [`INSERT INTO scan_match_keys (repo_id, digest, match_keys) SELECT repo_id, digest, ? FROM scan_results WHERE digest = ?`, [keysJson, digest]],
-      ] as const;
-      if (database === 'sqlite') {
-        const raw = new Database(join(dir, 'meta.db'));
-        for (const [q, params] of sql) raw.prepare(q).run(...params);
-        raw.close();
-      } else {
-        const raw = new PostgresDb({ url: POSTGRES_URL, schema });
-        for (const [q, params] of sql) await raw.run(q, params);
-        await raw.close();
-      }
-    };
-
     // Scanned before match keys existed; its SBOM is stored. It had CVE-0003 already.
     const keyless = await image('keyless');
     await sbom(keyless.subject, [['left-pad', '1.3.0'], ['is-odd', '3.0.0']]);
     await result(keyless.digest, keyless.subject, ['CVE-2099-0003']);
-    // Scanned by an earlier version: keys of version 1, no SBOM.
-    const legacy = await image('legacy');
-    await result(legacy.digest, legacy.subject, []);
-    await makeLegacy(legacy.digest, ['CVE-2099-0002'], JSON.stringify({ v: 1, distroFeed: null, keys: [['npm', 'is-even', '1.0.0', 0, 1]] }));
     // Scanned, no keys, no SBOM (the SBOM worker was off): a scan done earlier is done again.
     const bare = await image('bare');
     await result(bare.digest, bare.subject, []);
@@ -142,7 +120,7 @@ for (const database of ['sqlite', 'postgres'] as const) {
     assert.equal(first.kind, 'done');
     if (first.kind !== 'done') return;
     assert.equal(first.dbBuiltAt, v1);
-    assert.equal(first.evaluated, 3, 'keyless (from its SBOM), legacy (its old keys) and unscanned (from its SBOM)');
+    assert.equal(first.evaluated, 2, 'keyless and unscanned (from their SBOMs)');
     assert.equal(first.skipped, 2, 'bare and unknown: nothing to evaluate');
     assert.deepEqual(
       first.newlyAffected.map((n) => [n.tags.join(), n.newVulnerabilities.join()]),
@@ -158,8 +136,6 @@ for (const database of ['sqlite', 'postgres'] as const) {
       ids: ['CVE-2099-0001', 'CVE-2099-0003'],
       keys: [packageMatchKey('npm', 'is-odd', '3.0.0', 0), 1, packageMatchKey('npm', 'left-pad', '1.3.0', 0), 1],
     }, 'keys stored for the next time');
-    assert.equal((await meta.scans.get('team/app', legacy.digest))?.summary.vulnerabilities.high, 1, 'keys of version 1 are read');
-    assert.deepEqual(await stateOf(legacy.digest), { ids: ['CVE-2099-0002'], keys: [packageMatchKey('npm', 'is-even', '1.0.0', 0), 1] }, 'and stored again as numbers');
     assert.equal(await meta.scans.get('team/app', unscanned.digest), undefined, 'the scan job brings the full result');
     for (const d of [bare.digest, unscanned.digest, unknown.digest]) assert.equal((await meta.jobs.get(SCAN_JOB, `team/app@${d}`))?.state, 'queued', `scan of ${d} queued`);
     assert.equal(await meta.jobs.get(SCAN_JOB, `team/app@${other.digest}`), undefined);

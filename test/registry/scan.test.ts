@@ -339,7 +339,7 @@ test('a scan queued before a restart is done after it', { timeout: 60_000 }, asy
   const { loadConfig } = await import('../../src/config/index.js');
   const { startServer } = await import('../../src/server/index.js');
   const { silentLogger } = await import('../../src/shared/index.js');
-  const config = loadConfig({ file: { path: 'c.yml', text: JSON.stringify({ addr: '127.0.0.1:0', data: dataDir, sbom: { enabled: false }, scan: { enabled: true, db } }) }, env: {}, flags: {}, cwd: dataDir });
+  const config = loadConfig({ file: { path: 'c.yml', text: JSON.stringify({ addr: '127.0.0.1:0', data: dataDir, sbom: { enabled: false }, scan: { enabled: true, db, update: { interval: 0 } } }) }, env: {}, flags: {}, cwd: dataDir });
   const second = await startServer({ config, log: silentLogger, adminPassword: 'unused-admin-password' });
   t.after(() => second.close());
   const r = await scanned(second, 'team/app', digest, first.adminAuth);

@@ -1061,6 +1061,34 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
         assert.equal(await s.blobs.linked('team/app', old), undefined);
       });
 
+      test('pin: a pinned blob is no candidate and cannot be claimed; the blob it replaces ages from then and is collectable', async (t) => {
+        const s = await fresh(t);
+        const first = freshDigest();
+        const second = freshDigest();
+        assert.equal(await s.blobs.reserve(first, 1_000), 'reserved');
+        assert.deepEqual(await s.blobs.pin('advisory-db', first, 70, 1_000), { previous: undefined });
+        assert.deepEqual(await s.blobs.pin('advisory-db', first, 70, 1_500), { previous: undefined }, 'pinning the same blob again replaces nothing');
+        assert.deepEqual(await s.gc.unreferencedBlobs(10_000), []);
+        assert.equal(await s.gc.claim(first, 10_000), false);
+        assert.ok((await s.gc.knownBlobs()).includes(first), 'known: the orphan sweep leaves it too');
+
+        assert.equal(await s.blobs.reserve(second, 2_000), 'reserved');
+        assert.deepEqual(await s.blobs.pin('advisory-db', second, 80, 3_000), { previous: first });
+        // Let go at 3000: its grace counts from then, not from when it was stored.
+        assert.deepEqual(await s.gc.unreferencedBlobs(3_000), []);
+        assert.deepEqual(await s.gc.unreferencedBlobs(3_001), [{ digest: first, size: 70 }]);
+        assert.equal(await s.gc.claim(second, 10_000), false, 'the pinned one stays');
+        assert.equal(await s.gc.claim(first, 10_000), true);
+        await s.gc.forget(first);
+
+        // A blob a collection is deleting cannot be pinned.
+        const doomed = freshDigest();
+        await s.blobs.reserve(doomed, 1_000);
+        assert.equal(await s.gc.claim(doomed, 5_000), true);
+        assert.equal(await s.blobs.pin('other', doomed, 10, 6_000), false);
+        assert.deepEqual(await s.gc.claimed(), [doomed]);
+      });
+
       test('claimOrphan: true for an unknown digest (then busy), false for a known one', async (t) => {
         const s = await fresh(t);
         await repo(s, 'team/app');
@@ -1422,7 +1450,6 @@ export function metadataStoreContract(name: string, open: OpenStore): void {
           pages += 1;
           assert.ok(page.items.length <= 3);
           for (const e of page.items) {
-            assert.equal(e.legacy, undefined);
             seen.push(`${e.record.repository}@${e.record.digest} ${e.keys?.join(',') ?? '-'} ${e.vulnerabilities?.join(',')}`);
           }
           cursor = page.next;

@@ -14,9 +14,11 @@ import type { WebhookService } from '../webhooks.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { clientAddress } from '../auth/client-address.js';
 import type { TokenService } from '../auth/tokens.js';
+import type { AdvisoryDbUpdater } from '../advisory-db-update.js';
 import type { GcOptions, GcReport } from '../gc.js';
 import type { ReevaluateOutcome } from '../scan.js';
 import type { SigningService } from '../signing.js';
+import type { SecuritySearch } from '../security-search.js';
 import type { FindingDecision, ReportFormat } from '../../scan/index.js';
 import { ApiError } from './errors.js';
 
@@ -57,6 +59,10 @@ export interface ManagementDeps {
     formattedReport(repository: string, result: ScanResultRecord, format: ReportFormat, decisions?: readonly FindingDecision[]): Promise<Uint8Array | undefined>;
     readonly maxDbAgeMs: number;
   };
+  /** "Which images hold CVE-X?", packages, the security summary. */
+  readonly search: Pick<SecuritySearch, 'artifactsOf' | 'imagesWithPackage' | 'summary'>;
+  /** The advisory DB's age and updates; an update queued now. */
+  readonly vulndb: Pick<AdvisoryDbUpdater, 'view' | 'updateNow'>;
   /** Projects' server-side signing keys, signing with them, and what is stored for an image. */
   readonly signing: Pick<SigningService, 'createKey' | 'publicKey' | 'deleteKey' | 'sign' | 'list'>;
 }

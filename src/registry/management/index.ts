@@ -9,10 +9,12 @@ import { registerFactRoutes } from './facts.js';
 import { registerPromotionRoutes } from './promotions.js';
 import { registerRobotRoutes } from './robots.js';
 import { registerScanRoutes } from './scans.js';
+import { registerSecurityRoutes } from './security.js';
 import { registerSigningRoutes } from './signing.js';
 import { registerSystemRoutes } from './system.js';
 import { registerTokenRoutes } from './token.js';
 import { registerUserRoutes } from './users.js';
+import { registerVulnDbRoutes } from './vulndb.js';
 import { registerWaiverRoutes } from './waivers.js';
 import { registerWebhookRoutes } from './webhooks.js';
 
@@ -72,6 +74,8 @@ export function registerManagementApi(app: FastifyInstance, deps: ManagementDeps
   registerUserRoutes(app, deps);
   registerProjectRoutes(app, deps);
   registerScanRoutes(app, deps);
+  registerVulnDbRoutes(app, deps);
+  registerSecurityRoutes(app, deps);
   registerFactRoutes(app, deps);
   registerSigningRoutes(app, deps);
   registerPolicyRoutes(app, deps);

@@ -274,6 +274,20 @@ export class SqlBlobs implements BlobIndex {
       return row.size;
     });
   }
+
+  pin(name: string, digest: Digest, size: number, now: number): Promise<{ previous: Digest | undefined } | false> {
+    return this.db.transaction(async (tx) => {
+      // On PostgreSQL the row lock orders this and a collection's claim of the blob: whichever comes second sees the other.
+      const live = await tx.run(`UPDATE blobs SET size = ?, touched_at = ? WHERE digest = ? AND state = 'live'`, [size, now, digest]);
+      if (live === 0) return false;
+      const before = await tx.get<{ digest: Digest }>(`SELECT digest FROM blob_pins WHERE name = ?${forUpdate(tx)}`, [name]);
+      await tx.run('INSERT INTO blob_pins (name, digest, pinned_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET digest = excluded.digest, pinned_at = excluded.pinned_at', [name, digest, now]);
+      if (before === undefined || before.digest === digest) return { previous: undefined };
+      // The blob let go ages from now: a reader that had just started on it has the grace period to finish.
+      await tx.run(`UPDATE blobs SET touched_at = ? WHERE digest = ? AND state = 'live'`, [now, before.digest]);
+      return { previous: before.digest };
+    });
+  }
 }
 
 // ---------------------------------------------------------------- uploads
@@ -315,7 +329,8 @@ export class SqlGc implements GcIndex {
   unreferencedBlobs(before: number): Promise<{ digest: Digest; size: number }[]> {
     return this.db.all<{ digest: Digest; size: number }>(
       `SELECT b.digest, CASE WHEN b.size < 0 THEN 0 ELSE b.size END AS size FROM blobs b WHERE b.state = 'live' AND b.touched_at < ?
-       AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.blob_digest = b.digest) ORDER BY b.digest`,
+       AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.blob_digest = b.digest)
+       AND NOT EXISTS (SELECT 1 FROM blob_pins p WHERE p.digest = b.digest) ORDER BY b.digest`,
       [before],
     );
   }
@@ -328,6 +343,7 @@ export class SqlGc implements GcIndex {
       if (row === undefined || row.state !== 'live' || row.touched_at >= before) return false;
       const ref = await tx.get('SELECT 1 AS one FROM manifest_blobs WHERE blob_digest = ? LIMIT 1', [digest]);
       if (ref !== undefined) return false;
+      if ((await tx.get('SELECT 1 AS one FROM blob_pins WHERE digest = ? LIMIT 1', [digest])) !== undefined) return false;
       await tx.run(`UPDATE blobs SET state = 'deleting' WHERE digest = ?`, [digest]);
       return true;
     });

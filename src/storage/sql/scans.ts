@@ -1,89 +1,45 @@
-/** Scan results and the term dictionary of re-evaluations. */
+/** Scan results, their index (scan-index.ts) and the term dictionary of re-evaluations. */
 import type { Digest } from '../../oci/index.js';
-import type { ScanEvaluation, ScanEvaluationState, ScanResultRecord, ScanResultStore, ScanSummary, SeverityCounts, StoredEvaluation } from '../metadata-store.js';
-import { isForeignKeyViolation, type SqlDb } from './db.js';
+import type {
+  ImageHit,
+  PackageQuery,
+  PackageTerm,
+  PageRequest,
+  ScanEvaluation,
+  ScanEvaluationState,
+  ScanResultRecord,
+  ScanResultStore,
+  SecurityTotals,
+  SeverityCounts,
+  StoredEvaluation,
+  Visibility,
+} from '../metadata-store.js';
 import { placeholders, repoId } from './common.js';
+import { isForeignKeyViolation, type SqlDb } from './db.js';
+import * as index from './scan-index.js';
+import { toScan, type ScanRow } from './scan-rows.js';
 
 // ---------------------------------------------------------------- scan results
 
-interface ScanRow {
-  repository: string;
-  digest: string;
-  db_built_at: string | null;
-  scanned_at: number;
-  critical: number;
-  high: number;
-  medium: number;
-  low: number;
-  unknown: number;
-  fixable: number;
-  secrets: number;
-  misconfigurations: number;
-  class_counts: string | null;
-  report_digest: string;
-  warnings: string | null;
-}
 interface EvaluationRow extends ScanRow {
   repo_id: number;
-  vuln_ids: string;
   vuln_refs: Uint8Array | null;
-  match_keys: string | null;
   key_refs: Uint8Array | null;
 }
 const SCAN_COLUMNS = 'r.name AS repository, s.digest, s.db_built_at, s.scanned_at, s.critical, s.high, s.medium, s.low, s.unknown, s.fixable, s.secrets, s.misconfigurations, s.class_counts, s.report_digest, s.warnings';
-const EVALUATION_SELECT = `SELECT s.repo_id, ${SCAN_COLUMNS}, s.vuln_ids, s.vuln_refs, k.match_keys, k.key_refs FROM scan_results s JOIN repositories r ON r.id = s.repo_id
+const EVALUATION_SELECT = `SELECT s.repo_id, ${SCAN_COLUMNS}, s.vuln_refs, k.key_refs FROM scan_results s JOIN repositories r ON r.id = s.repo_id
   LEFT JOIN scan_match_keys k ON k.repo_id = s.repo_id AND k.digest = s.digest`;
-const toScan = (r: ScanRow): ScanResultRecord => ({
-  repository: r.repository,
-  digest: r.digest as Digest,
-  dbBuiltAt: r.db_built_at,
-  scannedAt: Number(r.scanned_at),
-  summary: summaryOf(r),
-  reportDigest: r.report_digest as Digest,
-  warnings: r.warnings === null ? [] : stringArray(r.warnings),
-});
-
-const NO_FINDINGS: SeverityCounts = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0 };
-
-/**
- * The columns hold the vulnerabilities by severity (what a re-evaluation updates) and the totals of
- * secrets and misconfigurations; `class_counts` those two by severity. A result stored before
- * `class_counts` existed knows their totals only: they read as of unknown severity.
- */
-function summaryOf(r: ScanRow): ScanSummary {
-  const vulnerabilities = { critical: Number(r.critical), high: Number(r.high), medium: Number(r.medium), low: Number(r.low), unknown: Number(r.unknown), fixable: Number(r.fixable) };
-  if (r.class_counts !== null) {
-    const c = JSON.parse(r.class_counts) as { secrets?: SeverityCounts; misconfigurations?: SeverityCounts };
-    return { vulnerabilities, secrets: { ...NO_FINDINGS, ...c.secrets }, misconfigurations: { ...NO_FINDINGS, ...c.misconfigurations } };
-  }
-  return { vulnerabilities, secrets: { ...NO_FINDINGS, unknown: Number(r.secrets) }, misconfigurations: { ...NO_FINDINGS, unknown: Number(r.misconfigurations) } };
-}
 
 const total = (c: SeverityCounts): number => c.critical + c.high + c.medium + c.low + c.unknown;
 
 /** Most warnings a result keeps: the first ones tell what kind of thing was not read. */
 const MAX_WARNINGS = 50;
 
-function toEvaluation(r: EvaluationRow): StoredEvaluation {
-  const vulnerabilities = r.vuln_refs === null ? undefined : decodeRefs(r.vuln_refs);
-  const keys = r.key_refs === null ? undefined : decodeRefs(r.key_refs);
-  const legacyKeys = keys === undefined && r.match_keys !== null && r.match_keys !== '' ? r.match_keys : undefined;
-  return {
-    record: toScan(r),
-    vulnerabilities,
-    keys,
-    ...(vulnerabilities === undefined || legacyKeys !== undefined ? { legacy: { vulnerabilityIds: vulnerabilities === undefined ? stringArray(r.vuln_ids) : [], matchKeys: legacyKeys } } : {}),
-  };
-}
+const NONE = new Uint32Array(0);
 
-/** A JSON array of strings as stored; anything else reads as none. */
-function stringArray(text: string): string[] {
-  try {
-    const items = JSON.parse(text) as unknown;
-    return Array.isArray(items) ? items.filter((x): x is string => typeof x === 'string') : [];
-  } catch {
-    return [];
-  }
+function toEvaluation(r: EvaluationRow): StoredEvaluation {
+  // No vulnerabilities stored: a result the upgrade to the index queued for a fresh scan.
+  return { record: toScan(r), vulnerabilities: r.vuln_refs === null ? NONE : decodeRefs(r.vuln_refs), keys: r.key_refs === null ? undefined : decodeRefs(r.key_refs) };
 }
 
 /** Term ids as stored: little-endian uint32s, whatever the machine. */
@@ -115,11 +71,11 @@ export class SqlScans implements ScanResultStore {
     try {
       await this.db.transaction(async (tx) => {
         await tx.run(
-          `INSERT INTO scan_results (repo_id, digest, db_built_at, scanned_at, critical, high, medium, low, unknown, fixable, secrets, misconfigurations, class_counts, report_digest, vuln_ids, vuln_refs, warnings)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?)
+          `INSERT INTO scan_results (repo_id, digest, db_built_at, scanned_at, critical, high, medium, low, unknown, fixable, secrets, misconfigurations, class_counts, report_digest, vuln_refs, warnings)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (repo_id, digest) DO UPDATE SET db_built_at = excluded.db_built_at, scanned_at = excluded.scanned_at, critical = excluded.critical,
              high = excluded.high, medium = excluded.medium, low = excluded.low, unknown = excluded.unknown, fixable = excluded.fixable,
-             secrets = excluded.secrets, misconfigurations = excluded.misconfigurations, class_counts = excluded.class_counts, report_digest = excluded.report_digest, vuln_ids = excluded.vuln_ids, vuln_refs = excluded.vuln_refs, warnings = excluded.warnings`,
+             secrets = excluded.secrets, misconfigurations = excluded.misconfigurations, class_counts = excluded.class_counts, report_digest = excluded.report_digest, vuln_refs = excluded.vuln_refs, warnings = excluded.warnings`,
           [
             id,
             record.digest,
@@ -140,6 +96,7 @@ export class SqlScans implements ScanResultStore {
           ],
         );
         if (state.keys !== undefined) await putKeys(tx, id, record.digest, state.keys);
+        await index.indexImage(tx, id, record.digest, state.vulnerabilities, state.keys);
       });
     } catch (err) {
       // The image was deleted while it was scanned.
@@ -186,10 +143,11 @@ export class SqlScans implements ScanResultStore {
         const changed =
           e.vulnerabilities === undefined
             ? await tx.run(`UPDATE scan_results SET ${set} WHERE repo_id = ? AND digest = ?`, [...values, id, e.digest])
-            : await tx.run(`UPDATE scan_results SET ${set}, vuln_ids = '[]', vuln_refs = ? WHERE repo_id = ? AND digest = ?`, [...values, encodeRefs(e.vulnerabilities), id, e.digest]);
+            : await tx.run(`UPDATE scan_results SET ${set}, vuln_refs = ? WHERE repo_id = ? AND digest = ?`, [...values, encodeRefs(e.vulnerabilities), id, e.digest]);
         if (changed === 0) continue;
         updated += 1;
         if (e.keys !== undefined) await putKeys(tx, id, e.digest, e.keys);
+        await index.indexImage(tx, id, e.digest, e.vulnerabilities, e.keys);
       }
       return updated;
     });
@@ -249,12 +207,36 @@ export class SqlScans implements ScanResultStore {
     }
     return ids.map((id) => found.get(id));
   }
+
+  describePackages(items: readonly PackageTerm[]): Promise<void> {
+    return index.describePackages(this.db, items);
+  }
+
+  findPackages(query: PackageQuery, limit: number): Promise<PackageTerm[]> {
+    return index.findPackages(this.db, query, limit);
+  }
+
+  imagesWithKeys(terms: readonly number[], scope: Visibility, page: PageRequest): Promise<{ total: number; items: ImageHit[] }> {
+    return index.imagesWithKeys(this.db, terms, scope, page);
+  }
+
+  imagesWithVulnerability(term: number, scope: Visibility, page: PageRequest): Promise<{ total: number; items: ImageHit[] }> {
+    return index.imagesWithVulnerability(this.db, term, scope, page);
+  }
+
+  securityTotals(scope: Visibility, imageTypes: readonly string[]): Promise<SecurityTotals> {
+    return index.securityTotals(this.db, scope, imageTypes);
+  }
+
+  mostVulnerable(scope: Visibility, limit: number): Promise<ImageHit[]> {
+    return index.mostVulnerable(this.db, scope, limit);
+  }
 }
 
 async function putKeys(tx: SqlDb, repoId: number, digest: string, keys: Uint32Array): Promise<void> {
   await tx.run(
-    `INSERT INTO scan_match_keys (repo_id, digest, match_keys, key_refs) VALUES (?, ?, '', ?)
-     ON CONFLICT (repo_id, digest) DO UPDATE SET match_keys = excluded.match_keys, key_refs = excluded.key_refs`,
+    `INSERT INTO scan_match_keys (repo_id, digest, key_refs) VALUES (?, ?, ?)
+     ON CONFLICT (repo_id, digest) DO UPDATE SET key_refs = excluded.key_refs`,
     [repoId, digest, encodeRefs(keys)],
   );
 }

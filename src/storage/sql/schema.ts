@@ -333,6 +333,58 @@ CREATE INDEX webhook_deliveries_state ON webhook_deliveries(state, updated_at);
   () => `
 CREATE INDEX promotions_digest ON promotions(source_digest, id);
 `,
+  // "Which images hold CVE-X?": each scanned image numbered, and its vulnerability and match-key
+  // term ids as rows (an inverted index the store keeps with every result it writes); the facts
+  // of each match-key term (ecosystem, name, version) for lookups by package. Results in the
+  // forms no release shipped (ids and keys as JSON) are queued for a fresh scan and the JSON
+  // columns go.
+  (t) => `
+CREATE TABLE scan_images (
+  id ${t.id},
+  repo_id BIGINT NOT NULL,
+  digest ${t.name} NOT NULL,
+  UNIQUE (repo_id, digest),
+  FOREIGN KEY (repo_id, digest) REFERENCES scan_results(repo_id, digest) ON DELETE CASCADE
+);
+CREATE TABLE scan_image_vulns (
+  term BIGINT NOT NULL,
+  image BIGINT NOT NULL REFERENCES scan_images(id) ON DELETE CASCADE,
+  PRIMARY KEY (term, image)
+);
+CREATE INDEX scan_image_vulns_image ON scan_image_vulns(image);
+CREATE TABLE scan_image_keys (
+  term BIGINT NOT NULL,
+  image BIGINT NOT NULL REFERENCES scan_images(id) ON DELETE CASCADE,
+  packages INTEGER NOT NULL,
+  PRIMARY KEY (term, image)
+);
+CREATE INDEX scan_image_keys_image ON scan_image_keys(image);
+CREATE TABLE scan_packages (
+  term BIGINT PRIMARY KEY,
+  ecosystem ${t.name} NOT NULL,
+  name ${t.name} NOT NULL,
+  version ${t.name} NOT NULL
+);
+CREATE INDEX scan_packages_name ON scan_packages(name, ecosystem);
+INSERT INTO jobs (kind, job_key, payload, state, attempts, run_after, created_at, updated_at)
+  SELECT 'scan', r.name || '@' || s.digest, '{"repository":"' || r.name || '","digest":"' || s.digest || '"}', 'queued', 0, 0, 0, 0
+  FROM scan_results s JOIN repositories r ON r.id = s.repo_id LEFT JOIN scan_match_keys k ON k.repo_id = s.repo_id AND k.digest = s.digest
+  WHERE s.vuln_refs IS NULL OR (k.key_refs IS NULL AND k.match_keys IS NOT NULL AND k.match_keys <> '')
+  ON CONFLICT (kind, job_key) DO UPDATE SET payload = excluded.payload, state = 'queued', attempts = 0, run_after = 0, error = NULL, locked_until = NULL, holder = NULL;
+DELETE FROM scan_match_keys WHERE key_refs IS NULL;
+ALTER TABLE scan_results DROP COLUMN vuln_ids;
+ALTER TABLE scan_match_keys DROP COLUMN match_keys;
+`,
+  // Blobs kept by name outside any repository (the advisory DB one replica builds for the others):
+  // garbage collection leaves a pinned blob alone; the foreign key keeps the blob's row.
+  (t) => `
+CREATE TABLE blob_pins (
+  name TEXT PRIMARY KEY,
+  digest ${t.name} NOT NULL REFERENCES blobs(digest),
+  pinned_at BIGINT NOT NULL
+);
+CREATE INDEX blob_pins_digest ON blob_pins(digest);
+`,
 ];
 
 export function migrationSql(dialect: SqlDialect, index: number): string {

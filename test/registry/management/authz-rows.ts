@@ -4,7 +4,8 @@
  */
 import { auditRows } from './authz-audit-rows.js';
 import { gateRows } from './authz-gate-rows.js';
+import { securityRows } from './authz-security-rows.js';
 import type { Row, RowContext } from './authz-types.js';
 import { webhookRows } from './authz-webhook-rows.js';
 
-export const EXTRA_ROWS: readonly ((ctx: RowContext) => Row[])[] = [auditRows, gateRows, webhookRows];
+export const EXTRA_ROWS: readonly ((ctx: RowContext) => Row[])[] = [auditRows, gateRows, securityRows, webhookRows];

@@ -161,6 +161,9 @@ function rowsFor(w: World, project: string): Row[] {
     row('GET', '/api/v1/system/gc', '', () => ({ path: '/api/v1/system/gc' }), /*                                         */ [401, 403, 403, 403, 403, 403, 403, 200]),
     // No advisory DB in this server: the administrator is let through and told there is nothing to evaluate against.
     row('POST', '/api/v1/system/vulndb/reevaluate', 'no advisory DB', () => ({ path: '/api/v1/system/vulndb/reevaluate' }), [401, 403, 403, 403, 403, 403, 403, 409]),
+    // Its age and feed status for any signed-in account (robots too); updates are off in this server.
+    row('GET', '/api/v1/system/vulndb', 'no advisory DB', () => ({ path: '/api/v1/system/vulndb' }), /*                  */ [401, 200, 200, 200, 200, 200, 200, 200]),
+    row('POST', '/api/v1/system/vulndb/update', 'updates off', () => ({ path: '/api/v1/system/vulndb/update' }), /*      */ [401, 403, 403, 403, 403, 403, 403, 409]),
 
     row('GET', '/api/v1/users/current', '', () => ({ path: '/api/v1/users/current' }), /*                                 */ [401, 200, 200, 200, 200, 200, 200, 200]),
     row('GET', '/api/v1/users', '', () => ({ path: '/api/v1/users' }), /*                                                 */ [401, 403, 403, 403, 403, 403, 403, 200]),
