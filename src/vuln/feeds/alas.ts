@@ -20,11 +20,11 @@
  * `fixed` AffectedRecord at `epoch:version-release`; the CVE references are the advisory's
  * aliases, `<severity>` (critical, important, medium, low) Amazon's rating.
  */
-import type { AffectedRecord, Severity } from '../model.js';
+import type { Severity } from '../model.js';
 import { severityOfWord } from '../severity.js';
 import { compareRpmEvrString } from '../version/index.js';
 import type { FeedCollector } from './osv.js';
-import { child, childText, children, nested, type XmlElement } from './xml.js';
+import { child, childText, children, nested, rpmFixRecord, type XmlElement } from './xml.js';
 
 const SOURCE = 'alas';
 const ALAS_ID = /^ALAS(2023|2022|2)?(?:[A-Z][A-Z0-9.-]*)?-\d{4}-\d+$/;
@@ -92,20 +92,7 @@ export function parseAlasUpdate(el: XmlElement, file: string, out: FeedCollector
     out.errors.push(`${file}: ${id}: no packages listed: skipped`);
     return;
   }
-  for (const [name, fixed] of fixes) {
-    const a: AffectedRecord = {
-      vulnId: id,
-      ecosystem,
-      name,
-      ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed }] }],
-      versions: [],
-      status: 'fixed',
-      fixedVersion: fixed,
-      ...(severity !== undefined && severity !== 'UNKNOWN' ? { severity } : {}),
-      source: SOURCE,
-    };
-    out.affected.push(a);
-  }
+  for (const [name, fixed] of fixes) out.affected.push(rpmFixRecord(id, ecosystem, name, fixed, severity, SOURCE));
   const summary = childText(el, 'title');
   const details = childText(el, 'description');
   const published = isoDate(child(el, 'issued')?.attrs['date']);

@@ -21,7 +21,7 @@ import { modularName } from '../rpm-builds.js';
 import { severityOfWord } from '../severity.js';
 import { compareRpmEvrString } from '../version/index.js';
 import type { FeedCollector } from './osv.js';
-import { child, childText, children, type XmlElement } from './xml.js';
+import { child, childText, children, rpmFixRecord, type XmlElement } from './xml.js';
 
 const SOURCE = 'oracle-oval';
 const ELSA_ID = /\b(ELSA-\d{4}-\d+)\b/;
@@ -92,19 +92,7 @@ export function parseElsaDefinition(el: XmlElement, file: string, out: FeedColle
     return;
   }
   for (const [ecosystem, byName] of fixes) {
-    for (const [name, fixed] of byName) {
-      out.affected.push({
-        vulnId: id,
-        ecosystem,
-        name,
-        ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed }] }],
-        versions: [],
-        status: 'fixed',
-        fixedVersion: fixed,
-        ...(severity !== undefined && severity !== 'UNKNOWN' ? { severity } : {}),
-        source: SOURCE,
-      });
-    }
+    for (const [name, fixed] of byName) out.affected.push(rpmFixRecord(id, ecosystem, name, fixed, severity, SOURCE));
   }
   const summary = title?.replace(/\s+/g, ' ');
   const details = childText(metadata, 'description');

@@ -6,6 +6,7 @@
  * references only; a DOCTYPE's entities are never expanded, nothing is fetched).
  */
 import { createRequire } from 'node:module';
+import type { AffectedRecord, Severity } from '../model.js';
 
 /** An element: its local name (namespace prefix dropped), attributes, child elements, and its own text. */
 export interface XmlElement {
@@ -126,4 +127,19 @@ export function xmlRootName(head: string): string | undefined {
   const body = head.replace(/^\uFEFF/, '').replace(/<\?[\s\S]*?\?>|<!--[\s\S]*?-->|<!DOCTYPE[^>]*>/g, '');
   const m = /^\s*<([A-Za-z_][\w.:-]*)/.exec(body);
   return m === null ? undefined : localName(m[1]!);
+}
+
+/** The record of an RPM advisory's fix (ALAS, ELSA): every version before `fixed` is affected; the vendor's rating with it. */
+export function rpmFixRecord(vulnId: string, ecosystem: string, name: string, fixed: string, severity: Severity | undefined, source: string): AffectedRecord {
+  return {
+    vulnId,
+    ecosystem,
+    name,
+    ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed }] }],
+    versions: [],
+    status: 'fixed',
+    fixedVersion: fixed,
+    ...(severity !== undefined && severity !== 'UNKNOWN' ? { severity } : {}),
+    source,
+  };
 }
