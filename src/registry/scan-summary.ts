@@ -53,6 +53,9 @@ export function summaryJson(s: ScanSummary): Record<string, unknown> {
   };
 }
 
+/** The artifact types of container images (their config's media type): what is scanned. */
+export const IMAGE_CONFIG_TYPES: readonly string[] = [MediaType.OciConfig, MediaType.DockerConfig];
+
 export function isImageArtifact(a: Pick<ArtifactRecord, 'artifactType'>): boolean {
-  return a.artifactType === MediaType.OciConfig || a.artifactType === MediaType.DockerConfig;
+  return a.artifactType !== null && a.artifactType !== undefined && IMAGE_CONFIG_TYPES.includes(a.artifactType);
 }

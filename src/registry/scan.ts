@@ -10,7 +10,7 @@
  * keys (or its stored CycloneDX SBOM: no layer is read again; the counting is scan-reevaluate.ts),
  * and the images that gained a vulnerability are named.
  */
-import { MediaType, isDigest, parseManifest, parseRepositoryName, type Digest } from '../oci/index.js';
+import { isDigest, parseManifest, parseRepositoryName, type Digest } from '../oci/index.js';
 import type { FindingDecision, ReportFormat } from '../scan/index.js';
 import type { ScanResultRecord, ScanSummary } from '../storage/index.js';
 import type { DbInfo, MatchKeys } from '../vuln/index.js';
@@ -21,7 +21,7 @@ import { AdvisoryDbFile } from './scan-db-file.js';
 import { Reevaluator, type Found } from './scan-reevaluate.js';
 import { reindex, reindexJobKey, SCAN_REINDEX_JOB } from './scan-reindex.js';
 import { SecuritySearch } from './security-search.js';
-import { summaryJson } from './scan-summary.js';
+import { IMAGE_CONFIG_TYPES, summaryJson } from './scan-summary.js';
 import { TermCache } from './scan-terms.js';
 import { isContainerImage, storeSbom } from './sbom.js';
 import { SYSTEM } from './artifact-writer.js';
@@ -41,7 +41,6 @@ const EVALUATED_DB = 'scan.evaluated-db';
  * 1,000 images: 10 → 2.6 s and 320 MB peak RSS; 50 → 2.3 s and 370 MB).
  */
 const REEVALUATE_PAGE = 10;
-const IMAGE_CONFIG_TYPES: readonly string[] = [MediaType.OciConfig, MediaType.DockerConfig];
 
 export interface ScanServiceDeps extends ImageJobDeps {
   /** The advisory DB file; it may be missing (vulnerabilities are then not evaluated) and may be replaced at any time. */

@@ -19,10 +19,10 @@ import type { ImageHit, MetadataStore, PackageTerm, SeverityCounts, Visibility }
 import { chooseSeverity, matchKeys, severityRank, splitMatchKey, type AdvisoryDb, type KeyMatch, type Matcher, type MergedVulnerability, type Severity } from '../vuln/index.js';
 import { ApiError } from './management/errors.js';
 import type { DbLease } from './scan-db-file.js';
+import { IMAGE_CONFIG_TYPES } from './scan-summary.js';
 
 /** Package versions a query looks at, at most: a package held in more versions than this is a query to narrow. */
 const MAX_VERSIONS = 500;
-const IMAGE_CONFIG_TYPES: readonly string[] = ['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json'];
 
 export interface SearchDeps {
   readonly meta: MetadataStore;
