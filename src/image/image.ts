@@ -109,7 +109,8 @@ function normalizedVariant(p: Platform): string | undefined {
   return undefined;
 }
 
-function platformMatches(want: Platform, have: Platform | undefined): boolean {
+/** Whether an image of platform `have` serves `want`; `want` without a variant takes any. */
+export function platformMatches(want: Platform, have: Platform | undefined): boolean {
   if (have === undefined) return false;
   if (want.os !== have.os || want.architecture !== have.architecture) return false;
   return want.variant === undefined || normalizedVariant(want) === normalizedVariant(have);

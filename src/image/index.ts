@@ -1,7 +1,7 @@
 export { indexDirectory, indexLayer, type Capture, type CapturedFile, type FileVisitor, type LayerIndex } from './analyze.js';
 export { defaultCacheDir, FsLayerCache, NO_CACHE, type LayerCache } from './cache.js';
 export { ImageError, type ImageErrorCode } from './errors.js';
-export { formatPlatform, imageContentKey, openImage, parsePlatform, verified, type BlobDescriptor, type ContentSource, type FetchedManifest, type Image, type ImageConfig, type ImageLayer, type OpenOptions } from './image.js';
+export { formatPlatform, imageContentKey, openImage, parsePlatform, platformMatches, verified, type BlobDescriptor, type ContentSource, type FetchedManifest, type Image, type ImageConfig, type ImageLayer, type OpenOptions } from './image.js';
 export { compressionOf, decompressed, normalizePath, walkLayer, type Compression, type LayerEntry } from './layer.js';
 export { dockerArchiveSource, ociArchiveSource, ociDirSource } from './layout.js';
 export { portContentSource, serveContentSource } from './port-source.js';

@@ -212,10 +212,11 @@ export function evaluatePromotion(gates: PromotionGates, facts: ImageFacts, now:
 
 /**
  * The findings of an image that no approved waiver covers, counted by severity (each id once, at
- * its strongest), and their ids strongest first: what admission judges a scan by.
+ * its strongest), and their ids strongest first: what admission judges a scan by. Several images
+ * (the platforms of an index) are counted together, each under its own waivers.
  */
-export function openFindings(facts: ImageFacts): { counts: Record<Lowercase<Severity>, number>; ids: string[] } {
-  const { left } = unwaived(facts, facts.scan?.findings ?? []);
+export function openFindings(...images: readonly ImageFacts[]): { counts: Record<Lowercase<Severity>, number>; ids: string[] } {
+  const left = images.flatMap((facts) => unwaived(facts, facts.scan?.findings ?? []).left);
   const ids = distinctIds(left);
   const best = new Map<string, Severity>();
   for (const f of left) if (!best.has(f.id) || RANK[f.severity] > RANK[best.get(f.id)!]) best.set(f.id, f.severity);

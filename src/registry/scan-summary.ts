@@ -30,6 +30,21 @@ export function summarize(report: ScanReport): { summary: ScanSummary; vulnerabi
 }
 
 const SEVERITY_KEYS = ['critical', 'high', 'medium', 'low', 'unknown'] as const;
+
+/** The summaries of several images added up (a multi-platform index's roll-up, as Harbor adds its children's). */
+export function addSummaries(summaries: readonly ScanSummary[]): ScanSummary {
+  const sum = { vulnerabilities: { ...none(), fixable: 0 }, secrets: none(), misconfigurations: none() };
+  for (const s of summaries) {
+    for (const k of SEVERITY_KEYS) {
+      sum.vulnerabilities[k] += s.vulnerabilities[k];
+      sum.secrets[k] += s.secrets[k];
+      sum.misconfigurations[k] += s.misconfigurations[k];
+    }
+    sum.vulnerabilities.fixable += s.vulnerabilities.fixable;
+  }
+  return sum;
+}
+
 const total = (c: SeverityCounts): number => SEVERITY_KEYS.reduce((n, k) => n + c[k], 0);
 
 /** Whether a re-evaluation's vulnerability counts are those stored. */

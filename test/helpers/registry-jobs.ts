@@ -36,11 +36,18 @@ export async function scanStatus(url: string, repo: string, ref: string, auth: s
   return JSON.parse(text) as ScanStatus;
 }
 
-/** Pushes an image of gzipped layers with the given entries and an empty config; resolves to its digest. */
-export async function pushLayeredImage(target: Target, repo: string, tag: string, layerEntries: readonly (readonly LayerEntry[])[], config: Record<string, unknown> = {}): Promise<{ digest: string; layers: { digest: string; size: number }[] }> {
+/** Pushes an image of gzipped layers with the given entries and config (linux/amd64 unless told), under `tag` or (undefined) by digest; resolves to its digest. */
+export async function pushLayeredImage(
+  target: Target,
+  repo: string,
+  tag: string | undefined,
+  layerEntries: readonly (readonly LayerEntry[])[],
+  config: Record<string, unknown> = {},
+  platform: { os: string; architecture: string; variant?: string } = { os: 'linux', architecture: 'amd64' },
+): Promise<{ digest: string; size: number; layers: { digest: string; size: number }[] }> {
   const tars = await Promise.all(layerEntries.map((entries) => makeTar(entries)));
   const gz = tars.map((t) => gzipSync(t));
-  const configBlob = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: tars.map((t) => digestOf(t)) }, config }));
+  const configBlob = Buffer.from(JSON.stringify({ ...platform, rootfs: { type: 'layers', diff_ids: tars.map((t) => digestOf(t)) }, config }));
   for (const l of gz) await pushBlob(target, repo, l);
   await pushBlob(target, repo, configBlob);
   const layers = gz.map((l) => ({ digest: digestOf(l), size: l.length }));
@@ -50,5 +57,5 @@ export async function pushLayeredImage(target: Target, repo: string, tag: string
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digestOf(configBlob), size: configBlob.length },
     layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...l })),
   });
-  return { digest: await pushManifest(target, repo, tag, manifest, 'application/vnd.oci.image.manifest.v1+json'), layers };
+  return { digest: await pushManifest(target, repo, tag ?? digestOf(manifest), manifest, 'application/vnd.oci.image.manifest.v1+json'), size: Buffer.byteLength(manifest), layers };
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import type { Digest } from '../../oci/index.js';
-import { openFindings } from '../../policy/index.js';
+import { isIndexMediaType, type Digest } from '../../oci/index.js';
+import { openFindings, type ImageFacts } from '../../policy/index.js';
+import { platformImages } from '../platform-images.js';
 import { isImageArtifact } from '../scan-summary.js';
 import { demand, projectAccess, repositoryName, type ManagementDeps } from './context.js';
 import { ApiError } from './errors.js';
@@ -10,7 +11,9 @@ type ArtifactParams = { Params: { project: string; repo: string; reference: stri
 /**
  * What an admission controller asks of an image's digest, in one call (pull right): its open
  * findings (the latest scan's, approved waivers aside) by severity, whether Portcullis holds its
- * SBOM, and the projects it was promoted into (those the caller may see).
+ * SBOM, and the projects it was promoted into (those the caller may see). A multi-platform index
+ * (the digest a tag names) answers for all its platforms, as a node may pull any of them: findings
+ * open on any, an SBOM only when every platform has one, unscanned while any platform is.
  */
 export function registerFactRoutes(app: FastifyInstance, deps: ManagementDeps): void {
   const { meta } = deps;
@@ -20,23 +23,34 @@ export function registerFactRoutes(app: FastifyInstance, deps: ManagementDeps): 
     const name = repositoryName(access.project.name, req.params.repo);
     const artifact = await meta.artifacts.getArtifact(name, req.params.reference);
     if (artifact === undefined) throw new ApiError('NOT_FOUND', `artifact ${name}:${req.params.reference} not found`);
-    if (!isImageArtifact(artifact)) throw new ApiError('NOT_FOUND', `${name}@${artifact.digest} is not a container image`);
+    const images = (await platformImages(meta, name, artifact)) ?? (isImageArtifact(artifact) ? [{ digest: artifact.digest as Digest }] : []);
+    if (images.length === 0) throw new ApiError('NOT_FOUND', `${name}@${artifact.digest} is not a container image${isIndexMediaType(artifact.mediaType) ? ', nor an index of any' : ''}`);
     const digest = artifact.digest as Digest;
-    const facts = await deps.gates.factsOf(name, digest, []);
-    const open = facts.scan === undefined ? undefined : openFindings(facts);
+    const all: ImageFacts[] = [];
+    for (const image of images) all.push(await deps.gates.factsOf(name, image.digest, []));
+    const scans = all.flatMap((f) => (f.scan !== undefined ? [f.scan] : []));
+    const open = scans.length < all.length ? undefined : openFindings(...all);
     const promotions = await meta.promotions.list({ digest, limit: 100 });
     const visible: string[] = [];
     for (const project of new Set(promotions.filter((p) => p.outcome === 'promoted').map((p) => p.targetProject))) {
       const seen = await projectAccess(deps, req, project).catch(() => undefined);
       if (seen !== undefined && seen.actions.has('pull')) visible.push(project);
     }
+    // The least current platform speaks for the index.
+    const oldest = scans.reduce<(typeof scans)[number] | undefined>((a, s) => (a === undefined || s.scannedAt < a.scannedAt ? s : a), undefined);
     return {
       digest,
       scan:
-        facts.scan === undefined || open === undefined
+        open === undefined || oldest === undefined
           ? null
-          : { scannedAt: new Date(facts.scan.scannedAt).toISOString(), dbBuiltAt: facts.scan.dbBuiltAt, findings: open.counts, ids: open.ids.slice(0, 50), waivers: facts.waivers.map((w) => w.id) },
-      sbom: facts.hasSbom,
+          : {
+              scannedAt: new Date(oldest.scannedAt).toISOString(),
+              dbBuiltAt: scans.some((s) => s.dbBuiltAt === null) ? null : scans.map((s) => s.dbBuiltAt!).sort()[0]!,
+              findings: open.counts,
+              ids: open.ids.slice(0, 50),
+              waivers: [...new Set(all.flatMap((f) => f.waivers.map((w) => w.id)))],
+            },
+      sbom: all.every((f) => f.hasSbom),
       promotedTo: visible.sort(),
     };
   });

@@ -1,9 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { MediaType, isProjectName } from '../../oci/index.js';
+import { isProjectName } from '../../oci/index.js';
 import { PROJECT_ROLES, type ArtifactRecord, type ProjectRecord, type RepositoryRecord } from '../../storage/index.js';
 import { RepositoryContent } from '../repository-content.js';
 import { SBOM_ARTIFACT_TYPES, SBOM_JOB } from '../sbom.js';
+import { isImageArtifact } from '../scan-summary.js';
+import { forPlatform } from './platform.js';
 import { ApiError } from './errors.js';
 import { clientOrigin, demand, emitEvent, isAdmin, parse, projectAccess, repositoryName, requireSignedIn, storageToApi, writeToApi, type ManagementDeps } from './context.js';
 
@@ -162,7 +164,7 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
   });
 
   // The SBOM of an image as the SBOM worker made it (a referrer of the image; never one a client pushed).
-  app.get<{ Params: { project: string; repo: string; reference: string }; Querystring: { format?: string } }>(
+  app.get<{ Params: { project: string; repo: string; reference: string }; Querystring: { format?: string; platform?: string } }>(
     '/api/v1/projects/:project/repositories/:repo/artifacts/:reference/sbom',
     async (req, reply) => {
       const access = await projectAccess(deps, req, req.params.project);
@@ -170,16 +172,17 @@ export function registerProjectRoutes(app: FastifyInstance, deps: ManagementDeps
       const format = req.query.format ?? 'cyclonedx-json';
       if (format !== 'cyclonedx-json' && format !== 'spdx-json') throw new ApiError('BAD_REQUEST', `format "${format.slice(0, 40)}" is not one of cyclonedx-json, spdx-json`);
       const name = repositoryName(access.project.name, req.params.repo);
-      const artifact = await meta.artifacts.getArtifact(name, req.params.reference);
-      if (artifact === undefined) throw new ApiError('NOT_FOUND', `artifact ${name}:${req.params.reference} not found`);
+      const named = await meta.artifacts.getArtifact(name, req.params.reference);
+      if (named === undefined) throw new ApiError('NOT_FOUND', `artifact ${name}:${req.params.reference} not found`);
+      // A multi-platform index: the SBOM of the image of ?platform=.
+      const artifact = await forPlatform(meta, name, named, req.query.platform, 'SBOM');
       const made = await meta.documents.get(name, artifact.digest, format);
       const doc = made === undefined ? undefined : await new RepositoryContent(meta, deps.blobs, name).openDocument(made);
       if (doc !== undefined) return reply.header('Content-Type', SBOM_ARTIFACT_TYPES[format]).header('Docker-Content-Digest', doc.digest).send(doc.stream);
       const job = await meta.jobs.get(SBOM_JOB, `${name}@${artifact.digest}`);
       if (job?.state === 'failed') throw new ApiError('NOT_FOUND', `the SBOM of ${name}@${artifact.digest} could not be built: ${job.error ?? 'unknown error'}`);
       if (job === undefined || job.state === 'done') {
-        const image = artifact.artifactType === MediaType.OciConfig || artifact.artifactType === MediaType.DockerConfig;
-        if (!image) throw new ApiError('NOT_FOUND', `${name}@${artifact.digest} is not a container image: it has no SBOM`);
+        if (!isImageArtifact(artifact)) throw new ApiError('NOT_FOUND', `${name}@${artifact.digest} is not a container image: it has no SBOM`);
         // Done, yet no SBOM: it was deleted (or made before SBOMs were recorded): make it again.
         await deps.sbom.enqueue(name, artifact.digest, true);
       }
