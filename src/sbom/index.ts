@@ -6,5 +6,5 @@ export { cycloneDxLibrary, imagePurl, toCycloneDx, type WriterOptions } from './
 export { formatInventory, INVENTORY_SCHEMA, isSbomFormat, SBOM_FORMATS, type SbomFormat } from './format.js';
 export { isSpdxExpression, normalizeLicense, normalizeLicenses, toSpdxId } from './licenses.js';
 export { PACKAGE_TYPES, packageKey, type Distro, type Finding, type ImageSubject, type Inventory, type Location, type Package, type PackageType, type RawPackage } from './model.js';
-export { readSbom, SbomError, type SbomDocument, type SbomDocumentFormat, type SbomErrorCode } from './read.js';
+export { readSbom, SbomError, type SbomDocument, type SbomDocumentFormat, type SbomErrorCode } from './read/index.js';
 export { toSpdx } from './spdx.js';
