@@ -18,6 +18,11 @@
  *           image's packages changed (the worst case: every image changes); target ≤ 5 s.
  *   RSS     peak resident set of the scan processes and of the re-evaluation after the update;
  *           target ≤ 400 MB each.
+ *   db      `portcullis db update` from the default feed set at its real size, generated and
+ *           served locally (bench/lib/feed-fixture.ts): the full build (time; peak RSS target
+ *           ≤ 1 GB), then every feed unchanged (target ≤ 2 s: conditional requests only).
+ *   search  `search cve` over 10,000 stored images (bench/search.ts, run as its own process):
+ *           p99 target ≤ 50 ms.
  * The DB is generated (cached in the bench cache): advisories aimed at the image's own packages
  * (Debian source packages through the tracker's statuses, language packages through OSV ranges,
  * some fixed above and some below the installed version) plus synthetic ones for other packages.
@@ -27,9 +32,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildAdvisoryDb, type AffectedRecord, type FeedRecords, type VulnerabilityRecord } from '../src/vuln/index.js';
+import { fullDbUpdate, TARGET_BUILD_RSS_MB, TARGET_UNCHANGED_S } from './lib/db-update-full.js';
 import { benchCacheDir, ensureImageFixture, fixtureManifest } from './lib/image-fixture.js';
 import { lastLines, measure, series, type Run } from './lib/measure.js';
 import { which } from './lib/proc.js';
+import { rng } from './lib/rng.js';
 
 const MB = 1e6;
 const TARGET_COLD_RATIO = 2.0;
@@ -43,17 +50,6 @@ const DB_VERSION = 'scan-db-v1';
 const SBOMS_VERSION = 'sboms-v2';
 
 const log = (m: string): void => void process.stderr.write(`${m}\n`);
-
-/** A small seeded PRNG (mulberry32): the same DB and SBOMs on every machine. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    let t = (s = (s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface InventoryJson {
   distro?: { id: string; versionId?: string };
@@ -251,6 +247,13 @@ async function main(): Promise<void> {
     const re = readJson<{ updateMs: number; againMs: number; newlyAffected: number; newIds: number; againNewlyAffected: number; peakRssMb: number }>(join(scratch, 'update.json'));
     const reError = [prepareRun, updateRun].filter((r) => !r.ok).map((r) => `re-evaluation exited with ${r.code}: ${lastLines(r.stderr, 12)}`)[0];
 
+    const full = await fullDbUpdate(cli, log);
+    log('search cve over 10,000 stored images (bench/search.js)...');
+    const searchOut = join(scratch, 'search.txt');
+    const searchRun = await measure(process.execPath, [join(root, 'bench/search.js')], searchOut);
+    const searchText = searchRun.ok ? readFileSync(searchOut, 'utf8') : '';
+    const p99 = Number(/search cve .*p99 ([\d.]+) ms/.exec(searchText)?.[1] ?? NaN);
+
     const rssScan = Math.max(...[...coldRuns, ...warmRuns, newDb].filter((r) => r.ok).map((r) => r.rss));
     const rssUpdate = updateRun.ok ? updateRun.rss : NaN;
     const ok = (b: boolean | undefined): string => (b === undefined ? 'n/a' : b ? 'ok' : 'MISSED');
@@ -264,6 +267,10 @@ async function main(): Promise<void> {
       ['  peak RSS of that process, MB', '', num(rssUpdate / MB, 0), '', `≤ ${TARGET_RSS_MB} MB`, ok(Number.isFinite(rssUpdate) ? rssUpdate / MB <= TARGET_RSS_MB : undefined)],
       [`  first evaluation (SBOMs parsed, keys stored), s`, '', num((first?.firstMs ?? NaN) / 1000, 2), '', '', ''],
       ['  peak RSS of that process (1,000 SBOMs stored first), MB', '', num(prepareRun.ok ? prepareRun.rss / MB : NaN, 0), '', '', ''],
+      [`db update, full default feed set (${full.feeds} feeds, ${num(full.feedBytes / 1e9, 2)} GB), s`, '', num(full.buildSeconds, 1), '', '', full.error === undefined ? '' : 'FAILED'],
+      ['  peak RSS of that process, MB', '', num(full.buildRss / MB, 0), '', `≤ ${TARGET_BUILD_RSS_MB} MB`, ok(Number.isFinite(full.buildRss) ? full.buildRss / MB <= TARGET_BUILD_RSS_MB : undefined)],
+      ['db update, every feed unchanged, s (median of 3)', '', num(full.unchangedSeconds, 2), '', `≤ ${TARGET_UNCHANGED_S} s`, ok(Number.isFinite(full.unchangedSeconds) ? full.unchangedSeconds <= TARGET_UNCHANGED_S : undefined)],
+      ['search cve over 10,000 images, p99 ms', '', num(p99, 1), '', '≤ 50 ms', ok(Number.isFinite(p99) ? p99 <= 50 : undefined)],
     ];
     const header = ['measure', 'limit (pigz -dc)', 'portcullis', 'ratio', 'target', ''];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -294,6 +301,10 @@ async function main(): Promise<void> {
       if (s.error !== undefined) console.log(`ERROR (${what}): ${s.error}`);
     }
     if (reError !== undefined) console.log(`ERROR (re-evaluation): ${reError}`);
+    console.log(`db update: the built DB is ${num(full.dbBytes / MB, 0)} MB; its summary:\n${full.summary.replace(/^/gm, '  ')}`);
+    if (full.error !== undefined) console.log(`ERROR (db update): ${full.error}`);
+    if (searchRun.ok) console.log(`search (bench/search.js):\n${searchText.trim().replace(/^/gm, '  ')}`);
+    else console.log(`ERROR (search): ${lastLines(searchRun.stderr, 8)}`);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

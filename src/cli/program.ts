@@ -18,6 +18,7 @@ import { registerAudit } from './audit.js';
 import { registerSearch } from './search.js';
 import { registerGateCommands } from './gates.js';
 import { registerSbom } from './sbom.js';
+import { registerDb } from './db.js';
 import { registerScan } from './scan.js';
 import { registerSign } from './sign.js';
 import { packageVersion } from './version.js';
@@ -161,6 +162,7 @@ export function buildProgram(io: CliIo, state: CliState = { exitCode: 0 }): Comm
 
   registerSbom(program, io);
   registerScan(program, io, state);
+  registerDb(program, io, state);
   registerSign(program, io, state);
   registerAudit(program, io, state);
   registerSearch(program, io, state);

@@ -5,6 +5,7 @@
  * closing) a socket per request in flight: an admission webhook asks a registry several small
  * questions per review, hundreds of times a second. No redirect is followed here; callers decide.
  */
+import { STATUS_CODES } from 'node:http';
 import { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import type { Agent, Dispatcher } from 'undici';
@@ -83,4 +84,32 @@ export async function readReply(res: HttpReply, limit: number, tooLarge: (declar
 export function networkReason(err: unknown): string {
   const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } } | undefined;
   return e?.cause?.code ?? e?.code ?? e?.cause?.message ?? e?.message ?? String(err);
+}
+
+const TLS_UNTRUSTED = /^(?:CERT_|UNABLE_TO_(?:GET|VERIFY)|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|ERR_TLS_CERT_ALTNAME_INVALID)/;
+const TLS_OTHER = /^(?:ERR_TLS_|ERR_SSL_|EPROTO$)/;
+
+/**
+ * Why a download failed, in words a person can act on, with the code: DNS (the name does not
+ * resolve), TLS (the certificate is not trusted, or not for this host), a refused or cut
+ * connection, a timeout, an unreachable network. Anything else: networkReason's code or message.
+ */
+export function describeNetworkFailure(err: unknown): string {
+  const code = networkReason(err);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_FAIL' || code === 'EAI_NONAME') return `DNS: the host name does not resolve (${code})`;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `TLS: the server's certificate is not for this host name (${code})`;
+  if (TLS_UNTRUSTED.test(code)) return `TLS: the server's certificate is not trusted (${code}; a mirror with a private CA needs NODE_EXTRA_CA_CERTS)`;
+  if (TLS_OTHER.test(code)) return `TLS: the handshake failed (${code})`;
+  if (code === 'ECONNREFUSED') return `the connection was refused (${code})`;
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET') return `the connection was cut (${code})`;
+  if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return `timeout: no connection could be made (${code})`;
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return `timeout: the server stopped answering (${code})`;
+  if (code === 'ENETUNREACH' || code === 'EHOSTUNREACH') return `the network or host is unreachable (${code})`;
+  return code;
+}
+
+/** `HTTP 503 Service Unavailable`: a status as a person reads it. */
+export function describeStatus(status: number): string {
+  const phrase = STATUS_CODES[status];
+  return `HTTP ${status}${phrase !== undefined ? ` ${phrase}` : ''}`;
 }

@@ -31,8 +31,9 @@ import { createRequire } from 'node:module';
 import type * as YamlT from 'yaml';
 import type { Document } from 'yaml';
 import type * as YauzlT from 'yauzl';
+import { describeNetworkFailure, describeStatus } from '../shared/index.js';
 import { VulnError } from './errors.js';
-import { compressionOf, openContent, type Compression } from './feed-streams.js';
+import { compressionOf, openContent, restSkipped, type Compression } from './feed-streams.js';
 import { readXmlFeed, type XmlFeedFormat } from './feed-xml.js';
 import { isAlpineSecdb, parseAlpineSecdb } from './feeds/alpine.js';
 import { isDebianTracker, parseDebianTracker } from './feeds/debian.js';
@@ -165,7 +166,7 @@ async function* walk(dir: string): AsyncGenerator<string> {
 async function* readOneFile(path: string, label: string, maxBytes: number, strict: boolean): AsyncGenerator<FeedFile> {
   const unknown = (err: unknown): FeedFile => {
     if (strict || !(err instanceof VulnError) || err.code !== 'FEED_INVALID') throw err;
-    return { file: label, format: 'unknown', records: { vulnerabilities: [], affected: [], errors: [err.message], skipped: {} } };
+    return { file: label, format: 'unknown', records: { vulnerabilities: [], affected: [], errors: [wholeFileSkipped(err.message)], skipped: {} } };
   };
   const kind = detectFeedFormat(await readHead(path, label), label);
   if (kind === 'zip') {
@@ -306,7 +307,7 @@ async function* readNvd(path: string, label: string, compression: Compression | 
       }
     }
   } catch (err) {
-    out.errors.push(err instanceof VulnError ? err.message : `${label}: cut short after ${n} items (a truncated or corrupt file): ${messageOf(err)}`);
+    out.errors.push(`${err instanceof VulnError ? err.message : `${label}: cut short after ${n} items (a truncated or corrupt file): ${messageOf(err)}`}${restSkipped(n, 'items')}`);
   } finally {
     items.destroy();
   }
@@ -396,9 +397,18 @@ async function* readZip(path: string, label: string, maxBytes: number): AsyncGen
   }).catch((err: unknown) => {
     throw new VulnError('FEED_INVALID', `${label}: not a readable zip: ${messageOf(err)}`, { cause: err });
   });
+  let read = 0;
   try {
     for (;;) {
-      const entry = await nextEntry(zip, label);
+      let entry: YauzlT.Entry | undefined;
+      try {
+        entry = await nextEntry(zip, label);
+      } catch (err) {
+        // Entries before a corrupt one are in the DB already: say so, rather than "skipped".
+        if (read === 0) throw err;
+        yield { file: label, format: 'unknown', records: { vulnerabilities: [], affected: [], errors: [`${messageOf(err)}${restSkipped(read, 'entries')}`], skipped: {} } };
+        return;
+      }
       if (entry === undefined) return;
       if (entry.fileName.endsWith('/') || !/\.(json|ya?ml)$/i.test(entry.fileName)) continue;
       const file = `${label}!${entry.fileName}`;
@@ -406,7 +416,15 @@ async function* readZip(path: string, label: string, maxBytes: number): AsyncGen
         yield { file, format: 'unknown', records: { vulnerabilities: [], affected: [], errors: [`${file}: ${entry.uncompressedSize} bytes, more than the ${maxBytes} allowed: skipped`], skipped: {} } };
         continue;
       }
-      const text = (await readEntry(zip, entry, file)).toString('utf8');
+      let text: string;
+      try {
+        text = (await readEntry(zip, entry, file)).toString('utf8');
+      } catch (err) {
+        if (!(err instanceof VulnError)) throw err;
+        yield { file, format: 'unknown', records: { vulnerabilities: [], affected: [], errors: [`${err.message}: skipped`], skipped: {} } };
+        continue;
+      }
+      read += 1;
       const out = new FeedCollector();
       try {
         const doc = parseText(text, /\.json$/i.test(entry.fileName) ? 'json' : 'yaml', file);
@@ -417,7 +435,7 @@ async function* readZip(path: string, label: string, maxBytes: number): AsyncGen
         else out.errors.push(`${file}: not an OSV record or a CVE record: skipped`);
       } catch (err) {
         if (!(err instanceof VulnError)) throw err;
-        out.errors.push(err.message);
+        out.errors.push(`${err.message}: skipped`);
       }
       yield { file, format: 'osv-zip', records: out.result() };
     }
@@ -469,7 +487,7 @@ async function download(url: string, path: string, fetchFn: typeof fetch, maxByt
   }
   if (!res.ok) {
     await res.body?.cancel().catch(() => undefined);
-    throw new VulnError('FEED_UNREADABLE', `${url}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`, { detail: { url, status: res.status } });
+    throw new VulnError('FEED_UNREADABLE', `${url}: ${describeStatus(res.status)}`, { detail: { url, status: res.status } });
   }
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (declared > maxBytes) {
@@ -493,7 +511,7 @@ async function download(url: string, path: string, fetchFn: typeof fetch, maxByt
 }
 
 function failed(url: string, err: unknown, signal: AbortSignal, timeoutMs: number): VulnError {
-  const why = signal.aborted ? `timed out after ${timeoutMs} ms` : `download failed: ${messageOf(err)}`;
+  const why = signal.aborted ? `timed out after ${timeoutMs} ms` : `download failed: ${describeNetworkFailure(err)}`;
   return new VulnError('FEED_UNREADABLE', `${url}: ${why}`, { cause: err, detail: { url } });
 }
 
@@ -509,4 +527,12 @@ function safeName(url: string): string {
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * What happened to a file that could not be read at all, in its error line: every line of a
+ * build says what became of what it names (skipped, kept, dropped, ignored), never two of them.
+ */
+function wholeFileSkipped(message: string): string {
+  return /: (?:the file is )?skipped$/.test(message) ? message : `${message}: the file is skipped`;
 }

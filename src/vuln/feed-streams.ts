@@ -32,6 +32,9 @@ export function openContent(path: string, compression: Compression | undefined):
   if (compression === 'gzip') {
     const gunzip = createGunzip();
     file.on('error', (err: Error) => gunzip.destroy(err));
+    // pipe() does not pass a destroy upstream: a reader that stops early (a look at the head)
+    // would leave the file open.
+    gunzip.on('close', () => file.destroy());
     return file.pipe(gunzip);
   }
   // unbzip2-stream is a classic `through` stream: piped into a PassThrough for async iteration.
@@ -51,4 +54,9 @@ export function openContent(path: string, compression: Compression | undefined):
 /** Reads a compressed file to its end (a download check): rejects when it is truncated or corrupt. */
 export async function drain(path: string, compression: Compression): Promise<void> {
   for await (const _ of openContent(path, compression)) void _;
+}
+
+/** The end of an error line for a file cut short after `n` units were read: those are kept. */
+export function restSkipped(n: number, units: string): string {
+  return n === 0 ? ': the file is skipped' : `: the ${n} ${units} before are kept, the rest is skipped`;
 }

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { httpExchange, networkReason, replyHeader, type HttpReply } from '../shared/index.js';
+import { describeNetworkFailure, describeStatus, httpExchange, networkReason, replyHeader, type HttpReply } from '../shared/index.js';
 import { AdvisoryDb, buildAdvisoryDb, type DbInfo } from './db.js';
 import { VulnError } from './errors.js';
 import { detectFeedFormat, readFeeds, type FeedFile } from './feed-files.js';
@@ -28,6 +28,12 @@ export interface FeedState {
 
 export type FeedOutcome = { readonly url: string; readonly result: 'updated' | 'unchanged' } | { readonly url: string; readonly result: 'failed'; readonly error: string; readonly kept: boolean };
 
+/** Where an update stands, for a progress line: a download's bytes, then the build's feeds and records. */
+export type UpdateProgress =
+  | { readonly phase: 'download'; readonly url: string; readonly bytes: number; readonly total?: number }
+  | { readonly phase: 'check'; readonly url: string }
+  | { readonly phase: 'build'; readonly url: string; readonly feed: number; readonly feeds: number; readonly files: number; readonly records: number };
+
 export interface UpdateOptions {
   readonly cacheDir: string;
   /** The most bytes one feed may have. Default 4 GiB (osv.dev's largest all.zip is ~1 GB). */
@@ -39,6 +45,8 @@ export interface UpdateOptions {
   readonly now?: () => Date;
   readonly onFeed?: (outcome: FeedOutcome) => void;
   readonly onError?: (line: string) => void;
+  /** Called often (every chunk, every file read): the receiver throttles what it draws. */
+  readonly onProgress?: (progress: UpdateProgress) => void;
 }
 
 export interface UpdateResult {
@@ -162,7 +170,7 @@ export async function refreshFeed(url: string, o: UpdateOptions): Promise<FeedOu
     }
     if (res.statusCode !== 200) {
       await res.body.dump();
-      return await fail(`HTTP ${res.statusCode}`);
+      return await fail(describeStatus(res.statusCode));
     }
     const declared = Number(replyHeader(res, 'content-length') ?? NaN);
     if (declared > maxBytes) {
@@ -179,11 +187,13 @@ export async function refreshFeed(url: string, o: UpdateOptions): Promise<FeedOu
           throw new VulnError('FEED_UNREADABLE', `more than the ${maxBytes} bytes allowed`);
         }
         await fh.write(chunk);
+        o.onProgress?.({ phase: 'download', url, bytes: total, ...(Number.isFinite(declared) ? { total: declared } : {}) });
       }
       await fh.sync();
     } finally {
       await fh.close();
     }
+    o.onProgress?.({ phase: 'check', url });
     await checkFeedFile(tmp, url);
     await rename(tmp, e.file);
     const etag = replyHeader(res, 'etag');
@@ -192,7 +202,7 @@ export async function refreshFeed(url: string, o: UpdateOptions): Promise<FeedOu
     return { url, result: 'updated' };
   } catch (err) {
     await rm(tmp, { force: true });
-    const message = signal.aborted ? `timed out after ${o.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms` : err instanceof VulnError ? err.message.replace(`${url}: `, '') : `download failed: ${networkReason(err)}`;
+    const message = signal.aborted ? `timed out after ${o.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms` : err instanceof VulnError ? err.message.replace(`${url}: `, '') : `download failed: ${describeNetworkFailure(err)}`;
     return fail(message);
   }
 }
@@ -252,7 +262,7 @@ export async function updateAdvisoryDb(dbPath: string, urls: readonly string[], 
   const building = join(dirname(dbPath), `.${basename(dbPath)}.update`);
   const info = await buildAdvisoryDb(
     building,
-    cached.map((c) => ({ feed: c.url, files: relabel(readFeeds(c.file), c.file, c.url) })),
+    cached.map((c, i) => ({ feed: c.url, files: relabel(readFeeds(c.file), c.file, c.url, (files, records) => o.onProgress?.({ phase: 'build', url: c.url, feed: i + 1, feeds: cached.length, files, records })) })),
     { ...(o.onError !== undefined ? { onError: o.onError } : {}), ...(o.now !== undefined ? { now: o.now() } : {}) },
   );
   try {
@@ -266,7 +276,15 @@ export async function updateAdvisoryDb(dbPath: string, urls: readonly string[], 
   return { feeds, rebuilt: true, info };
 }
 
-/** The records of a cached copy, named by the feed's URL rather than the cache's path. */
-async function* relabel(files: AsyncIterable<FeedFile>, path: string, url: string): AsyncGenerator<{ file: string; records: FeedFile['records'] }> {
-  for await (const f of files) yield { file: f.file.replace(path, url), records: f.records };
+/** The records of a cached copy, named by the feed's URL rather than the cache's path; `progress` counts them. */
+async function* relabel(files: AsyncIterable<FeedFile>, path: string, url: string, progress: (files: number, records: number) => void): AsyncGenerator<{ file: string; records: FeedFile['records'] }> {
+  let n = 0;
+  let records = 0;
+  progress(0, 0);
+  for await (const f of files) {
+    n += 1;
+    records += f.records.vulnerabilities.length + f.records.affected.length;
+    progress(n, records);
+    yield { file: f.file.replace(path, url), records: f.records };
+  }
 }

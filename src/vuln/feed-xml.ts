@@ -7,7 +7,7 @@
  * yields what came before the fault and an error line naming it.
  */
 import { VulnError } from './errors.js';
-import { openContent, type Compression } from './feed-streams.js';
+import { openContent, restSkipped, type Compression } from './feed-streams.js';
 import { parseAlasUpdate } from './feeds/alas.js';
 import { parseElsaDefinition } from './feeds/oracle.js';
 import { FeedCollector, type FeedResult } from './feeds/osv.js';
@@ -82,7 +82,7 @@ export async function* readXmlFeed(path: string, label: string, head: string, co
     reader.close();
   } catch (err) {
     const why = err instanceof VulnError ? err.message : `${label}: cut short after ${n} ${kind.element}s (a truncated or corrupt file): ${err instanceof Error ? err.message : String(err)}`;
-    out.errors.push(why);
+    out.errors.push(`${why}${restSkipped(n, `${kind.element}s`)}`);
   } finally {
     stream.destroy();
   }

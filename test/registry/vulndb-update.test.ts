@@ -141,8 +141,8 @@ test('the first update builds the DB, images pushed before are re-evaluated; a f
   assert.deepEqual(
     failed.feeds.map((f) => [f.url, f.result, f.lastError?.message]),
     [
-      [feeds.url('/tracker.json'), 'failed', 'HTTP 503'],
-      [`${feeds.url('/ghsa.json')}?access_token=REDACTED`, 'failed', 'HTTP 503'],
+      [feeds.url('/tracker.json'), 'failed', 'HTTP 503 Service Unavailable'],
+      [`${feeds.url('/ghsa.json')}?access_token=REDACTED`, 'failed', 'HTTP 503 Service Unavailable'],
     ],
   );
   assert.ok(!JSON.stringify(failed).includes('s3cret') && !JSON.stringify(failed).includes(token), 'no credentials in the answer');
@@ -177,12 +177,12 @@ test('the first update builds the DB, images pushed before are re-evaluated; a f
   feeds.files.set('/ghsa.json', { body: ghsa([['GHSA-aaaa-bbbb-cccc', 'left-pad', '1.3.1'], ['GHSA-dddd-eeee-ffff', 'is-even', '1.0.1']]), etag: '"g2"' });
   await requestUpdate(s.url);
   const second = await until('the second DB is there', () => view(s.url), (v): v is Extract<VulnDbView, { present: true }> => present(v) && v.builtAt !== built.builtAt);
-  assert.match(second.update.lastError?.message ?? '', new RegExp(`^1 of 2 feeds failed: ${feeds.url('/tracker.json').replace(/[./]/g, '\\$&')} \\(HTTP 500; its previous copy is used\\)$`));
+  assert.match(second.update.lastError?.message ?? '', new RegExp(`^1 of 2 feeds failed: ${feeds.url('/tracker.json').replace(/[./]/g, '\\$&')} \\(HTTP 500 Internal Server Error; its previous copy is used\\)$`));
   assert.equal(second.update.lastSuccess, built.update.lastSuccess, 'a run with a failed feed is no success');
   assert.deepEqual(
     second.feeds.map((f) => [f.result, f.lastError?.message ?? null, f.lastSuccess === null]),
     [
-      ['failed', 'HTTP 500', false],
+      ['failed', 'HTTP 500 Internal Server Error', false],
       ['updated', null, false],
     ],
   );

@@ -5,13 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { deflateRawSync } from 'node:zlib';
+import { deflateRawSync, gzipSync } from 'node:zlib';
 import { classifyFeedDocument, detectFeedFormat, readFeeds, type FeedFile } from '../../src/vuln/feed-files.js';
 import { which } from '../helpers/env.js';
 import { crc32 } from '../helpers/zip.js';
@@ -273,4 +274,21 @@ test('a URL: downloaded to a private temp dir removed afterwards; HTTP errors an
     }) as typeof fetch,
   });
   assert.deepEqual([seen, viaFetch.length], [['https://example.invalid/tracker/data/json'], 1]);
+});
+
+test('reading compressed feeds releases every file it opened (a registry updates its DB for months)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-fds-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // Larger than a read's buffer once compressed: a reader that stops at the head leaves the rest unread.
+  const noise = randomBytes(300_000).toString('hex');
+  const nvd = { format: 'NVD_CVE', version: '2.0', vulnerabilities: [{ cve: { id: 'CVE-2024-0001', descriptions: [{ lang: 'en', value: noise }] } }] };
+  writeFileSync(join(dir, 'nvdcve-2.0-2024.json.gz'), gzipSync(JSON.stringify(nvd)));
+  writeFileSync(join(dir, 'tracker.json.gz'), gzipSync(JSON.stringify({ openssl: { 'CVE-2024-0001': { releases: { bookworm: { status: 'open', repositories: { bookworm: '3.0.11-1' }, urgency: 'low' } }, description: noise } } })));
+  const open = (): number => readdirSync('/proc/self/fd').length;
+  await collect(dir);
+  await new Promise((r) => setTimeout(r, 50));
+  const before = open();
+  for (let i = 0; i < 10; i++) assert.equal((await collect(dir)).length, 2);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(open() <= before + 1, `${open() - before} more files open after 10 reads of 2 gzip feeds`);
 });

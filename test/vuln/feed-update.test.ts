@@ -5,10 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import type { Package } from '../../src/sbom/index.js';
@@ -90,11 +93,11 @@ test('db update: fetched, then unchanged (304: no rebuild), then a changed feed 
   files.set('/ghsa.json', { body: Buffer.from(JSON.stringify(ghsa('4.1.7'))), etag: '"g2"' });
   files.set('/tracker.json', { body: Buffer.alloc(0), status: 500 });
   const third = await updateAdvisoryDb(dbPath, urls, o);
-  assert.deepEqual(third.feeds.map((f) => (f.result === 'failed' ? `failed ${f.error} kept=${f.kept}` : f.result)), ['failed HTTP 500 kept=true', 'updated', 'unchanged']);
+  assert.deepEqual(third.feeds.map((f) => (f.result === 'failed' ? `failed ${f.error} kept=${f.kept}` : f.result)), ['failed HTTP 500 Internal Server Error kept=true', 'updated', 'unchanged']);
   assert.equal(third.rebuilt, true);
   assert.deepEqual(findings(dbPath), ['CVE-2023-23969 4.1.7 HIGH/ghsa', 'CVE-2023-5678 3.0.13-1~deb12u1 MEDIUM/nvd'], "the tracker's previous copy still speaks");
   const state = JSON.parse((await import('node:fs')).readFileSync(feedStatePath(dbPath), 'utf8')) as FeedsFile;
-  assert.equal(state.feeds[0]!.lastError?.message, 'HTTP 500');
+  assert.equal(state.feeds[0]!.lastError?.message, 'HTTP 500 Internal Server Error');
   assert.ok(state.feeds[1]!.lastSuccess !== undefined);
   assert.deepEqual(readdirSync(join(dir, 'db')).sort(), ['advisory.db', 'advisory.db.feeds.json'], 'nothing half-built left beside the DB');
 });
@@ -122,6 +125,30 @@ test('db update: a truncated gzip, another schema, a server that never answers: 
   assert.deepEqual(findings(dbPath), before);
 });
 
+test('db update says why a download failed: DNS, TLS, a refused connection, the status', async (t) => {
+  const dir = tempDir(t);
+  // A server whose certificate nobody trusts (self-signed), as a mirror behind a private CA looks.
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=mirror.example', '-days', '1'], { stdio: 'ignore' });
+  const tls = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => res.end('[]'));
+  tls.listen(0, '127.0.0.1');
+  await once(tls, 'listening');
+  t.after(() => tls.close());
+  const srv = await feedServer(t, new Map([['/gone.json', { body: Buffer.alloc(0), status: 503 }]]));
+  const closed = createServer();
+  closed.listen(0, '127.0.0.1');
+  await once(closed, 'listening');
+  const refused = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/x.json`;
+  closed.close();
+  const urls = ['http://feeds.portcullis-test.invalid/x.json', `https://127.0.0.1:${(tls.address() as AddressInfo).port}/x.json`, refused, srv.url('/gone.json')];
+  const r = await updateAdvisoryDb(join(dir, 'advisory.db'), urls, { cacheDir: join(dir, 'feeds'), timeoutMs: 10_000 });
+  const why = r.feeds.map((f) => (f.result === 'failed' ? f.error : f.result));
+  assert.match(why[0]!, /^download failed: DNS: the host name does not resolve \((ENOTFOUND|EAI_AGAIN)\)$/);
+  assert.match(why[1]!, /^download failed: TLS: the server's certificate is not trusted \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN); a mirror with a private CA needs NODE_EXTRA_CA_CERTS\)$/);
+  assert.equal(why[2], 'download failed: the connection was refused (ECONNREFUSED)');
+  assert.equal(why[3], 'HTTP 503 Service Unavailable');
+  assert.equal(r.rebuilt, false);
+});
+
 test('portcullis db update --feeds FILE: a line per feed, exit 1 when one failed but the DB stays usable; a bad feeds file is a usage error', async (t) => {
   const home = tempDir(t);
   const files = new Map<string, Served>([
@@ -133,7 +160,7 @@ test('portcullis db update --feeds FILE: a line per feed, exit 1 when one failed
   const r = await runCli(home, ['db', 'update', '--feeds', 'feeds.txt', '--db', 'advisory.db']);
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /\[\d\/2\] http:\/\/127\.0\.0\.1:\d+\/ghsa\.json: updated/);
-  assert.match(r.stderr, /gone\.json: failed: HTTP 500 \(no previous copy\)/);
+  assert.match(r.stderr, /gone\.json: failed: HTTP 500 Internal Server Error \(no previous copy\)/);
   assert.match(r.stderr, /1 of 2 feeds failed: .*gone\.json \(the DB stays usable\)/);
   assert.ok(existsSync(join(home, 'advisory.db')));
   const again = await runCli(home, ['db', 'update', '--feeds', 'feeds.txt', '--db', 'advisory.db']);
@@ -142,4 +169,26 @@ test('portcullis db update --feeds FILE: a line per feed, exit 1 when one failed
   const bad = await runCli(home, ['db', 'update', '--feeds', 'bad.txt', '--db', 'advisory.db']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /bad\.txt:1: "not a url" is not a URL/);
+});
+
+test('portcullis db update and db build on a terminal: a progress line (downloads, then the build), redrawn in place; none under CI', async (t) => {
+  const home = tempDir(t);
+  const srv = await feedServer(t, new Map([['/ghsa.json', { body: Buffer.from(JSON.stringify(ghsa('4.1.6'))), etag: '"g1"' }], ['/tracker.json', { body: Buffer.from(JSON.stringify(tracker('3.0.13-1~deb12u1'))) }]]));
+  writeFileSync(join(home, 'feeds.txt'), `${srv.url('/ghsa.json')}\n${srv.url('/tracker.json')}\n`);
+  writeFileSync(join(home, 'ghsa.json'), JSON.stringify(ghsa('4.1.6')));
+  const cli = resolve(import.meta.dirname, '../../src/cli/main.js');
+  // script(1) gives the command a terminal; what it wrote comes back on script's stdout. (Not
+  // execFileSync: the feeds are served from this process.)
+  const onTerminal = async (args: string, ci: string): Promise<string> =>
+    (await promisify(execFile)('script', ['-qec', `${process.execPath} ${cli} ${args}`, '/dev/null'], { cwd: home, env: { ...process.env, CI: ci, HOME: home }, encoding: 'utf8', timeout: 60_000 })).stdout;
+  const update = await onTerminal('db update --feeds feeds.txt --db advisory.db', 'false');
+  assert.match(update, /\r\x1b\[2Kfetching: 127\.0\.0\.1:\d+\/(ghsa|tracker)\.json /);
+  assert.match(update, /\r\x1b\[2Kbuilding: feed 1\/2 127\.0\.0\.1:\d+\/ghsa\.json: \d+ files, \d+ records/);
+  assert.match(update, /\r\x1b\[2Kbuilding: feed 2\/2 127\.0\.0\.1:\d+\/tracker\.json: \d+ files, \d+ records/);
+  assert.match(update, /\[2\/2\] http:\/\/127\.0\.0\.1:\d+\/(ghsa|tracker)\.json: updated/);
+  const build = await onTerminal('db build ghsa.json -o built.db', 'false');
+  assert.match(build, /\r\x1b\[2Kbuilding: feed 1\/1 ghsa\.json: \d+ files, \d+ records/);
+  const ci = await onTerminal('db build ghsa.json -o built.db', 'true');
+  assert.doesNotMatch(ci, /building:/);
+  assert.match(ci, /1 vulnerabilities, 1 affected-package records/);
 });
