@@ -8,7 +8,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { defaultCacheDir, ImageError, parseRegistryReference, RegistrySource, verified } from '../image/index.js';
-import { AdvisoryDb, buildAdvisoryDb, defaultFeeds, installAdvisoryDb, packAdvisoryDb, parseFeedsFile, readFeeds, updateAdvisoryDb, VulnError, type DbInfo, type UpdateProgress } from '../vuln/index.js';
+import { AdvisoryDb, buildAdvisoryDb, counted, defaultFeeds, installAdvisoryDb, packAdvisoryDb, parseFeedsFile, readFeeds, updateAdvisoryDb, VulnError, type DbInfo, type UpdateProgress } from '../vuln/index.js';
 import { CliError } from './errors.js';
 import { deprecated } from './output.js';
 import type { CliIo, CliState } from './program.js';
@@ -175,19 +175,6 @@ export function registerDb(program: Command, io: CliIo, state: CliState): void {
       const info = await pullDb(ref, path, o.insecure === true);
       process.stderr.write(`${dbSummary(path, info)}\n`);
     });
-}
-
-/** Counts the files and records an iterable of feed files yields, for the progress line. */
-async function* counted<T extends { readonly records: { readonly vulnerabilities: readonly unknown[]; readonly affected: readonly unknown[] } }>(files: AsyncIterable<T>, tell: (files: number, records: number) => void): AsyncGenerator<T> {
-  let n = 0;
-  let records = 0;
-  tell(0, 0);
-  for await (const f of files) {
-    n += 1;
-    records += f.records.vulnerabilities.length + f.records.affected.length;
-    tell(n, records);
-    yield f;
-  }
 }
 
 /**

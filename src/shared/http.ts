@@ -5,7 +5,6 @@
  * closing) a socket per request in flight: an admission webhook asks a registry several small
  * questions per review, hundreds of times a second. No redirect is followed here; callers decide.
  */
-import { STATUS_CODES } from 'node:http';
 import { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import type { Agent, Dispatcher } from 'undici';
@@ -106,10 +105,4 @@ export function describeNetworkFailure(err: unknown): string {
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return `timeout: the server stopped answering (${code})`;
   if (code === 'ENETUNREACH' || code === 'EHOSTUNREACH') return `the network or host is unreachable (${code})`;
   return code;
-}
-
-/** `HTTP 503 Service Unavailable`: a status as a person reads it. */
-export function describeStatus(status: number): string {
-  const phrase = STATUS_CODES[status];
-  return `HTTP ${status}${phrase !== undefined ? ` ${phrase}` : ''}`;
 }

@@ -63,59 +63,10 @@ export async function buildAdvisoryDb(out: string, inputs: readonly FeedInput[],
     db.pragma('journal_mode = OFF');
     db.pragma('synchronous = OFF');
     db.exec(SCHEMA);
-    db.exec('CREATE TABLE raw_vulns (id TEXT NOT NULL, data TEXT NOT NULL)');
-    // Records that name no package (the NVD, CVE records) wait apart: only those of a flaw some
-    // package record names are merged in.
-    db.exec('CREATE TABLE raw_enrichment (id TEXT NOT NULL, data TEXT NOT NULL)');
-    const insertRaw = db.prepare('INSERT INTO raw_vulns (id, data) VALUES (?, ?)');
-    const insertEnrichment = db.prepare('INSERT INTO raw_enrichment (id, data) VALUES (?, ?)');
-    const insertAffected = db.prepare('INSERT INTO affected (ecosystem, name, vuln_id, data) VALUES (?, ?, ?, ?)');
-    const groups = new UnionFind();
-    const sources: DbSourceInfo[] = [];
-    for (const input of inputs) {
-      const info = { feed: input.feed, files: 0, vulnerabilities: 0, affected: 0, errors: 0 };
-      for await (const { file, records } of input.files) {
-        info.files += 1;
-        info.errors += records.errors.length;
-        for (const e of records.errors) options.onError?.(e);
-        options.onFile?.(file, records);
-        db.transaction(() => {
-          for (const v of records.vulnerabilities) {
-            if (v.enrichment === true) {
-              insertEnrichment.run(v.id, JSON.stringify(v));
-              info.vulnerabilities += 1;
-              continue;
-            }
-            insertRaw.run(v.id, JSON.stringify(v));
-            groups.add(v.id);
-            // An advisory naming several CVEs (a DSA, a USN, an XSA) is about several flaws: it
-            // keeps its own id rather than fusing them into one.
-            if ([v.id, ...v.aliases].filter((x) => CVE.test(x)).length <= 1) for (const a of v.aliases) groups.union(v.id, a);
-            info.vulnerabilities += 1;
-          }
-          for (const a of records.affected) {
-            insertAffected.run(a.ecosystem, a.name, a.vulnId, JSON.stringify(stripAffected(a)));
-            groups.add(a.vulnId);
-            info.affected += 1;
-          }
-        })();
-      }
-      sources.push(info);
-    }
+    const sources = await stage(db, inputs, options);
     db.exec('CREATE INDEX raw_vulns_id ON raw_vulns (id)');
     db.exec('CREATE INDEX raw_enrichment_id ON raw_enrichment (id)');
-    const canonical = groups.canonicalIds();
-    const merged = mergeVulnerabilities(db, canonical);
-    db.transaction(() => {
-      const insertVuln = db.prepare('INSERT INTO vulnerabilities (id, data) VALUES (?, ?)');
-      const insertAlias = db.prepare('INSERT OR IGNORE INTO aliases (alias, id) VALUES (?, ?)');
-      for (const v of merged.values()) {
-        insertVuln.run(v.id, JSON.stringify(v));
-        for (const a of v.aliases) insertAlias.run(a, v.id);
-      }
-      const rename = db.prepare('UPDATE affected SET vuln_id = ? WHERE vuln_id = ?');
-      for (const [id, canon] of canonical) if (id !== canon) rename.run(canon, id);
-    })();
+    writeMerged(db);
     db.exec('DROP TABLE raw_vulns');
     db.exec('DROP TABLE raw_enrichment');
     db.exec('CREATE INDEX affected_package ON affected (ecosystem, name)');
@@ -151,6 +102,60 @@ export async function buildAdvisoryDb(out: string, inputs: readonly FeedInput[],
     rmSync(tmp, { force: true });
     throw err;
   }
+}
+
+/**
+ * Stages every feed's records in the new file as they stream in (raw vulnerabilities, enrichment,
+ * affected packages), links ids by their aliases and records each id's canonical id (`canon_map`:
+ * the sets live in the file, not in memory, once this returns); what was read of each feed.
+ */
+async function stage(db: Database.Database, inputs: readonly FeedInput[], options: BuildOptions): Promise<DbSourceInfo[]> {
+  db.exec('CREATE TABLE raw_vulns (id TEXT NOT NULL, data TEXT NOT NULL)');
+  // Records that name no package (the NVD, CVE records) wait apart: only those of a flaw some
+  // package record names are merged in.
+  db.exec('CREATE TABLE raw_enrichment (id TEXT NOT NULL, data TEXT NOT NULL)');
+  const insertRaw = db.prepare('INSERT INTO raw_vulns (id, data) VALUES (?, ?)');
+  const insertEnrichment = db.prepare('INSERT INTO raw_enrichment (id, data) VALUES (?, ?)');
+  const insertAffected = db.prepare('INSERT INTO affected (ecosystem, name, vuln_id, data) VALUES (?, ?, ?, ?)');
+  const groups = new UnionFind();
+  const sources: DbSourceInfo[] = [];
+  for (const input of inputs) {
+    const info = { feed: input.feed, files: 0, vulnerabilities: 0, affected: 0, errors: 0 };
+    for await (const { file, records } of input.files) {
+      info.files += 1;
+      info.errors += records.errors.length;
+      for (const e of records.errors) options.onError?.(e);
+      options.onFile?.(file, records);
+      db.transaction(() => {
+        for (const v of records.vulnerabilities) {
+          if (v.enrichment === true) {
+            insertEnrichment.run(v.id, JSON.stringify(v));
+            info.vulnerabilities += 1;
+            continue;
+          }
+          insertRaw.run(v.id, JSON.stringify(v));
+          groups.add(v.id);
+          // An advisory naming several CVEs (a DSA, a USN, an XSA) is about several flaws: it
+          // keeps its own id rather than fusing them into one.
+          if ([v.id, ...v.aliases].filter((x) => CVE.test(x)).length <= 1) for (const a of v.aliases) groups.union(v.id, a);
+          info.vulnerabilities += 1;
+        }
+        for (const a of records.affected) {
+          insertAffected.run(a.ecosystem, a.name, a.vulnId, JSON.stringify(stripAffected(a)));
+          groups.add(a.vulnId);
+          info.affected += 1;
+        }
+      })();
+    }
+    sources.push(info);
+  }
+  db.exec('CREATE TABLE canon_map (id TEXT PRIMARY KEY, canon TEXT NOT NULL) WITHOUT ROWID');
+  const insertMap = db.prepare('INSERT INTO canon_map (id, canon) VALUES (?, ?)');
+  db.transaction(() => {
+    for (const [id, canon] of groups.canonicalPairs()) insertMap.run(id, canon);
+  })();
+  db.exec('CREATE INDEX canon_map_canon ON canon_map (canon)');
+  return sources;
 }
 
 function stripAffected(a: AffectedRecord): Omit<AffectedRecord, 'ecosystem' | 'name' | 'vulnId'> {
@@ -199,21 +204,23 @@ class UnionFind {
     this.cve.set(ra, ca ?? cb);
   }
 
-  /** Each id → the canonical id of its set: the set's CVE, else its smallest id by preference. */
-  canonicalIds(): Map<string, string> {
-    const members = new Map<string, string[]>();
+  /**
+   * Each id with the canonical id of its set: the set's CVE, else its smallest id by preference.
+   * Two passes over the ids, holding one name per set: never a second map of every id.
+   */
+  *canonicalPairs(): Generator<[id: string, canon: string]> {
+    const names = new Map<string, string>();
     for (const id of this.parent.keys()) {
-      const r = this.find(id);
-      const list = members.get(r);
-      if (list === undefined) members.set(r, [id]);
-      else list.push(id);
+      const root = this.find(id);
+      const cve = this.cve.get(root);
+      if (cve !== undefined) {
+        names.set(root, cve);
+        continue;
+      }
+      const best = names.get(root);
+      if (best === undefined || idRank(id) - idRank(best) < 0 || (idRank(id) === idRank(best) && id.localeCompare(best) < 0)) names.set(root, id);
     }
-    const out = new Map<string, string>();
-    for (const [root, ids] of members) {
-      const name = this.cve.get(root) ?? [...ids].sort((a, b) => idRank(a) - idRank(b) || a.localeCompare(b))[0]!;
-      for (const id of ids) out.set(id, name);
-    }
-    return out;
+    for (const id of this.parent.keys()) yield [id, names.get(this.find(id))!];
   }
 }
 
@@ -225,68 +232,90 @@ function idRank(id: string): number {
 /** Text and scores come from the most trusted source that has them. */
 const TEXT_ORDER = ['nvd', 'ghsa', 'osv', 'go', 'pysec', 'cve', 'debian-tracker', 'alpine-secdb', 'kev', 'epss'];
 
-function mergeVulnerabilities(db: Database.Database, canonical: Map<string, string>): Map<string, MergedVulnerability> {
-  const byId = new Map<string, VulnerabilityRecord[]>();
-  for (const row of db.prepare('SELECT id, data FROM raw_vulns').iterate() as IterableIterator<{ id: string; data: string }>) {
-    const canon = canonical.get(row.id) ?? row.id;
-    const list = byId.get(canon);
-    const rec = JSON.parse(row.data) as VulnerabilityRecord;
-    if (list === undefined) byId.set(canon, [rec]);
-    else list.push(rec);
-  }
-  const members = new Map<string, string[]>();
-  for (const [id, canon] of canonical) {
-    const list = members.get(canon);
-    if (list === undefined) members.set(canon, [id]);
-    else list.push(id);
-  }
+/** Sets of linked ids merged per page: a page's records are all that is held in memory. */
+const MERGE_PAGE = 2000;
+
+/**
+ * Writes one vulnerability row per set of linked ids (and its aliases), a page of sets at a time
+ * in the order of their canonical ids, so the build's memory stays flat however many records the
+ * feeds hold; then names every affected record by its set's canonical id, in one statement.
+ */
+function writeMerged(db: Database.Database): void {
+  const nextCanons = db.prepare<[string, number], { canon: string }>('SELECT DISTINCT canon FROM canon_map WHERE canon > ? ORDER BY canon LIMIT ?');
+  // A set's records in the order they were read (rowid): the merge's ties go to the first read.
+  const rowsOf = db.prepare<[string, string], { canon: string; id: string; data: string | null }>(
+    'SELECT m.canon AS canon, m.id AS id, r.data AS data FROM canon_map m LEFT JOIN raw_vulns r ON r.id = m.id WHERE m.canon >= ? AND m.canon <= ? ORDER BY m.canon, r.rowid',
+  );
   const enrichmentOf = db.prepare<[string], { data: string }>('SELECT data FROM raw_enrichment WHERE id = ?');
-  const out = new Map<string, MergedVulnerability>();
-  for (const [canon, ids] of members) {
-    const recs = byId.get(canon) ?? [];
-    for (const id of ids) if (CVE.test(id)) for (const row of enrichmentOf.all(id)) recs.push(JSON.parse(row.data) as VulnerabilityRecord);
-    recs.sort((a, b) => rankOf(a.source) - rankOf(b.source));
-    const pick = <K extends keyof VulnerabilityRecord>(k: K): VulnerabilityRecord[K] | undefined => recs.find((r) => r[k] !== undefined && r[k] !== '')?.[k];
-    const aliases = new Set<string>();
-    for (const id of ids) if (id !== canon) aliases.add(id);
-    for (const r of recs) for (const a of r.aliases) if (a !== canon) aliases.add(a);
-    const cvss: CvssScore[] = [];
-    const seen = new Set<string>();
-    for (const r of recs) {
-      for (const c of r.cvss) {
-        const key = `${c.source}\u0000${c.vector}`;
-        if (!seen.has(key)) {
-          seen.add(key);
-          cvss.push(c);
+  const insertVuln = db.prepare('INSERT INTO vulnerabilities (id, data) VALUES (?, ?)');
+  const insertAlias = db.prepare('INSERT OR IGNORE INTO aliases (alias, id) VALUES (?, ?)');
+  for (let after = ''; ; ) {
+    const page = nextCanons.all(after, MERGE_PAGE);
+    if (page.length === 0) break;
+    const rows = rowsOf.all(page[0]!.canon, page[page.length - 1]!.canon);
+    db.transaction(() => {
+      for (let i = 0; i < rows.length; ) {
+        const canon = rows[i]!.canon;
+        const ids = new Set<string>();
+        const recs: VulnerabilityRecord[] = [];
+        for (; i < rows.length && rows[i]!.canon === canon; i++) {
+          ids.add(rows[i]!.id);
+          if (rows[i]!.data !== null) recs.push(JSON.parse(rows[i]!.data!) as VulnerabilityRecord);
         }
+        for (const id of ids) if (CVE.test(id)) for (const row of enrichmentOf.all(id)) recs.push(JSON.parse(row.data) as VulnerabilityRecord);
+        const v = mergeSet(canon, ids, recs);
+        insertVuln.run(v.id, JSON.stringify(v));
+        for (const a of v.aliases) insertAlias.run(a, v.id);
+      }
+    })();
+    after = page[page.length - 1]!.canon;
+  }
+  db.exec('UPDATE affected SET vuln_id = (SELECT canon FROM canon_map WHERE id = affected.vuln_id) WHERE vuln_id IN (SELECT id FROM canon_map WHERE canon <> id)');
+  db.exec('DROP TABLE canon_map');
+}
+
+/** One vulnerability of a set of linked ids: text and scores from the most trusted source that has them. */
+function mergeSet(canon: string, ids: ReadonlySet<string>, recs: VulnerabilityRecord[]): MergedVulnerability {
+  recs.sort((a, b) => rankOf(a.source) - rankOf(b.source));
+  const pick = <K extends keyof VulnerabilityRecord>(k: K): VulnerabilityRecord[K] | undefined => recs.find((r) => r[k] !== undefined && r[k] !== '')?.[k];
+  const aliases = new Set<string>();
+  for (const id of ids) if (id !== canon) aliases.add(id);
+  for (const r of recs) for (const a of r.aliases) if (a !== canon) aliases.add(a);
+  const cvss: CvssScore[] = [];
+  const seen = new Set<string>();
+  for (const r of recs) {
+    for (const c of r.cvss) {
+      const key = `${c.source}\u0000${c.vector}`;
+      if (!seen.has(key)) {
+        seen.add(key);
+        cvss.push(c);
       }
     }
-    const cweIds = new Set(recs.flatMap((r) => r.cweIds ?? []));
-    const knownExploited = recs.find((r) => r.knownExploited !== undefined)?.knownExploited;
-    const epss = recs.find((r) => r.epss !== undefined)?.epss;
-    const severities: Record<string, Severity> = {};
-    for (const r of recs) if (r.severity !== undefined) severities[r.severity.source] ??= r.severity.severity;
-    const summary = pick('summary');
-    const details = pick('details');
-    const published = pick('published');
-    const modified = recs.map((r) => r.modified).filter((m): m is string => m !== undefined).sort().pop();
-    out.set(canon, {
-      id: canon,
-      aliases: [...aliases].sort(),
-      ...(summary !== undefined ? { summary } : {}),
-      ...(details !== undefined ? { details } : {}),
-      ...(published !== undefined ? { published } : {}),
-      ...(modified !== undefined ? { modified } : {}),
-      references: [...new Set(recs.flatMap((r) => r.references))],
-      cvss,
-      ...(cweIds.size > 0 ? { cweIds: [...cweIds].sort() } : {}),
-      ...(knownExploited !== undefined ? { knownExploited } : {}),
-      ...(epss !== undefined ? { epss } : {}),
-      severities,
-      sources: [...new Set(recs.map((r) => r.source))],
-    });
   }
-  return out;
+  const cweIds = new Set(recs.flatMap((r) => r.cweIds ?? []));
+  const knownExploited = recs.find((r) => r.knownExploited !== undefined)?.knownExploited;
+  const epss = recs.find((r) => r.epss !== undefined)?.epss;
+  const severities: Record<string, Severity> = {};
+  for (const r of recs) if (r.severity !== undefined) severities[r.severity.source] ??= r.severity.severity;
+  const summary = pick('summary');
+  const details = pick('details');
+  const published = pick('published');
+  const modified = recs.map((r) => r.modified).filter((m): m is string => m !== undefined).sort().pop();
+  return {
+    id: canon,
+    aliases: [...aliases].sort(),
+    ...(summary !== undefined ? { summary } : {}),
+    ...(details !== undefined ? { details } : {}),
+    ...(published !== undefined ? { published } : {}),
+    ...(modified !== undefined ? { modified } : {}),
+    references: [...new Set(recs.flatMap((r) => r.references))],
+    cvss,
+    ...(cweIds.size > 0 ? { cweIds: [...cweIds].sort() } : {}),
+    ...(knownExploited !== undefined ? { knownExploited } : {}),
+    ...(epss !== undefined ? { epss } : {}),
+    severities,
+    sources: [...new Set(recs.map((r) => r.source))],
+  };
 }
 
 function rankOf(source: string): number {

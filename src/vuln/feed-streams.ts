@@ -4,6 +4,7 @@
  * JavaScript, streaming, the decompressor of `decompress-tarbz2`), loaded on the first `.bz2`.
  */
 import { createReadStream } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import { createGunzip } from 'node:zlib';
@@ -59,4 +60,10 @@ export async function drain(path: string, compression: Compression): Promise<voi
 /** The end of an error line for a file cut short after `n` units were read: those are kept. */
 export function restSkipped(n: number, units: string): string {
   return n === 0 ? ': the file is skipped' : `: the ${n} ${units} before are kept, the rest is skipped`;
+}
+
+/** `HTTP 503 Service Unavailable`: a feed server's status as a person reads it. */
+export function describeStatus(status: number): string {
+  const phrase = STATUS_CODES[status];
+  return `HTTP ${status}${phrase !== undefined ? ` ${phrase}` : ''}`;
 }

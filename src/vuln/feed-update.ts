@@ -10,11 +10,11 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { describeNetworkFailure, describeStatus, httpExchange, networkReason, replyHeader, type HttpReply } from '../shared/index.js';
+import { describeNetworkFailure, httpExchange, networkReason, replyHeader, type HttpReply } from '../shared/index.js';
 import { AdvisoryDb, buildAdvisoryDb, type DbInfo } from './db.js';
 import { VulnError } from './errors.js';
 import { detectFeedFormat, readFeeds, type FeedFile } from './feed-files.js';
-import { drain } from './feed-streams.js';
+import { describeStatus, drain } from './feed-streams.js';
 
 export interface FeedState {
   readonly url: string;
@@ -59,6 +59,7 @@ export interface UpdateResult {
 const DEFAULT_MAX_BYTES = 4 * 1024 ** 3;
 const DEFAULT_TIMEOUT_MS = 20 * 60 * 1000;
 const TRIAL_BYTES = 64 * 1024 * 1024;
+const TRIAL_FILES = 100;
 
 /** The cache entry of a URL: a directory named by its hash, holding `meta.json` and the feed under its own file name. */
 function entryOf(cacheDir: string, url: string): { dir: string; file: string; meta: string } {
@@ -123,12 +124,17 @@ async function checkFeedFile(path: string, label: string): Promise<void> {
     }
     if (tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06])) < 0) throw new VulnError('FEED_INVALID', `${label}: a truncated zip download (no central directory): kept the previous copy`);
   }
-  // Up to TRIAL_BYTES the download is read once as the DB build will read it; past that (osv.dev's
-  // all.zip, a year of the NVD) the checks above stand for it.
+  // Up to TRIAL_BYTES the download's first TRIAL_FILES files (a zip's entries, an NVD feed's
+  // batches) are read as the DB build will read them; past that (osv.dev's npm all.zip) the checks
+  // above stand for it. The build reads it all: the trial only keeps a document of another kind out.
   if (size > TRIAL_BYTES) return;
   let fatal: string | undefined;
+  let n = 0;
   try {
-    for await (const f of readFeeds(path)) if (f.format === 'unknown') fatal = f.records.errors[0];
+    for await (const f of readFeeds(path)) {
+      if (f.format === 'unknown') fatal = f.records.errors[0];
+      if (fatal !== undefined || ++n >= TRIAL_FILES) break;
+    }
   } catch (err) {
     fatal = err instanceof Error ? err.message : String(err);
   }
@@ -278,13 +284,18 @@ export async function updateAdvisoryDb(dbPath: string, urls: readonly string[], 
 
 /** The records of a cached copy, named by the feed's URL rather than the cache's path; `progress` counts them. */
 async function* relabel(files: AsyncIterable<FeedFile>, path: string, url: string, progress: (files: number, records: number) => void): AsyncGenerator<{ file: string; records: FeedFile['records'] }> {
+  for await (const f of counted(files, progress)) yield { file: f.file.replace(path, url), records: f.records };
+}
+
+/** Passes feed files on, telling how many files and records (vulnerabilities and affected packages) went by: a progress line's numbers. */
+export async function* counted<T extends { readonly records: Pick<FeedFile['records'], 'vulnerabilities' | 'affected'> }>(files: AsyncIterable<T>, tell: (files: number, records: number) => void): AsyncGenerator<T> {
   let n = 0;
   let records = 0;
-  progress(0, 0);
+  tell(0, 0);
   for await (const f of files) {
     n += 1;
     records += f.records.vulnerabilities.length + f.records.affected.length;
-    progress(n, records);
-    yield { file: f.file.replace(path, url), records: f.records };
+    tell(n, records);
+    yield f;
   }
 }

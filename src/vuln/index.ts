@@ -62,6 +62,6 @@ export { matchKeys, MATCH_KEYS_VERSION, packageMatchKey, splitMatchKey, type Mat
 export { matchInventory, Matcher, type AdvisoryLookup, type KeyMatch, type VulnerabilityCounts, type VulnerabilityMatch } from './match.js';
 export { AdvisoryDb, buildAdvisoryDb, DB_SCHEMA_VERSION, type BuildOptions, type DbInfo, type DbSourceInfo, type FeedInput } from './db.js';
 export { classifyFeedDocument, detectFeedFormat, readFeeds, type FeedFile, type FeedFormat, type ReadFeedsOptions } from './feed-files.js';
-export { feedStatePath, refreshFeed, updateAdvisoryDb, type FeedOutcome, type FeedsFile, type FeedState, type UpdateOptions, type UpdateProgress, type UpdateResult } from './feed-update.js';
+export { counted, feedStatePath, refreshFeed, updateAdvisoryDb, type FeedOutcome, type FeedsFile, type FeedState, type UpdateOptions, type UpdateProgress, type UpdateResult } from './feed-update.js';
 export { defaultFeeds, parseFeedsFile } from './default-feeds.js';
 export { installAdvisoryDb, packAdvisoryDb, type InstallOptions, type PackedDb } from './db-archive.js';
