@@ -3,7 +3,7 @@
  * facts routes answer for when asked about an index. Each platform's image is scanned and SBOM'd
  * on its own (a client pushes it by digest before the index); the index is judged by all of them.
  */
-import { isIndexMediaType, parseManifest, type Digest } from '../oci/index.js';
+import { isIndexMediaType, parseManifest, type Digest, type Platform } from '../oci/index.js';
 import { formatPlatform, parsePlatform, platformMatches } from '../image/index.js';
 import type { ArtifactRecord, MetadataStore } from '../storage/index.js';
 import { isImageArtifact } from './scan-summary.js';
@@ -11,6 +11,8 @@ import { isImageArtifact } from './scan-summary.js';
 export interface PlatformImage {
   /** `linux/arm64/v8`, as `--platform` reads it. */
   readonly platform: string;
+  /** The index's platform of the entry, for matching. */
+  readonly spec: Platform;
   readonly digest: Digest;
   readonly artifact: ArtifactRecord;
 }
@@ -34,7 +36,7 @@ export async function platformImages(meta: Pick<MetadataStore, 'artifacts'>, rep
     if (d.platform === undefined || d.platform.os === 'unknown' || d.annotations?.[ATTESTATION_REFERENCE] !== undefined) continue;
     const child = await meta.artifacts.getArtifact(repository, d.digest);
     if (child === undefined || !isImageArtifact(child)) continue;
-    out.push({ platform: formatPlatform(d.platform), digest: d.digest, artifact: child });
+    out.push({ platform: formatPlatform(d.platform), spec: d.platform, digest: d.digest, artifact: child });
   }
   return out;
 }
@@ -45,5 +47,5 @@ export async function platformImages(meta: Pick<MetadataStore, 'artifacts'>, rep
  */
 export function pickPlatform(images: readonly PlatformImage[], wanted: string): PlatformImage | undefined {
   const want = parsePlatform(wanted);
-  return images.find((i) => platformMatches(want, parsePlatform(i.platform)));
+  return images.find((i) => platformMatches(want, i.spec));
 }

@@ -101,12 +101,14 @@ export function registerScanRoutes(app: FastifyInstance, deps: ManagementDeps): 
     if (images.length === 0) throw new ApiError('NOT_FOUND', `${name}@${artifact.digest} is an index that lists no container image of a platform: it is not scanned`);
     const states: ScanState[] = [];
     for (const image of images) states.push(await stateOf(name, image.artifact));
-    const done = states.flatMap((s) => (s.status === 'done' ? [doneJson(s.result)] : []));
+    // Each platform's entry, made once: the roll-up reads the done ones.
+    const entries = states.map(stateJson);
+    const done = entries.filter((e): e is DoneJson => e['status'] === 'done');
     const pending = states.some((s) => s.status === 'pending');
     const warnings = images.flatMap((image, i) => {
       const s = states[i]!;
       if (s.status === 'failed') return [`${image.platform}: ${s.error}`];
-      return s.status === 'done' ? doneJson(s.result).warnings.map((w) => `${image.platform}: ${w}`) : [];
+      return s.status === 'done' ? (entries[i] as DoneJson).warnings.map((w) => `${image.platform}: ${w}`) : [];
     });
     const body = {
       status: pending ? 'pending' : done.length > 0 ? 'done' : 'failed',
@@ -116,7 +118,7 @@ export function registerScanRoutes(app: FastifyInstance, deps: ManagementDeps): 
       dbBuiltAt: done.some((d) => d.dbBuiltAt === null) ? null : (done.map((d) => d.dbBuiltAt!).sort()[0] ?? null),
       scannedAt: done.map((d) => d.scannedAt).sort()[0] ?? null,
       warnings,
-      platforms: images.map((image, i) => ({ platform: image.platform, digest: image.digest, ...stateJson(states[i]!) })),
+      platforms: images.map((image, i) => ({ platform: image.platform, digest: image.digest, ...entries[i]! })),
     };
     return reply.code(pending ? 202 : 200).headers(pending ? { 'Retry-After': '5' } : {}).send(body);
   });
